@@ -1,0 +1,12 @@
+// The subcommands of the `kakehashi` binary. Each takes argv from the word after its name and
+// returns the process exit code; errors are printed to stderr as one clear line.
+#pragma once
+
+namespace kakehashi::cli {
+
+int run_serve(int argc, char** argv, int first);   // serve.cc
+int run_verify(int argc, char** argv, int first);  // verify.cc
+int run_bench(int argc, char** argv, int first);   // bench.cc
+int run_crash(int argc, char** argv, int first);  // crash.cc: crash-test, crash-writer, crash-check
+
+}  // namespace kakehashi::cli

@@ -1,0 +1,37 @@
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "cli/commands.h"
+
+namespace {
+
+constexpr const char* usage =
+    "usage: kakehashi <command> [options]\n"
+    "  serve   --data DIR [--listen 127.0.0.1:8080] [--allow-origin URL ...]\n"
+    "  verify  --data DIR                 walk the hash chain; exit 0 only if intact\n"
+    "  bench   append|raw-append|replay ... --json\n"
+    "  crash-test [--iterations N]        SIGKILL a writer repeatedly, check nothing acked is "
+    "lost\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace kakehashi::cli;
+  if (argc < 2) {
+    std::fputs(usage, stderr);
+    return 2;
+  }
+  std::string_view command = argv[1];
+  if (command == "serve") return run_serve(argc, argv, 2);
+  if (command == "verify") return run_verify(argc, argv, 2);
+  if (command == "bench") return run_bench(argc, argv, 2);
+  if (command == "crash-test" || command == "crash-writer" || command == "crash-check")
+    return run_crash(argc, argv, 1);
+  if (command == "help" || command == "--help" || command == "-h") {
+    std::fputs(usage, stdout);
+    return 0;
+  }
+  std::fprintf(stderr, "kakehashi: unknown command '%s'\n%s", argv[1], usage);
+  return 2;
+}

@@ -1,0 +1,388 @@
+// The RocksDB event store: layout, open/recovery and reads. The write path (validation and the
+// group-commit sequencer) is in sequencer.cc.
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/table.h>
+#include <sodium.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+
+#include "engine/record_codec.h"
+#include "engine/store_impl.h"
+
+namespace kakehashi {
+namespace detail {
+
+std::string position_key(position_t position) {
+  std::string key(8, '\0');
+  for (int i = 0; i < 8; ++i)
+    key[i] = static_cast<char>(position >> (56 - 8 * i));
+  return key;
+}
+
+position_t decode_position(std::string_view bytes) {
+  position_t value = 0;
+  for (std::size_t i = 0; i < 8 && i < bytes.size(); ++i)
+    value = value << 8 | static_cast<std::uint8_t>(bytes[i]);
+  return value;
+}
+
+std::string stream_key(std::string_view stream, std::uint64_t version) {
+  std::string key;
+  key.reserve(stream.size() + 9);
+  key.append(stream);
+  key.push_back('\0');
+  key.append(position_key(version));
+  return key;
+}
+
+error io_failure(const rocksdb::Status& s, std::string_view what) {
+  return make_error(s.IsCorruption() ? errc::corruption : errc::io_error,
+                    s.IsCorruption() ? "corruption" : "io_error",
+                    std::string(what) + ": " + s.ToString());
+}
+
+namespace {
+
+constexpr const char* format_version_key = "format_version";
+constexpr const char* current_format = "1";
+const std::vector<std::string> column_family_names = {
+    rocksdb::kDefaultColumnFamilyName, "log", "streams", "dedupe", "keys", "proj", "meta"};
+
+rocksdb::Options base_options(const store_options& options) {
+  rocksdb::Options db;
+  db.create_if_missing = options.create_if_missing;
+  db.create_missing_column_families = true;
+  db.IncreaseParallelism(2);
+  db.max_background_jobs = 2;
+  db.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  db.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db.keep_log_file_num = 4;
+  return db;
+}
+
+rocksdb::ColumnFamilyOptions family_options(const std::string& name) {
+  rocksdb::ColumnFamilyOptions cf;
+  rocksdb::BlockBasedTableOptions table;
+  if (name == "log") {
+    // Appended in key order and mostly scanned: big buffers, no point lookups to speed up.
+    cf.write_buffer_size = 64 << 20;
+    table.block_size = 32 * 1024;
+  } else {
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  }
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return cf;
+}
+
+}  // namespace
+
+result<std::unique_ptr<event_store>> store_impl::open(const store_options& options) {
+  if (sodium_init() < 0)
+    return make_error(errc::internal, "crypto_unavailable", "libsodium failed to initialise");
+  if (options.path.empty())
+    return make_error(errc::invalid_argument, "missing_path", "the data directory is required",
+                      "data");
+  auto store = std::unique_ptr<store_impl>(new store_impl(options));
+  if (auto opened = store->open_db(); !opened) return opened.take_err();
+  if (auto recovered = store->recover(); !recovered) return recovered.take_err();
+  if (!options.read_only)
+    store->sequencer_ = std::thread([s = store.get()] { s->run_sequencer(); });
+  return std::unique_ptr<event_store>(std::move(store));
+}
+
+store_impl::store_impl(const store_options& options) : options_(options) {}
+
+store_impl::~store_impl() {
+  if (sequencer_.joinable()) {
+    {
+      std::lock_guard lock(queue_mutex_);
+      stopping_ = true;
+    }
+    queue_not_empty_.notify_all();
+    queue_not_full_.notify_all();
+    sequencer_.join();
+  }
+  for (auto* handle : handles_)
+    db_->DestroyColumnFamilyHandle(handle);
+  handles_.clear();
+  if (db_) db_->Close();
+}
+
+status store_impl::open_db() {
+  auto db_options = base_options(options_);
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const auto& name : column_family_names)
+    families.emplace_back(name, family_options(name));
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s;
+  if (options_.read_only) {
+    if (!std::filesystem::exists(std::filesystem::path(options_.path) / "CURRENT"))
+      return make_error(errc::not_found, "no_store", "no event store at " + options_.path);
+    s = rocksdb::DB::OpenForReadOnly(db_options, options_.path, families, &handles_, &raw);
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(options_.path, ec);
+    s = rocksdb::DB::Open(db_options, options_.path, families, &handles_, &raw);
+  }
+  if (!s.ok()) {
+    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos)
+      return make_error(errc::unavailable, "store_locked",
+                        "the data directory is in use by another process: " + s.ToString());
+    return io_failure(s, "cannot open the event store at " + options_.path);
+  }
+  db_.reset(raw);
+  log_ = handles_[1];
+  streams_ = handles_[2];
+  dedupe_ = handles_[3];
+  meta_ = handles_[6];
+  return {};
+}
+
+status store_impl::recover() {
+  std::string format;
+  auto s = db_->Get(rocksdb::ReadOptions(), meta_, format_version_key, &format);
+  if (s.IsNotFound()) {
+    if (!options_.read_only) {
+      rocksdb::WriteOptions sync;
+      sync.sync = true;
+      s = db_->Put(sync, meta_, format_version_key, current_format);
+      if (!s.ok()) return io_failure(s, "cannot write the format version");
+    }
+  } else if (!s.ok()) {
+    return io_failure(s, "cannot read the format version");
+  } else if (format != current_format) {
+    return make_error(
+        errc::corruption, "unknown_format",
+        "data directory has format version " + format + ", this build reads " + current_format);
+  }
+
+  // The head of the log is its last key; the chain head is that record's hash.
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_));
+  it->SeekToLast();
+  if (!it->status().ok()) return io_failure(it->status(), "cannot read the log");
+  if (!it->Valid()) return {};  // empty log
+  position_t last = decode_position(it->key().ToStringView());
+  recorded_event tail;
+  if (auto decoded = decode_record(it->value().ToStringView(), tail); !decoded)
+    return make_error(errc::corruption, "chain_broken",
+                      "the last record (position " + std::to_string(last) +
+                          ") does not decode: " + decoded.err().message);
+  if (tail.position != last)
+    return make_error(errc::corruption, "chain_broken",
+                      "the last record claims position " + std::to_string(tail.position) +
+                          " but is stored at " + std::to_string(last));
+  if (options_.verify_tail_on_open > 0) {
+    position_t from =
+        last > options_.verify_tail_on_open ? last - options_.verify_tail_on_open + 1 : 1;
+    auto report = verify_range(from, last);
+    if (!report.ok)
+      return make_error(errc::corruption, "chain_broken",
+                        "the tail of the log does not verify at position " +
+                            std::to_string(report.first_bad_position) + ": " + report.problem);
+  }
+  chain_head_ = tail.hash;
+  last_position_.store(last, std::memory_order_release);
+  return {};
+}
+
+result<std::shared_ptr<const recorded_event>> store_impl::read_record(position_t position) const {
+  rocksdb::PinnableSlice value;
+  auto s = db_->Get(rocksdb::ReadOptions(), log_, position_key(position), &value);
+  if (s.IsNotFound())
+    return make_error(errc::not_found, "no_event",
+                      "no event at position " + std::to_string(position));
+  if (!s.ok()) return io_failure(s, "cannot read the log");
+  auto event = std::make_shared<recorded_event>();
+  if (auto decoded = decode_record(value.ToStringView(), *event); !decoded)
+    return decoded.take_err();
+  return std::shared_ptr<const recorded_event>(std::move(event));
+}
+
+verify_report store_impl::verify_range(position_t from, position_t to) const {
+  verify_report report;
+  hash256 prev{};
+  if (from > 1) {
+    auto before = read_record(from - 1);
+    if (!before) {
+      report.ok = false;
+      report.first_bad_position = from - 1;
+      report.problem = before.err().message;
+      return report;
+    }
+    prev = (*before)->hash;
+  }
+  rocksdb::ReadOptions read;
+  read.fill_cache = false;
+  read.readahead_size = 2 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, log_));
+  position_t expected = from;
+  for (it->Seek(position_key(from)); it->Valid() && expected <= to; it->Next(), ++expected) {
+    auto fail = [&](std::string problem) {
+      report.ok = false;
+      report.first_bad_position = expected;
+      report.problem = std::move(problem);
+    };
+    position_t at = decode_position(it->key().ToStringView());
+    if (at != expected) {
+      fail("position " + std::to_string(expected) + " is missing (next stored is " +
+           std::to_string(at) + ")");
+      return report;
+    }
+    hash256 hash;
+    if (auto ok = verify_record(it->value().ToStringView(), prev, hash); !ok) {
+      fail(ok.err().message);
+      return report;
+    }
+    // The record must also claim the position it is stored at.
+    recorded_event decoded;
+    if (auto ok = decode_record(it->value().ToStringView(), decoded);
+        !ok || decoded.position != at) {
+      fail("record does not claim its stored position");
+      return report;
+    }
+    prev = hash;
+    ++report.checked;
+  }
+  if (!it->status().ok()) {
+    report.ok = false;
+    report.first_bad_position = expected;
+    report.problem = it->status().ToString();
+  } else if (expected <= to) {
+    report.ok = false;
+    report.first_bad_position = expected;
+    report.problem = "position " + std::to_string(expected) + " is missing";
+  }
+  return report;
+}
+
+verify_report store_impl::verify() const {
+  position_t head = head_position();
+  if (options_.read_only) {
+    // A read-only open may predate the newest records; walk to whatever is stored.
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_));
+    it->SeekToLast();
+    if (it->Valid()) head = decode_position(it->key().ToStringView());
+  }
+  if (head == 0) return {};
+  return verify_range(1, head);
+}
+
+result<std::vector<event_ptr>> store_impl::read_stream(std::string_view stream,
+                                                       std::uint64_t from_version,
+                                                       read_direction direction,
+                                                       std::size_t limit) const {
+  if (auto valid = validate_stream_name(stream); !valid) return valid.take_err();
+  position_t head = head_position();
+  std::vector<std::string> keys;
+  std::string prefix(stream);
+  prefix.push_back('\0');
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), streams_));
+  auto in_stream = [&] { return it->Valid() && it->key().starts_with(rocksdb::Slice(prefix)); };
+  if (direction == read_direction::forward) {
+    for (it->Seek(stream_key(stream, from_version)); in_stream() && keys.size() < limit; it->Next())
+      keys.push_back(position_key(decode_position(it->value().ToStringView())));
+  } else {
+    for (it->SeekForPrev(stream_key(stream, from_version)); in_stream() && keys.size() < limit;
+         it->Prev())
+      keys.push_back(position_key(decode_position(it->value().ToStringView())));
+  }
+  if (!it->status().ok()) return io_failure(it->status(), "cannot read the stream index");
+
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db_->MultiGet(rocksdb::ReadOptions(), log_, keys.size(), slices.data(), values.data(),
+                statuses.data());
+  std::vector<event_ptr> events;
+  events.reserve(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (decode_position(keys[i]) > head) break;  // not yet acknowledged
+    if (!statuses[i].ok()) return io_failure(statuses[i], "cannot read the log");
+    auto event = std::make_shared<recorded_event>();
+    if (auto decoded = decode_record(values[i].ToStringView(), *event); !decoded)
+      return decoded.take_err();
+    events.push_back(std::move(event));
+  }
+  return events;
+}
+
+result<log_page> store_impl::read_all(position_t from, std::size_t limit,
+                                      const event_filter& filter, std::size_t max_scan) const {
+  log_page page;
+  from = std::max<position_t>(from, 1);
+  position_t head = head_position();
+  page.next_position = from;
+  if (from > head || limit == 0) {
+    page.end_of_log = from > head;
+    return page;
+  }
+  std::string upper = position_key(head + 1);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions read;
+  read.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, log_));
+  std::size_t scanned = 0;
+  recorded_event scratch;
+  for (it->Seek(position_key(from)); it->Valid(); it->Next()) {
+    if (page.events.size() >= limit || scanned >= max_scan) break;
+    ++scanned;
+    if (auto decoded = decode_record(it->value().ToStringView(), scratch); !decoded)
+      return decoded.take_err();
+    page.next_position = scratch.position + 1;
+    if (filter.matches(scratch.stream, scratch.type))
+      page.events.push_back(std::make_shared<recorded_event>(scratch));
+  }
+  if (!it->status().ok()) return io_failure(it->status(), "cannot read the log");
+  page.end_of_log = page.next_position > head;
+  return page;
+}
+
+status store_impl::scan(position_t from,
+                        const std::function<bool(const recorded_event&)>& visit) const {
+  position_t head = head_position();
+  std::string upper = position_key(head + 1);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions read;
+  read.iterate_upper_bound = &upper_slice;
+  read.readahead_size = 4 << 20;
+  read.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, log_));
+  recorded_event event;
+  for (it->Seek(position_key(std::max<position_t>(from, 1))); it->Valid(); it->Next()) {
+    if (auto decoded = decode_record(it->value().ToStringView(), event); !decoded)
+      return decoded.take_err();
+    if (!visit(event)) break;
+  }
+  if (!it->status().ok()) return io_failure(it->status(), "cannot read the log");
+  return {};
+}
+
+std::optional<std::uint64_t> store_impl::stream_version(std::string_view stream) const {
+  return lookup_stream_version(stream);
+}
+
+std::optional<std::uint64_t> store_impl::lookup_stream_version(std::string_view stream) const {
+  std::string prefix(stream);
+  prefix.push_back('\0');
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), streams_));
+  it->SeekForPrev(stream_key(stream, ~std::uint64_t{0}));
+  if (!it->Valid() || !it->key().starts_with(rocksdb::Slice(prefix))) return std::nullopt;
+  return decode_position(it->key().ToStringView().substr(prefix.size()));
+}
+
+result<std::unique_ptr<subscription>> store_impl::subscribe(subscription_options options) {
+  if (options.max_buffered_bytes == 0)
+    return make_error(errc::invalid_argument, "invalid_buffer", "max_buffered_bytes must be > 0");
+  return hub_.subscribe(*this, std::move(options));
+}
+
+}  // namespace detail
+
+result<std::unique_ptr<event_store>> event_store::open(const store_options& options) {
+  return detail::store_impl::open(options);
+}
+
+}  // namespace kakehashi

@@ -1,0 +1,240 @@
+// The event store: an append-only, hash-chained log of events on RocksDB, domain-agnostic
+// (envelope + opaque payload). Opened with event_store::open; the implementation is hidden.
+//
+// Positions are 1-based, gap-free and strictly increasing across the whole log; a stream's
+// versions are 0-based. Appends go through one sequencer thread that groups concurrent appends
+// into a single synced WriteBatch (group commit) and completes callers only after the write has
+// returned. After a write or fsync failure the store refuses every further append until it is
+// reopened; reads keep working.
+//
+// Thread safety: every member function of event_store may be called from any thread. A
+// subscription is used by one consumer thread at a time.
+// Lifetime: subscriptions must be destroyed before the store that created them.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "events/ids.h"
+#include "events/result.h"
+
+namespace kakehashi {
+
+using position_t = std::uint64_t;  // 0 means "no event"
+using hash256 = std::array<std::uint8_t, 32>;
+
+struct actor {
+  std::string id;
+  std::string role;
+  std::string on_behalf_of;
+};
+
+// What the caller of append expects of a stream before the append.
+struct expected_version {
+  enum class mode : std::uint8_t { any, no_stream, stream_exists, exact };
+  mode kind = mode::any;
+  std::uint64_t version = 0;  // with `exact`: the version of the stream's last event
+
+  static expected_version any() { return {}; }
+  static expected_version no_stream() { return {mode::no_stream, 0}; }
+  static expected_version stream_exists() { return {mode::stream_exists, 0}; }
+  static expected_version exact(std::uint64_t v) { return {mode::exact, v}; }
+};
+
+struct new_event {
+  uuid id;  // nil: the store assigns a UUIDv7. A given id makes a retried append idempotent.
+  std::string type;
+  std::uint16_t schema_version = 1;
+  std::int64_t occurred_at = 0;  // business time (µs since epoch); 0: the time of recording
+  actor who;
+  uuid correlation_id;  // nil: none
+  uuid causation_id;    // nil: none
+  std::string payload;  // opaque; personal fields are encrypted before they get here
+};
+
+struct stream_append {
+  std::string stream;
+  expected_version expected;
+  std::vector<new_event> events;  // at least one
+};
+
+// One atomic append: every stream's expectation holds and all events are written, or nothing is.
+// Each stream may appear at most once.
+struct append_request {
+  std::vector<stream_append> streams;
+};
+
+struct appended_stream {
+  std::string stream;
+  std::uint64_t first_version = 0;
+  std::uint64_t last_version = 0;  // the stream's version after the append
+};
+
+struct append_result {
+  position_t first_position = 0;
+  position_t last_position = 0;
+  std::vector<appended_stream> streams;  // in request order
+  std::vector<uuid> event_ids;           // in request order
+  bool duplicate = false;                // an idempotent retry: nothing new was written
+};
+
+struct recorded_event {
+  uuid id;
+  std::string stream;
+  std::uint64_t version = 0;
+  position_t position = 0;
+  std::string type;
+  std::uint16_t schema_version = 1;
+  std::int64_t occurred_at = 0;
+  std::int64_t recorded_at = 0;
+  actor who;
+  uuid correlation_id;
+  uuid causation_id;
+  hash256 prev_hash{};
+  hash256 hash{};
+  std::string payload;
+  std::size_t stored_bytes = 0;  // size of the stored record, for accounting
+};
+using event_ptr = std::shared_ptr<const recorded_event>;
+
+// Which events a read or subscription wants. `$all`, `$ce-<category>` or an exact stream name,
+// optionally narrowed to a set of event types.
+struct event_filter {
+  enum class scope : std::uint8_t { all, category, stream };
+  scope kind = scope::all;
+  std::string name;                // the category or the stream, unused for `all`
+  std::vector<std::string> types;  // empty: every type
+
+  // Parses "$all", "$ce-need" or a stream name; validates names.
+  static result<event_filter> parse(std::string_view selector, std::vector<std::string> types = {});
+  bool matches(std::string_view stream, std::string_view type) const;
+};
+
+enum class read_direction : std::uint8_t { forward, backward };
+
+struct log_page {
+  std::vector<event_ptr> events;
+  position_t next_position = 0;  // where to continue; past every examined position
+  bool end_of_log = false;       // nothing committed beyond what was examined
+};
+
+struct verify_report {
+  bool ok = true;
+  std::uint64_t checked = 0;
+  position_t first_bad_position = 0;  // 0 when ok
+  std::string problem;
+};
+
+struct store_limits {
+  std::size_t max_payload_bytes = 1 << 20;
+  std::size_t max_events_per_append = 1000;
+  std::size_t max_append_bytes = 8 << 20;
+  std::size_t max_actor_field_bytes = 256;
+};
+
+struct store_options {
+  std::string path;
+  bool create_if_missing = true;
+  // Opens without the writer lock for inspection (verify, audit) next to a running server.
+  bool read_only = false;
+  // On open, the last N records must verify against the chain head or open fails.
+  std::size_t verify_tail_on_open = 1024;
+  // Appends waiting for the sequencer; beyond this append_async fails with `overloaded`
+  // and append() waits for room.
+  std::size_t max_queued_appends = 8192;
+  // Largest group written with one fsync.
+  std::size_t max_group_events = 16384;
+  store_limits limits;
+};
+
+struct subscription_batch {
+  std::vector<event_ptr> events;  // in position order, filtered
+  position_t next_position = 0;   // the position after the last one examined
+  bool caught_up = false;         // everything committed so far has been delivered
+};
+
+struct subscription_options {
+  event_filter filter;
+  position_t from_position = 1;  // first position wanted; head + 1 for "only new events"
+  // Bound on events held for this subscriber. When the live feed would exceed it, the
+  // subscription falls back to reading from the store; it is never dropped.
+  std::size_t max_buffered_bytes = 1 << 20;
+  // Called when next() has something new after it returned nothing. Runs on the sequencer
+  // thread: must be cheap, must not block and must not call into the subscription.
+  std::function<void()> on_ready;
+};
+
+struct subscription_stats {
+  std::size_t buffered_bytes = 0;
+  std::size_t max_buffered_bytes = 0;
+  std::uint64_t fell_behind = 0;  // times the live feed overflowed and catch-up resumed
+  bool live = false;
+};
+
+class subscription {
+ public:
+  virtual ~subscription() = default;  // detaches from the live feed
+  // Returns up to max_events events after the last ones returned, in position order, each
+  // exactly once, reading from the store while behind. Waits up to `wait` when nothing new.
+  virtual result<subscription_batch> next(std::size_t max_events,
+                                          std::chrono::milliseconds wait) = 0;
+  virtual subscription_stats stats() const = 0;
+};
+
+class event_store {
+ public:
+  using append_callback = std::function<void(result<append_result>)>;
+
+  static result<std::unique_ptr<event_store>> open(const store_options& options);
+
+  // Completes every queued append (so no caller waits forever), stops the sequencer thread and
+  // closes the database.
+  virtual ~event_store() = default;
+  event_store(const event_store&) = delete;
+  event_store& operator=(const event_store&) = delete;
+
+  // Blocks until the append is durable (fsync'd) or rejected; a rejected append wrote nothing.
+  virtual result<append_result> append(append_request request) = 0;
+  // As append, but completes through `done`, called once on the sequencer thread (or at once on
+  // the caller's thread for an invalid request or a full queue). `done` must not block.
+  virtual void append_async(append_request request, append_callback done) = 0;
+
+  // Events of one stream from `from_version`, forward or backward, at most `limit`.
+  // Backward from UINT64_MAX starts at the stream's last event.
+  virtual result<std::vector<event_ptr>> read_stream(std::string_view stream,
+                                                     std::uint64_t from_version,
+                                                     read_direction direction,
+                                                     std::size_t limit) const = 0;
+  // Committed events of the global log from `from`, filtered; examines at most `max_scan`
+  // positions so a sparse filter cannot stall the caller.
+  virtual result<log_page> read_all(position_t from, std::size_t limit, const event_filter& filter,
+                                    std::size_t max_scan = 100000) const = 0;
+  // Visits every committed event from `from` to the head in order; `visit` returns false to
+  // stop. The event is reused between calls. For replay and rebuilds.
+  virtual status scan(position_t from,
+                      const std::function<bool(const recorded_event&)>& visit) const = 0;
+
+  // The last committed position (0 for an empty log), and a stream's last version.
+  virtual position_t head_position() const = 0;
+  virtual std::optional<std::uint64_t> stream_version(std::string_view stream) const = 0;
+
+  // Walks the hash chain from position 1 and stops at the first record that does not verify.
+  virtual verify_report verify() const = 0;
+
+  virtual result<std::unique_ptr<subscription>> subscribe(subscription_options options) = 0;
+
+  // True once a write failed; every append is refused until the store is reopened.
+  virtual bool writes_failed() const = 0;
+
+ protected:
+  event_store() = default;
+};
+
+}  // namespace kakehashi

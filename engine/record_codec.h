@@ -1,0 +1,39 @@
+// Stored record format: the Cap'n Proto EventRecord of events/envelope.capnp as one flat array,
+// with its chain link. hash = BLAKE2b-256(prev_hash || the record's stored bytes with the 32
+// hash bytes zeroed), so any change to any stored byte of a record breaks its link, and the
+// chain covers ciphertext (erasing a subject's key never breaks verification).
+// Internal to the engine. Pure functions, thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "engine/event_store.h"
+
+namespace kakehashi::detail {
+
+// Largest stored record the decoder accepts: the payload limit plus envelope room.
+inline constexpr std::size_t max_record_bytes = (1 << 20) + 64 * 1024;
+
+struct record_header {
+  uuid id;
+  std::string_view stream;
+  std::uint64_t version = 0;
+  position_t position = 0;
+  std::int64_t recorded_at = 0;
+};
+
+// Encodes `event` with the header fields and chain link; returns the stored bytes and sets
+// `hash_out` to the new record's hash.
+std::string encode_record(const new_event& event, const record_header& header,
+                          const hash256& prev_hash, hash256& hash_out);
+
+// Decodes a stored record into `out` (reusing its buffers), within Cap'n Proto traversal
+// limits. Does not check the hash; see verify_record.
+status decode_record(std::string_view stored, recorded_event& out);
+
+// Checks that the record links to `expected_prev` and that its stored hash matches its bytes;
+// on success sets `hash_out` to the record's hash.
+status verify_record(std::string_view stored, const hash256& expected_prev, hash256& hash_out);
+
+}  // namespace kakehashi::detail

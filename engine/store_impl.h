@@ -1,0 +1,101 @@
+// The hidden implementation behind event_store. Internal to the engine.
+//
+// Column families (DESIGN.md): log (position BE -> record), streams (stream \0 version BE ->
+// position BE), dedupe (event id -> position BE), keys, proj, meta (format version, chain head).
+// The sequencer thread is the only writer; it owns stream_heads_ and chain_head_ after open.
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "engine/event_store.h"
+#include "engine/subscription_hub.h"
+#include "events/names.h"
+
+namespace kakehashi::detail {
+
+std::string position_key(position_t position);
+position_t decode_position(std::string_view bytes);
+std::string stream_key(std::string_view stream, std::uint64_t version);
+error io_failure(const rocksdb::Status& s, std::string_view what);
+
+class store_impl final : public event_store {
+ public:
+  static result<std::unique_ptr<event_store>> open(const store_options& options);
+  ~store_impl() override;
+
+  result<append_result> append(append_request request) override;
+  void append_async(append_request request, append_callback done) override;
+  result<std::vector<event_ptr>> read_stream(std::string_view stream, std::uint64_t from_version,
+                                             read_direction direction,
+                                             std::size_t limit) const override;
+  result<log_page> read_all(position_t from, std::size_t limit, const event_filter& filter,
+                            std::size_t max_scan) const override;
+  status scan(position_t from,
+              const std::function<bool(const recorded_event&)>& visit) const override;
+  position_t head_position() const override {
+    return last_position_.load(std::memory_order_acquire);
+  }
+  std::optional<std::uint64_t> stream_version(std::string_view stream) const override;
+  verify_report verify() const override;
+  result<std::unique_ptr<subscription>> subscribe(subscription_options options) override;
+  bool writes_failed() const override { return writes_failed_.load(std::memory_order_acquire); }
+
+ private:
+  struct pending_append {
+    append_request request;
+    append_callback done;
+    std::size_t events = 0;
+  };
+  struct group_state;  // sequencer.cc
+
+  explicit store_impl(const store_options& options);
+  status open_db();
+  status recover();
+  verify_report verify_range(position_t from, position_t to) const;
+  result<std::shared_ptr<const recorded_event>> read_record(position_t position) const;
+  std::optional<std::uint64_t> lookup_stream_version(std::string_view stream) const;
+
+  // Write path (sequencer.cc).
+  status validate(const append_request& request) const;
+  void run_sequencer();
+  void write_group(std::vector<pending_append>& group);
+  result<append_result> stage(pending_append& pending, group_state& state);
+  result<std::optional<append_result>> find_duplicate(const append_request& request,
+                                                      group_state& state);
+  std::optional<std::uint64_t> current_version(const std::string& stream, group_state& state);
+
+  const store_options options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* log_ = nullptr;
+  rocksdb::ColumnFamilyHandle* streams_ = nullptr;
+  rocksdb::ColumnFamilyHandle* dedupe_ = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+
+  std::atomic<position_t> last_position_{0};
+  std::atomic<bool> writes_failed_{false};
+  hash256 chain_head_{};  // sequencer-owned after open
+
+  // Stream heads known to the sequencer: last version, or nullopt for a stream known not to
+  // exist. A cache over the streams family; cleared when it grows past its bound.
+  std::unordered_map<std::string, std::optional<std::uint64_t>> stream_heads_;
+
+  std::mutex queue_mutex_;
+  std::condition_variable queue_not_empty_;
+  std::condition_variable queue_not_full_;
+  std::deque<pending_append> queue_;
+  bool stopping_ = false;
+  std::thread sequencer_;
+
+  subscription_hub hub_;
+};
+
+}  // namespace kakehashi::detail
