@@ -34,7 +34,7 @@ bool event_filter::matches(std::string_view stream, std::string_view type) const
     case scope::all:
       break;
     case scope::category:
-      if (category_of(stream) != name || stream.size() == name.size()) return false;
+      if (category_of(stream) != name) return false;
       break;
     case scope::stream:
       if (stream != name) return false;

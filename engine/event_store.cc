@@ -48,8 +48,11 @@ namespace {
 
 constexpr const char* format_version_key = "format_version";
 constexpr const char* current_format = "1";
-const std::vector<std::string> column_family_names = {
-    rocksdb::kDefaultColumnFamilyName, "log", "streams", "dedupe", "keys", "proj", "meta"};
+// Not rocksdb::kDefaultColumnFamilyName: that is a global std::string in RocksDB's static
+// library, and copying it during our own static initialisation may read it before it exists
+// (the store then failed to open with "Default column family not specified").
+constexpr const char* column_family_names[] = {"default", "log",  "streams", "dedupe",
+                                               "keys",    "proj", "meta"};
 
 rocksdb::Options base_options(const store_options& options) {
   rocksdb::Options db;
@@ -88,8 +91,10 @@ result<std::unique_ptr<event_store>> store_impl::open(const store_options& optio
   auto store = std::unique_ptr<store_impl>(new store_impl(options));
   if (auto opened = store->open_db(); !opened) return opened.take_err();
   if (auto recovered = store->recover(); !recovered) return recovered.take_err();
-  if (!options.read_only)
+  if (!options.read_only) {
     store->sequencer_ = std::thread([s = store.get()] { s->run_sequencer(); });
+    store->committer_ = std::thread([s = store.get()] { s->run_committer(); });
+  }
   return std::unique_ptr<event_store>(std::move(store));
 }
 
@@ -104,6 +109,13 @@ store_impl::~store_impl() {
     queue_not_empty_.notify_all();
     queue_not_full_.notify_all();
     sequencer_.join();
+    // The sequencer has handed over every group it wrote; the committer syncs them and stops.
+    {
+      std::lock_guard lock(commit_mutex_);
+      sequencer_done_ = true;
+    }
+    commit_ready_.notify_all();
+    committer_.join();
   }
   for (auto* handle : handles_)
     db_->DestroyColumnFamilyHandle(handle);
@@ -184,6 +196,7 @@ status store_impl::recover() {
                             std::to_string(report.first_bad_position) + ": " + report.problem);
   }
   chain_head_ = tail.hash;
+  written_position_ = last;
   last_position_.store(last, std::memory_order_release);
   return {};
 }
@@ -361,16 +374,22 @@ status store_impl::scan(position_t from,
 }
 
 std::optional<std::uint64_t> store_impl::stream_version(std::string_view stream) const {
-  return lookup_stream_version(stream);
+  if (!validate_stream_name(stream)) return std::nullopt;
+  return lookup_stream_version(stream, head_position());
 }
 
-std::optional<std::uint64_t> store_impl::lookup_stream_version(std::string_view stream) const {
+std::optional<std::uint64_t> store_impl::lookup_stream_version(std::string_view stream,
+                                                               position_t bound) const {
   std::string prefix(stream);
   prefix.push_back('\0');
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), streams_));
-  it->SeekForPrev(stream_key(stream, ~std::uint64_t{0}));
-  if (!it->Valid() || !it->key().starts_with(rocksdb::Slice(prefix))) return std::nullopt;
-  return decode_position(it->key().ToStringView().substr(prefix.size()));
+  // Skip versions still waiting for their sync: they are not acknowledged yet.
+  for (it->SeekForPrev(stream_key(stream, ~std::uint64_t{0}));
+       it->Valid() && it->key().starts_with(rocksdb::Slice(prefix)); it->Prev()) {
+    if (decode_position(it->value().ToStringView()) <= bound)
+      return decode_position(it->key().ToStringView().substr(prefix.size()));
+  }
+  return std::nullopt;
 }
 
 result<std::unique_ptr<subscription>> store_impl::subscribe(subscription_options options) {

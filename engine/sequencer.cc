@@ -1,8 +1,10 @@
 // The write path: request validation on the caller's thread, then one sequencer thread that
 // drains the queue, checks expectations against its stream heads, assigns gap-free positions,
-// links the hash chain and writes the whole group as one synced WriteBatch (group commit, as
-// LevelDB's BuildBatchGroup). Callers are completed and subscribers woken only after the write
-// returns; a failed write is reported to every caller of its group and stops all writes.
+// links the hash chain and writes the whole group as one WriteBatch (group commit, as LevelDB's
+// BuildBatchGroup), and one committer thread that syncs the WAL for every group written so far
+// and only then completes callers and wakes subscribers. A failed write or sync is reported to
+// every caller that depended on it, and stops all writes until the store is reopened.
+#include <algorithm>
 #include <future>
 #include <unordered_set>
 
@@ -14,6 +16,8 @@ namespace {
 
 constexpr std::size_t max_cached_stream_heads = 1 << 20;
 constexpr const char* chain_head_key = "chain_head";
+// Groups written but not yet synced; the sequencer waits when the committer falls this far back.
+constexpr std::size_t max_unsynced_groups = 64;
 
 error wrong_version(const std::string& stream, std::optional<std::uint64_t> current,
                     const expected_version& expected) {
@@ -188,22 +192,23 @@ void store_impl::run_sequencer() {
 
 void store_impl::write_group(std::vector<pending_append>& group) {
   group_state state;
-  state.next_position = last_position_.load(std::memory_order_relaxed) + 1;
+  state.next_position = written_position_ + 1;
   state.chain = chain_head_;
   state.recorded_at = now_micros();
 
-  std::vector<result<append_result>> outcomes;
-  std::vector<bool> needs_write;
-  outcomes.reserve(group.size());
+  written_group written;
+  written.outcomes.reserve(group.size());
   for (auto& pending : group) {
     state.depends_on_write = false;
     if (writes_failed()) {
-      outcomes.push_back(make_error(errc::unavailable, "writes_stopped",
-                                    "the store refuses writes after a write failure; reopen it"));
+      written.outcomes.push_back(make_error(
+          errc::unavailable, "writes_stopped",
+          "the store refuses writes after a write failure; reopen it"));
     } else {
-      outcomes.push_back(stage(pending, state));
+      written.outcomes.push_back(stage(pending, state));
     }
-    needs_write.push_back(state.depends_on_write);
+    written.needs_sync.push_back(state.depends_on_write);
+    written.callers.push_back(std::move(pending.done));
   }
 
   if (!state.staged.empty()) {
@@ -211,27 +216,72 @@ void store_impl::write_group(std::vector<pending_append>& group) {
     std::string head = position_key(last);
     head.append(reinterpret_cast<const char*>(state.chain.data()), state.chain.size());
     state.batch.Put(meta_, chain_head_key, head);
-    rocksdb::WriteOptions durable;
-    durable.sync = true;
-    auto written = db_->Write(durable, &state.batch);
-    if (!written.ok()) {
+    // Unsynced: the committer's WAL sync makes it durable before anyone is told.
+    auto status = db_->Write(rocksdb::WriteOptions(), &state.batch);
+    if (!status.ok()) {
       // Never acknowledge what may be lost, and never write after a maybe-lost page.
       writes_failed_.store(true, std::memory_order_release);
-      auto failure = io_failure(written, "the append was not made durable");
-      for (std::size_t i = 0; i < outcomes.size(); ++i)
-        if (needs_write[i] && outcomes[i].ok()) outcomes[i] = failure;
+      auto failure = io_failure(status, "the append was not written");
+      for (std::size_t i = 0; i < written.outcomes.size(); ++i)
+        if (written.needs_sync[i] && written.outcomes[i].ok()) written.outcomes[i] = failure;
     } else {
       if (stream_heads_.size() + state.heads.size() > max_cached_stream_heads)
         stream_heads_.clear();
-      for (auto& [stream, version] : state.heads)
-        stream_heads_[stream] = version;
+      for (auto& [stream, version] : state.heads) stream_heads_[stream] = version;
       chain_head_ = state.chain;
-      last_position_.store(last, std::memory_order_release);
-      hub_.publish(state.staged);
+      written_position_ = last;
+      written.events = std::move(state.staged);
     }
   }
-  for (std::size_t i = 0; i < group.size(); ++i)
-    group[i].done(std::move(outcomes[i]));
+
+  // Every group goes through the committer, so callers complete in order, after the sync
+  // that covers anything they depend on.
+  std::unique_lock lock(commit_mutex_);
+  commit_room_.wait(lock, [&] { return commit_queue_.size() < max_unsynced_groups; });
+  commit_queue_.push_back(std::move(written));
+  lock.unlock();
+  commit_ready_.notify_one();
+}
+
+void store_impl::run_committer() {
+  std::deque<written_group> groups;
+  for (;;) {
+    {
+      std::unique_lock lock(commit_mutex_);
+      commit_ready_.wait(lock, [&] { return sequencer_done_ || !commit_queue_.empty(); });
+      if (commit_queue_.empty()) return;  // the sequencer stopped and everything is committed
+      groups.swap(commit_queue_);
+    }
+    commit_room_.notify_all();
+    commit(groups);
+    groups.clear();
+  }
+}
+
+void store_impl::commit(std::deque<written_group>& groups) {
+  bool wrote = std::any_of(groups.begin(), groups.end(),
+                           [](const written_group& g) { return !g.events.empty(); });
+  std::optional<error> failure;
+  if (wrote) {
+    if (writes_failed()) {
+      failure = make_error(errc::unavailable, "writes_stopped",
+                           "a write failed before this append was made durable");
+    } else if (auto synced = db_->SyncWAL(); !synced.ok()) {
+      writes_failed_.store(true, std::memory_order_release);
+      failure = io_failure(synced, "the append was not made durable");
+    }
+  }
+  for (auto& group : groups) {
+    if (failure) {
+      for (std::size_t i = 0; i < group.outcomes.size(); ++i)
+        if (group.needs_sync[i] && group.outcomes[i].ok()) group.outcomes[i] = *failure;
+    } else if (!group.events.empty()) {
+      last_position_.store(group.events.back()->position, std::memory_order_release);
+      hub_.publish(group.events);
+    }
+    for (std::size_t i = 0; i < group.callers.size(); ++i)
+      group.callers[i](std::move(group.outcomes[i]));
+  }
 }
 
 std::optional<std::uint64_t> store_impl::current_version(const std::string& stream,
@@ -239,7 +289,7 @@ std::optional<std::uint64_t> store_impl::current_version(const std::string& stre
   if (auto staged = state.heads.find(stream); staged != state.heads.end()) return staged->second;
   if (auto cached = stream_heads_.find(stream); cached != stream_heads_.end())
     return cached->second;
-  auto stored = lookup_stream_version(stream);
+  auto stored = lookup_stream_version(stream, written_position_);
   if (stream_heads_.size() >= max_cached_stream_heads) stream_heads_.clear();
   stream_heads_.emplace(stream, stored);
   return stored;
@@ -328,7 +378,8 @@ result<append_result> store_impl::stage(pending_append& pending, group_state& st
       std::string stored = encode_record(e, header, state.chain, event->hash);
       state.batch.Put(log_, position_key(header.position), stored);
       state.batch.Put(streams_, stream_key(part.stream, version), position_key(header.position));
-      state.batch.Put(dedupe_, header.id.as_bytes(), position_key(header.position));
+      // Only a caller-supplied id can come back in a retry; generated ids skip the index.
+      if (!e.id.is_nil()) state.batch.Put(dedupe_, header.id.as_bytes(), position_key(header.position));
 
       event->id = header.id;
       event->stream = part.stream;

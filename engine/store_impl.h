@@ -2,7 +2,14 @@
 //
 // Column families (DESIGN.md): log (position BE -> record), streams (stream \0 version BE ->
 // position BE), dedupe (event id -> position BE), keys, proj, meta (format version, chain head).
-// The sequencer thread is the only writer; it owns stream_heads_ and chain_head_ after open.
+//
+// Two threads commit appends, as a pipeline: the sequencer stages each group (expectations,
+// positions, chain) and writes it to RocksDB unsynced, then hands it to the committer, which
+// syncs the WAL and only then publishes the group's events, moves the head position and
+// completes its callers. While one group's fsync runs, the next group is being written, so the
+// disk wait no longer stalls staging. Events written but not yet synced are invisible to every
+// reader: reads stop at head_position(), which moves only after a sync.
+// The sequencer owns stream_heads_, chain_head_ and written_position_ after open.
 #pragma once
 
 #include <rocksdb/db.h>
@@ -55,18 +62,29 @@ class store_impl final : public event_store {
     std::size_t events = 0;
   };
   struct group_state;  // sequencer.cc
+  // A group written to the WAL and waiting for the sync that makes it durable.
+  struct written_group {
+    std::vector<append_callback> callers;
+    std::vector<result<append_result>> outcomes;
+    std::vector<bool> needs_sync;   // outcome is only true once this group is durable
+    std::vector<event_ptr> events;  // written, in position order
+  };
 
   explicit store_impl(const store_options& options);
   status open_db();
   status recover();
   verify_report verify_range(position_t from, position_t to) const;
   result<std::shared_ptr<const recorded_event>> read_record(position_t position) const;
-  std::optional<std::uint64_t> lookup_stream_version(std::string_view stream) const;
+  // The stream's last version among events at or below `bound`.
+  std::optional<std::uint64_t> lookup_stream_version(std::string_view stream,
+                                                     position_t bound) const;
 
   // Write path (sequencer.cc).
   status validate(const append_request& request) const;
   void run_sequencer();
   void write_group(std::vector<pending_append>& group);
+  void run_committer();
+  void commit(std::deque<written_group>& groups);
   result<append_result> stage(pending_append& pending, group_state& state);
   result<std::optional<append_result>> find_duplicate(const append_request& request,
                                                       group_state& state);
@@ -80,9 +98,10 @@ class store_impl final : public event_store {
   rocksdb::ColumnFamilyHandle* dedupe_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
 
-  std::atomic<position_t> last_position_{0};
+  std::atomic<position_t> last_position_{0};  // durable and visible
   std::atomic<bool> writes_failed_{false};
-  hash256 chain_head_{};  // sequencer-owned after open
+  hash256 chain_head_{};            // sequencer-owned after open
+  position_t written_position_ = 0;  // sequencer-owned: last position written, maybe unsynced
 
   // Stream heads known to the sequencer: last version, or nullopt for a stream known not to
   // exist. A cache over the streams family; cleared when it grows past its bound.
@@ -94,6 +113,13 @@ class store_impl final : public event_store {
   std::deque<pending_append> queue_;
   bool stopping_ = false;
   std::thread sequencer_;
+
+  std::mutex commit_mutex_;
+  std::condition_variable commit_ready_;
+  std::condition_variable commit_room_;
+  std::deque<written_group> commit_queue_;  // bounded by max_unsynced_groups
+  bool sequencer_done_ = false;
+  std::thread committer_;
 
   subscription_hub hub_;
 };

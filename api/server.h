@@ -1,0 +1,85 @@
+// The HTTP/1.1 server: a Boost.Beast listener plus one session per connection, routing requests
+// to the handlers registered in api/routes.cc. Created with server::create; the implementation
+// (api/server.cc, api/http_session.cc) is hidden.
+//
+// Ownership and lifetime: the server borrows the event store; the store must outlive the server.
+// create() binds and listens at once, so url() is final and a taken port is reported by create();
+// connections that arrive before run() wait in the kernel's backlog.
+// Destroy the server only after run() has returned (or if it was never called).
+//
+// Thread safety: run() is called once, from one thread; it runs the I/O on `threads` threads
+// (the caller's included) and blocks. stop() and url() may be called from any thread, any
+// number of times, before, during or after run().
+//
+// Shutdown (stop(), or SIGINT/SIGTERM when handle_signals): stop accepting, close idle
+// connections at once, let requests already being read or handled finish (their responses carry
+// `Connection: close`), force-close whatever is left after shutdown_grace, then return from run().
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "events/result.h"
+
+namespace kakehashi {
+
+class event_store;
+
+namespace api {
+
+struct server_options {
+  // host:port; host may be an IPv4 address, a bracketed IPv6 address or a name. Port 0 picks a
+  // free port (see url()).
+  std::string listen = "127.0.0.1:8080";
+  // Origins (scheme://host[:port]) whose browsers may call the API cross-origin.
+  std::vector<std::string> allow_origins;
+  std::size_t max_body_bytes = 64 * 1024;   // larger bodies get 413
+  std::size_t max_header_bytes = 8 * 1024;  // request line + headers; larger gets 431
+  std::size_t max_connections = 10000;      // beyond it new connections are closed at once
+  // Waiting for the next request on a kept-alive connection.
+  std::chrono::seconds idle_timeout{60};
+  // From a request's first byte to the end of its headers; bounds slow-header (slowloris) peers.
+  std::chrono::seconds header_timeout{10};
+  std::chrono::seconds body_timeout{30};   // reading the body once the headers are in
+  std::chrono::seconds write_timeout{30};  // writing one response
+  std::chrono::seconds shutdown_grace{5};  // how long stop() waits for in-flight requests
+  unsigned threads = 2;                    // I/O threads, the caller of run() included
+  bool handle_signals = true;              // run() stops on SIGINT/SIGTERM
+  // Receives one access-log line per request (no trailing newline). Default: stderr.
+  // Called from I/O threads concurrently; must be thread-safe and must not block for long.
+  std::function<void(std::string_view line)> access_log;
+  // Called once by run(), on its thread, when connections are being accepted and (with
+  // handle_signals) SIGINT/SIGTERM already lead to a clean shutdown; before any request runs.
+  // `serve` prints its "listening on" line here.
+  std::function<void(const std::string& url)> on_running;
+};
+
+class server {
+ public:
+  // Builds the routes over `store`, resolves, binds and listens. Errors: invalid_argument for a
+  // malformed `listen`, unavailable when the address cannot be bound (e.g. port in use).
+  static result<std::unique_ptr<server>> create(server_options options, event_store& store);
+
+  virtual ~server() = default;
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // The bound address as a base URL, e.g. "http://127.0.0.1:40123" (the real port when the
+  // options asked for port 0).
+  virtual std::string url() const = 0;
+  // Serves until stop() or a signal, then shuts down as described above and returns.
+  virtual void run() = 0;
+  // Asks run() to shut down; returns at once. Idempotent.
+  virtual void stop() = 0;
+
+ protected:
+  server() = default;
+};
+
+}  // namespace api
+}  // namespace kakehashi

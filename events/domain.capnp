@@ -1,0 +1,367 @@
+# The payload of every domain event (DOMAIN.md's catalog), stored in EventRecord.payload.
+#
+# Conventions (enforced or relied on by events/event_codec.cc; evolution rules in SCHEMA.md):
+# - One struct per event type, named exactly like the type ("NeedOpened").
+# - Personal data (DOMAIN.md's `*` fields) never sits in the event struct. It lives in a companion
+#   struct `<Event>Personal`; the event struct carries it only as `sealed`, the AEAD ciphertext of
+#   the encoded companion, so erasing the key leaves a verifiable log with unreadable data.
+# - JSON names are snake_case through $Json.name (JsonCodec would otherwise use camelCase).
+# - Ids are Text UUIDs, dates Text `YYYY-MM-DD`, lg_code Text (6 digits with check digit): what
+#   the API speaks, so JSON round trips without conversion.
+# - No 64-bit integers: JsonCodec would write them as strings.
+# - $required, $format, $min and $max only constrain new input (encode); readers of old records
+#   get the field's default whatever the annotations say today.
+@0xbba97af193a90277;
+
+using Json = import "/capnp/compat/json.capnp";
+$import "/capnp/c++.capnp".namespace("kakehashi::schema");
+
+# ---- input constraints, read by event_codec.cc (ids are hard-coded there) ----
+annotation required @0x9c47a079040dda74 (field) :Void;
+# Must be present (and, for Text, non-empty) in new input.
+annotation format @0x94ed087f2f9450fb (field) :TextFormat;
+# Shape of a Text field, or of each element of a List(Text).
+annotation min @0x9c065ad49a4fdc8d (field) :Int64;
+annotation max @0xa403e3cb7ff5beca (field) :Int64;
+
+enum TextFormat {
+  date @0;    # YYYY-MM-DD, a real calendar date
+  uuid @1;    # canonical 8-4-4-4-12 hex
+  lgCode @2;  # 6-digit local government code with a valid check digit
+}
+
+# ---- enumerations: ordinals are stored, never reuse or renumber one ----
+enum Tier {
+  handsOn @0 $Json.name("hands_on");
+  cioAdvisor @1 $Json.name("cio_advisor");
+}
+
+enum WorkForm {
+  onsite @0;
+  remote @1;
+  hybrid @2;
+  spot @3;
+}
+
+enum Origin {
+  municipalityRequest @0 $Json.name("municipality_request");
+  talentDriven @1 $Json.name("talent_driven");
+}
+
+enum Direction {
+  needDriven @0 $Json.name("need_driven");
+  talentDriven @1 $Json.name("talent_driven");
+}
+
+enum SourcingMode {
+  scout @0;
+  publicPosting @1 $Json.name("public_posting");
+}
+
+enum NeedCloseReason {
+  filled @0;
+  cancelled @1;
+  selfHired @2 $Json.name("self_hired");
+  noMatch @3 $Json.name("no_match");
+}
+
+enum AppointmentEndKind {
+  completed @0;
+  early @1;
+  renewed @2;
+}
+
+enum CheckInParty {
+  talent @0;
+  municipality @1;
+}
+
+enum AmendmentKind {
+  scopeExpansion @0 $Json.name("scope_expansion");
+  extension @1;
+  hoursChange @2 $Json.name("hours_change");
+  other @3;
+}
+
+enum MunicipalityKind {
+  ward @0;
+  city @1;
+  town @2;
+  village @3;
+}
+
+# ---- shared value structs ----
+struct Availability {
+  hoursPerWeek @0 :UInt16 $Json.name("hours_per_week") $max(168);
+  workForms @1 :List(WorkForm) $Json.name("work_forms");
+  areas @2 :List(Text) $format(lgCode);
+}
+
+struct Contact {
+  name @0 :Text $required;
+  department @1 :Text;
+  title @2 :Text;
+  email @3 :Text;
+  phone @4 :Text;
+}
+
+# ---- talent-{id} ----
+struct TalentRegistered {
+  sealed @0 :Data;
+  residenceArea @1 :Text $Json.name("residence_area") $format(lgCode);
+  skills @2 :List(Text);
+  roleCategories @3 :List(Text) $Json.name("role_categories");
+  tiers @4 :List(Tier);
+  availability @5 :Availability;
+  consentVersion @6 :Text $Json.name("consent_version") $required;
+}
+struct TalentRegisteredPersonal {
+  displayName @0 :Text $Json.name("display_name") $required;
+  email @1 :Text $required;
+  phone @2 :Text;
+  employer @3 :Text;
+}
+
+# Present fields replace the profile's; absent ones are unchanged.
+struct TalentProfileUpdated {
+  sealed @0 :Data;
+  residenceArea @1 :Text $Json.name("residence_area") $format(lgCode);
+  skills @2 :List(Text);
+  roleCategories @3 :List(Text) $Json.name("role_categories");
+  tiers @4 :List(Tier);
+}
+struct TalentProfileUpdatedPersonal {
+  displayName @0 :Text $Json.name("display_name");
+  email @1 :Text;
+  phone @2 :Text;
+  employer @3 :Text;
+}
+
+struct TalentAvailabilityChanged {
+  availability @0 :Availability $required;
+}
+
+struct TalentConsentGranted {
+  consentVersion @0 :Text $Json.name("consent_version") $required;
+}
+
+struct TalentConsentRevoked {
+  consentVersion @0 :Text $Json.name("consent_version");
+  reason @1 :Text;
+}
+
+struct TalentPaused {
+  reason @0 :Text;
+}
+
+struct TalentResumed {
+  reason @0 :Text;
+}
+
+struct TalentWithdrew {
+  reason @0 :Text;
+}
+
+struct TalentPersonalDataErased {
+  reason @0 :Text $required;
+}
+
+# ---- municipality-{lg_code} ----
+struct MunicipalityListed {
+  lgCode @0 :Text $Json.name("lg_code") $required $format(lgCode);
+  nameJa @1 :Text $Json.name("name_ja") $required;
+  nameEn @2 :Text $Json.name("name_en") $required;
+  kind @3 :MunicipalityKind $required;
+  region @4 :Text;  # as in data/tokyo_municipalities.tsv: 23区, 多摩, 島しょ
+}
+
+struct MunicipalityContactAssigned {
+  sealed @0 :Data;
+}
+struct MunicipalityContactAssignedPersonal {
+  contact @0 :Contact $required;
+}
+
+# ---- need-{id} ----
+struct NeedOpened {
+  lgCode @0 :Text $Json.name("lg_code") $required $format(lgCode);
+  origin @1 :Origin $required;
+  department @2 :Text;
+  problem @3 :Text $required;
+}
+
+struct HearingRecorded {
+  sealed @0 :Data;
+  hearingId @1 :Text $Json.name("hearing_id") $required $format(uuid);
+  heldOn @2 :Text $Json.name("held_on") $required $format(date);
+  findings @3 :Text;
+}
+struct HearingRecordedPersonal {
+  attendees @0 :List(Text);
+  notes @1 :Text;
+}
+
+struct HearingNoteCorrected {
+  sealed @0 :Data;
+  hearingId @1 :Text $Json.name("hearing_id") $required $format(uuid);
+  supersedes @2 :Text $required $format(uuid);  # event_id of the note being corrected
+  reason @3 :Text $required;
+}
+struct HearingNoteCorrectedPersonal {
+  notes @0 :Text $required;
+}
+
+struct RequirementsDefined {
+  revision @0 :UInt32;  # 1 for the first definition of a need, +1 for each redefinition
+  roleCategory @1 :Text $Json.name("role_category") $required;
+  tier @2 :Tier $required;
+  skills @3 :List(Text);
+  workForms @4 :List(WorkForm) $Json.name("work_forms");
+  hoursPerWeek @5 :UInt16 $Json.name("hours_per_week") $max(168);
+  durationMonths @6 :UInt16 $Json.name("duration_months") $max(120);
+  openings @7 :UInt16 $required $min(1) $max(100);
+}
+
+struct SourcingModeChosen {
+  mode @0 :SourcingMode $required;
+}
+
+struct PublicPostingPublished {
+  url @0 :Text $required;
+  closesOn @1 :Text $Json.name("closes_on") $format(date);
+}
+
+struct NeedPutOnHold {
+  reason @0 :Text;
+}
+
+struct NeedResumed {
+  reason @0 :Text;
+}
+
+struct NeedClosed {
+  reason @0 :NeedCloseReason $required;
+  detail @1 :Text;
+}
+
+struct NeedReopened {
+  reason @0 :Text;
+}
+
+# ---- candidacy-{id} ----
+struct CandidateIdentified {
+  talentId @0 :Text $Json.name("talent_id") $required $format(uuid);
+  needId @1 :Text $Json.name("need_id") $format(uuid);  # absent for a talent-driven idea
+  direction @2 :Direction $required;
+  source @3 :Text;
+  matchScore @4 :Float64 $Json.name("match_score");
+  lgCode @5 :Text $Json.name("lg_code") $format(lgCode);  # the municipality a talent-driven idea is for
+}
+
+struct TalentContacted {}
+
+struct InterestConfirmed {}
+
+struct InterestDeclined {
+  reason @0 :Text;
+}
+
+struct ProposalSubmitted {}
+
+struct MunicipalDecisionRecorded {
+  sealed @0 :Data;
+  accepted @1 :Bool $required;
+  reason @2 :Text;
+  enteredOnBehalf @3 :Bool $Json.name("entered_on_behalf");  # a coordinator typed it for the officer
+}
+struct MunicipalDecisionRecordedPersonal {
+  decidedBy @0 :Text $Json.name("decided_by") $required;
+}
+
+struct CandidacyArchived {
+  reason @0 :Text $required;
+}
+
+# ---- appointment-{id} ----
+struct AppointmentArranged {
+  candidacyId @0 :Text $Json.name("candidacy_id") $required $format(uuid);
+  talentId @1 :Text $Json.name("talent_id") $required $format(uuid);
+  needId @2 :Text $Json.name("need_id") $required $format(uuid);
+  lgCode @3 :Text $Json.name("lg_code") $required $format(lgCode);
+  form @4 :WorkForm $required;
+  startsOn @5 :Text $Json.name("starts_on") $required $format(date);
+  endsOn @6 :Text $Json.name("ends_on") $required $format(date);
+  hoursPerWeek @7 :UInt16 $Json.name("hours_per_week") $required $min(1) $max(168);
+  scope @8 :Text $required;
+}
+
+struct AppointmentStarted {}
+
+# The new values of the terms an amendment touches; absent Text and 0 hours mean "unchanged".
+struct AppointmentChanges {
+  endsOn @0 :Text $Json.name("ends_on") $format(date);
+  hoursPerWeek @1 :UInt16 $Json.name("hours_per_week") $max(168);
+  scope @2 :Text;
+  summary @3 :Text;
+}
+
+struct AppointmentAmended {
+  sealed @0 :Data;
+  kind @1 :AmendmentKind $required;
+  effectiveOn @2 :Text $Json.name("effective_on") $required $format(date);
+  changes @3 :AppointmentChanges $required;
+}
+struct AppointmentAmendedPersonal {
+  approvedBy @0 :Text $Json.name("approved_by") $required;
+}
+
+struct AppointmentSuspended {
+  reason @0 :Text;
+}
+
+struct AppointmentResumed {
+  reason @0 :Text;
+}
+
+struct CheckInScheduled {
+  checkInId @0 :Text $Json.name("check_in_id") $format(uuid);
+  dueOn @1 :Text $Json.name("due_on") $required $format(date);
+  party @2 :CheckInParty $required;
+}
+
+struct CheckInCompleted {
+  sealed @0 :Data;
+  checkInId @1 :Text $Json.name("check_in_id") $format(uuid);
+  party @2 :CheckInParty $required;
+  rating @3 :UInt8 $required $min(1) $max(5);
+}
+struct CheckInCompletedPersonal {
+  notes @0 :Text;
+}
+
+struct CheckInMissed {
+  checkInId @0 :Text $Json.name("check_in_id") $format(uuid);
+  dueOn @1 :Text $Json.name("due_on") $required $format(date);
+  party @2 :CheckInParty $required;
+}
+
+struct IssueRaised {
+  issueId @0 :Text $Json.name("issue_id") $required $format(uuid);
+  summary @1 :Text $required;
+}
+
+struct IssueResolved {
+  issueId @0 :Text $Json.name("issue_id") $required $format(uuid);
+  resolution @1 :Text;
+}
+
+struct AppointmentEnded {
+  kind @0 :AppointmentEndKind $required;
+  reason @1 :Text;
+}
+
+# ---- any stream ----
+struct EventVoided {
+  voidedEventId @0 :Text $Json.name("voided_event_id") $required $format(uuid);
+  reason @1 :Text $required;
+}

@@ -1,0 +1,270 @@
+// The codec: JSON text <-> Cap'n Proto bytes through capnp::JsonCodec (field names and enum
+// spellings from $Json.name), with payload_validation.cc checking and splitting the input first
+// so every rejection gets a precise error code instead of a JsonCodec exception message.
+// Cap'n Proto reports malformed input by throwing kj::Exception; this file is the boundary where
+// those become result errors.
+#include "events/event_codec.h"
+
+#include <capnp/compat/json.h>
+#include <capnp/dynamic.h>
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include <cstring>
+#include <vector>
+
+#include "events/payload_validation.h"
+#include "events/text_formats.h"
+
+namespace kakehashi {
+namespace {
+
+using capnp::json::Value;
+
+constexpr std::size_t max_json_nesting = 16;  // payloads nest 3 deep; anything deeper is hostile
+constexpr unsigned max_capnp_nesting = 8;
+constexpr const char* erased_marker = "[erased]";
+
+// One JsonCodec knowing every registered schema's annotations. handleByAnnotation must run
+// before the codec is used and is not thread-safe, so it runs once under the static-init guard;
+// afterwards the codec is only read (encode/decode are const).
+struct json_codec_holder {
+  capnp::JsonCodec codec;
+  json_codec_holder() {
+    codec.setMaxNestingDepth(max_json_nesting);
+    codec.setRejectUnknownFields(true);  // a safety net: validation already rejected them
+    for (const auto& info : event_types()) {
+      codec.handleByAnnotation(info.public_schema);
+      if (info.personal_schema) codec.handleByAnnotation(*info.personal_schema);
+    }
+  }
+};
+
+const capnp::JsonCodec& json_codec() {
+  static const json_codec_holder holder;
+  return holder.codec;
+}
+
+error unknown_type(std::string_view type) {
+  return make_error(errc::invalid_argument, "unknown_event_type",
+                    "unknown event type '" + std::string(type) + "'", "type");
+}
+
+error invalid_payload(const std::string& why) {
+  return make_error(errc::corruption, "invalid_payload", "payload bytes do not decode: " + why);
+}
+
+std::string to_bytes(capnp::MessageBuilder& message) {
+  auto words = capnp::messageToFlatArray(message);
+  auto bytes = words.asBytes();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+status check_length(std::string_view bytes) {
+  if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0)
+    return invalid_payload("length is not a positive multiple of 8");
+  if (bytes.size() > max_payload_bytes) return invalid_payload("larger than the limit");
+  return {};
+}
+
+// Copies stored bytes into word-aligned memory (Cap'n Proto reads words in place) and opens them
+// with limits small enough that a hostile record cannot amplify into a long walk or deep stack.
+// Call check_length first; the constructor throws kj::Exception on a malformed segment table.
+class bounded_reader {
+ public:
+  explicit bounded_reader(std::string_view bytes)
+      : words_(kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word))) {
+    std::memcpy(words_.begin(), bytes.data(), bytes.size());
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = max_payload_bytes / sizeof(capnp::word);
+    options.nestingLimit = max_capnp_nesting;
+    reader_ = kj::heap<capnp::FlatArrayMessageReader>(words_.asPtr(), options);
+  }
+  capnp::MessageReader& message() { return *reader_; }
+  capnp::DynamicStruct::Reader root(capnp::StructSchema schema) {
+    return reader_->getRoot<capnp::DynamicStruct>(schema);
+  }
+
+ private:
+  kj::Array<capnp::word> words_;
+  kj::Own<capnp::FlatArrayMessageReader> reader_;
+};
+
+kj::Maybe<capnp::StructSchema::Field> sealed_field(const event_type_info& info) {
+  if (!info.personal_schema) return nullptr;
+  return info.public_schema.findFieldByName("sealed");
+}
+
+result<std::string> encode_struct(Value::Reader json, capnp::StructSchema schema) {
+  capnp::MallocMessageBuilder message;
+  auto root = message.initRoot<capnp::DynamicStruct>(schema);
+  json_codec().decode(json, root);
+  return to_bytes(message);
+}
+
+// Appends the personal part of the output object as `view` asks.
+status add_personal(const event_type_info& info, std::optional<std::string_view> personal_bytes,
+                    personal_view view, capnp::MallocMessageBuilder& scratch,
+                    std::vector<Value::Field::Reader>& out_fields,
+                    std::vector<kj::StringPtr>& erased_names) {
+  if (!info.personal_schema) {
+    if (personal_bytes && !personal_bytes->empty() && view == personal_view::full)
+      return make_error(errc::invalid_argument, "unexpected_personal_data",
+                        std::string(info.type) + " has no personal fields");
+    return {};
+  }
+  if (view == personal_view::redacted) return {};
+  if (view == personal_view::erased) {
+    for (auto field : info.personal_schema->getFields())
+      erased_names.push_back(detail::json_name(field));
+    return {};
+  }
+  if (!personal_bytes)
+    return make_error(errc::invalid_argument, "missing_personal_data",
+                      std::string(info.type) + " needs its personal bytes for the full view");
+  if (auto s = check_length(*personal_bytes); !s) return s;
+  bounded_reader reader(*personal_bytes);
+  auto root = reader.root(*info.personal_schema);
+  auto json = scratch.initRoot<Value>();
+  json_codec().encode(root, *info.personal_schema, json);
+  for (auto f : json.asReader().getObject()) out_fields.push_back(f);
+  return {};
+}
+
+}  // namespace
+
+result<encoded_payload> encode_payload(std::string_view type, std::string_view json_object) {
+  const auto* info = find_event_type(type);
+  if (!info) return unknown_type(type);
+  if (json_object.size() > max_payload_json_bytes)
+    return make_error(errc::too_large, "payload_too_large",
+                      "payload is larger than " + std::to_string(max_payload_json_bytes) + " bytes");
+  if (!is_valid_utf8(json_object))
+    return make_error(errc::invalid_argument, "invalid_json", "payload is not valid UTF-8");
+
+  capnp::MallocMessageBuilder parsed;
+  auto input = parsed.initRoot<Value>();
+  try {
+    json_codec().decodeRaw(kj::ArrayPtr<const char>(json_object.data(), json_object.size()),
+                           input);
+  } catch (const kj::Exception& e) {
+    return make_error(errc::invalid_argument, "invalid_json",
+                      std::string("payload is not valid JSON: ") + e.getDescription().cStr());
+  }
+
+  capnp::MallocMessageBuilder split;
+  auto halves = split.initRoot<Value>().initArray(2);
+  if (auto s = detail::validate_and_split(input.asReader(), info->public_schema,
+                                          info->personal_schema, halves[0], halves[1]);
+      !s)
+    return s.take_err();
+
+  try {
+    encoded_payload out;
+    auto public_bytes = encode_struct(halves[0].asReader(), info->public_schema);
+    out.public_bytes = std::move(*public_bytes);
+    if (info->personal_schema) {
+      auto personal_bytes = encode_struct(halves[1].asReader(), *info->personal_schema);
+      out.personal_bytes = std::move(*personal_bytes);
+    }
+    return out;
+  } catch (const kj::Exception& e) {
+    // Validation accepted something JsonCodec did not: a gap in payload_validation.cc.
+    return make_error(errc::internal, "encode_failed",
+                      std::string("validated payload failed to encode: ") +
+                          e.getDescription().cStr());
+  }
+}
+
+result<std::string> decode_payload_json(std::string_view type, std::string_view public_bytes,
+                                        std::optional<std::string_view> personal_bytes,
+                                        personal_view view) {
+  const auto* info = find_event_type(type);
+  if (!info) return unknown_type(type);
+  try {
+    if (auto s = check_length(public_bytes); !s) return s.take_err();
+    bounded_reader reader(public_bytes);
+    auto root = reader.root(info->public_schema);
+    capnp::MallocMessageBuilder scratch_public, scratch_personal, output;
+    auto json = scratch_public.initRoot<Value>();
+    json_codec().encode(root, info->public_schema, json);
+
+    std::vector<Value::Field::Reader> fields;
+    for (auto f : json.asReader().getObject()) {
+      KJ_IF_MAYBE (field, info->public_schema.findFieldByName(f.getName())) {
+        if (detail::is_internal_field(*field)) continue;  // `sealed` never leaves the store
+      }
+      fields.push_back(f);
+    }
+    std::vector<kj::StringPtr> erased_names;
+    if (auto s = add_personal(*info, personal_bytes, view, scratch_personal, fields, erased_names);
+        !s)
+      return s.take_err();
+
+    auto object = output.initRoot<Value>().initObject(fields.size() + erased_names.size());
+    unsigned i = 0;
+    for (auto f : fields) {
+      object[i].setName(f.getName());
+      object[i++].setValue(f.getValue());
+    }
+    for (auto name : erased_names) {
+      object[i].setName(name);
+      object[i++].initValue().setString(erased_marker);
+    }
+    auto text = json_codec().encodeRaw(output.getRoot<Value>().asReader());
+    std::string out(text.cStr(), text.size());
+    if (!is_valid_utf8(out)) return invalid_payload("a text field is not valid UTF-8");
+    return out;
+  } catch (const kj::Exception& e) {
+    return invalid_payload(e.getDescription().cStr());
+  }
+}
+
+result<std::string> set_sealed(std::string_view type, std::string_view public_bytes,
+                               std::string_view ciphertext) {
+  const auto* info = find_event_type(type);
+  if (!info) return unknown_type(type);
+  KJ_IF_MAYBE (field, sealed_field(*info)) {
+    try {
+      if (auto s = check_length(public_bytes); !s) return s.take_err();
+      bounded_reader reader(public_bytes);
+      auto source = reader.root(info->public_schema);
+      // Sealing happens once; refusing a second seal also keeps an old ciphertext from lingering
+      // in the message as unreachable bytes.
+      if (source.has(*field))
+        return make_error(errc::invalid_argument, "already_sealed",
+                          std::string(info->type) + " payload is already sealed");
+      capnp::MallocMessageBuilder message;
+      // Copy through AnyPointer so fields a newer schema wrote survive a round trip here.
+      message.getRoot<capnp::AnyPointer>().set(reader.message().getRoot<capnp::AnyPointer>());
+      auto root = message.getRoot<capnp::DynamicStruct>(info->public_schema);
+      root.set(*field, capnp::Data::Reader(reinterpret_cast<const kj::byte*>(ciphertext.data()),
+                                           ciphertext.size()));
+      return to_bytes(message);
+    } catch (const kj::Exception& e) {
+      return invalid_payload(e.getDescription().cStr());
+    }
+  }
+  return make_error(errc::invalid_argument, "no_personal_data",
+                    std::string(info->type) + " has no personal fields to seal");
+}
+
+result<std::string> get_sealed(std::string_view type, std::string_view public_bytes) {
+  const auto* info = find_event_type(type);
+  if (!info) return unknown_type(type);
+  KJ_IF_MAYBE (field, sealed_field(*info)) {
+    try {
+      if (auto s = check_length(public_bytes); !s) return s.take_err();
+      bounded_reader reader(public_bytes);
+      auto root = reader.root(info->public_schema);
+      auto data = root.get(*field).as<capnp::Data>();
+      return std::string(reinterpret_cast<const char*>(data.begin()), data.size());
+    } catch (const kj::Exception& e) {
+      return invalid_payload(e.getDescription().cStr());
+    }
+  }
+  return make_error(errc::invalid_argument, "no_personal_data",
+                    std::string(info->type) + " has no personal fields");
+}
+
+}  // namespace kakehashi

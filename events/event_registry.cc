@@ -1,0 +1,109 @@
+// The table of event types: one line per type. Adding an event = a struct in domain.capnp plus a
+// line here; the codec is generic over the schema.
+#include <unordered_map>
+#include <vector>
+
+#include "events/domain.capnp.h"
+#include "events/event_codec.h"
+
+namespace kakehashi {
+namespace {
+
+namespace s = schema;
+
+template <class Public>
+event_type_info entry(std::string_view type, std::string_view category) {
+  return {type, 1, category, capnp::Schema::from<Public>(), std::nullopt};
+}
+
+template <class Public, class Personal>
+event_type_info entry(std::string_view type, std::string_view category) {
+  return {type, 1, category, capnp::Schema::from<Public>(), capnp::Schema::from<Personal>()};
+}
+
+std::vector<event_type_info> make_table() {
+  return {
+      // talent-{id}
+      entry<s::TalentRegistered, s::TalentRegisteredPersonal>("TalentRegistered", "talent"),
+      entry<s::TalentProfileUpdated, s::TalentProfileUpdatedPersonal>("TalentProfileUpdated",
+                                                                      "talent"),
+      entry<s::TalentAvailabilityChanged>("TalentAvailabilityChanged", "talent"),
+      entry<s::TalentConsentGranted>("TalentConsentGranted", "talent"),
+      entry<s::TalentConsentRevoked>("TalentConsentRevoked", "talent"),
+      entry<s::TalentPaused>("TalentPaused", "talent"),
+      entry<s::TalentResumed>("TalentResumed", "talent"),
+      entry<s::TalentWithdrew>("TalentWithdrew", "talent"),
+      entry<s::TalentPersonalDataErased>("TalentPersonalDataErased", "talent"),
+      // municipality-{lg_code}
+      entry<s::MunicipalityListed>("MunicipalityListed", "municipality"),
+      entry<s::MunicipalityContactAssigned, s::MunicipalityContactAssignedPersonal>(
+          "MunicipalityContactAssigned", "municipality"),
+      // need-{id}
+      entry<s::NeedOpened>("NeedOpened", "need"),
+      entry<s::HearingRecorded, s::HearingRecordedPersonal>("HearingRecorded", "need"),
+      entry<s::HearingNoteCorrected, s::HearingNoteCorrectedPersonal>("HearingNoteCorrected",
+                                                                      "need"),
+      entry<s::RequirementsDefined>("RequirementsDefined", "need"),
+      entry<s::SourcingModeChosen>("SourcingModeChosen", "need"),
+      entry<s::PublicPostingPublished>("PublicPostingPublished", "need"),
+      entry<s::NeedPutOnHold>("NeedPutOnHold", "need"),
+      entry<s::NeedResumed>("NeedResumed", "need"),
+      entry<s::NeedClosed>("NeedClosed", "need"),
+      entry<s::NeedReopened>("NeedReopened", "need"),
+      // candidacy-{id}
+      entry<s::CandidateIdentified>("CandidateIdentified", "candidacy"),
+      entry<s::TalentContacted>("TalentContacted", "candidacy"),
+      entry<s::InterestConfirmed>("InterestConfirmed", "candidacy"),
+      entry<s::InterestDeclined>("InterestDeclined", "candidacy"),
+      entry<s::ProposalSubmitted>("ProposalSubmitted", "candidacy"),
+      entry<s::MunicipalDecisionRecorded, s::MunicipalDecisionRecordedPersonal>(
+          "MunicipalDecisionRecorded", "candidacy"),
+      entry<s::CandidacyArchived>("CandidacyArchived", "candidacy"),
+      // appointment-{id}
+      entry<s::AppointmentArranged>("AppointmentArranged", "appointment"),
+      entry<s::AppointmentStarted>("AppointmentStarted", "appointment"),
+      entry<s::AppointmentAmended, s::AppointmentAmendedPersonal>("AppointmentAmended",
+                                                                  "appointment"),
+      entry<s::AppointmentSuspended>("AppointmentSuspended", "appointment"),
+      entry<s::AppointmentResumed>("AppointmentResumed", "appointment"),
+      entry<s::CheckInScheduled>("CheckInScheduled", "appointment"),
+      entry<s::CheckInCompleted, s::CheckInCompletedPersonal>("CheckInCompleted", "appointment"),
+      entry<s::CheckInMissed>("CheckInMissed", "appointment"),
+      entry<s::IssueRaised>("IssueRaised", "appointment"),
+      entry<s::IssueResolved>("IssueResolved", "appointment"),
+      entry<s::AppointmentEnded>("AppointmentEnded", "appointment"),
+      // any stream
+      entry<s::EventVoided>("EventVoided", ""),
+  };
+}
+
+// Immutable after first use (built under the static-init guard), like a constant table.
+struct registry {
+  std::vector<event_type_info> table = make_table();
+  std::unordered_map<std::string_view, const event_type_info*> by_type = [this] {
+    std::unordered_map<std::string_view, const event_type_info*> map;
+    for (const auto& info : table) map.emplace(info.type, &info);
+    return map;
+  }();
+};
+
+const registry& the_registry() {
+  static const registry instance;
+  return instance;
+}
+
+}  // namespace
+
+std::span<const event_type_info> event_types() { return the_registry().table; }
+
+const event_type_info* find_event_type(std::string_view type) {
+  const auto& map = the_registry().by_type;
+  auto it = map.find(type);
+  return it == map.end() ? nullptr : it->second;
+}
+
+bool allowed_in_category(const event_type_info& info, std::string_view category) {
+  return info.category.empty() || info.category == category;
+}
+
+}  // namespace kakehashi

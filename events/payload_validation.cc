@@ -1,0 +1,313 @@
+#include "events/payload_validation.h"
+
+#include <cmath>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "events/ids.h"
+#include "events/text_formats.h"
+
+namespace kakehashi::detail {
+namespace {
+
+using capnp::StructSchema;
+using capnp::json::Value;
+using capnp::schema::Type;
+
+// Annotation ids declared in /capnp/compat/json.capnp and events/domain.capnp. Ids are part of a
+// schema's identity and never change, so hard-coding them is safe; the tests prove each is found.
+constexpr std::uint64_t json_name_id = 0xfa5b1fd61c2e7c3dull;
+constexpr std::uint64_t required_id = 0x9c47a079040dda74ull;
+constexpr std::uint64_t format_id = 0x94ed087f2f9450fbull;
+constexpr std::uint64_t min_id = 0x9c065ad49a4fdc8dull;
+constexpr std::uint64_t max_id = 0xa403e3cb7ff5becaull;
+
+// Ordinals of domain.capnp's TextFormat.
+enum class text_format : std::uint16_t { date = 0, uuid = 1, lg_code = 2 };
+
+struct constraints {
+  bool required = false;
+  std::optional<text_format> format;
+  std::optional<std::int64_t> min;
+  std::optional<std::int64_t> max;
+};
+
+constraints constraints_of(StructSchema::Field field) {
+  constraints c;
+  for (auto a : field.getProto().getAnnotations()) {
+    auto value = a.getValue();
+    if (a.getId() == required_id) c.required = true;
+    if (a.getId() == format_id) c.format = static_cast<text_format>(value.getEnum());
+    if (a.getId() == min_id) c.min = value.getInt64();
+    if (a.getId() == max_id) c.max = value.getInt64();
+  }
+  return c;
+}
+
+kj::StringPtr json_name_of(capnp::List<capnp::schema::Annotation>::Reader annotations,
+                           kj::StringPtr fallback) {
+  for (auto a : annotations)
+    if (a.getId() == json_name_id) return a.getValue().getText();
+  return fallback;
+}
+
+std::string_view view(capnp::Text::Reader text) { return {text.begin(), text.size()}; }
+
+error fail(const char* code, const std::string& path, const std::string& what) {
+  return make_error(errc::invalid_argument, code, (path.empty() ? "payload" : path) + " " + what,
+                    path);
+}
+
+std::string join(const std::string& parent, std::string_view name) {
+  return parent.empty() ? std::string(name) : parent + "." + std::string(name);
+}
+
+kj::Maybe<StructSchema::Field> find_field(StructSchema schema, std::string_view name) {
+  for (auto field : schema.getFields())
+    if (!is_internal_field(field) && view(json_name(field)) == name) return field;
+  return nullptr;
+}
+
+status check_struct(Value::Reader value, StructSchema schema, const std::string& path);
+
+status check_integer(double number, Type::Which which, const constraints& c,
+                     const std::string& path) {
+  if (!std::isfinite(number) || std::floor(number) != number)
+    return fail("invalid_type", path, "must be an integer");
+  double lo = 0, hi = 0;
+  switch (which) {
+    case Type::INT8: lo = -128, hi = 127; break;
+    case Type::INT16: lo = -32768, hi = 32767; break;
+    case Type::INT32: lo = -2147483648.0, hi = 2147483647.0; break;
+    case Type::UINT8: hi = 255; break;
+    case Type::UINT16: hi = 65535; break;
+    case Type::UINT32: hi = 4294967295.0; break;
+    default: break;
+  }
+  if (c.min && static_cast<double>(*c.min) > lo) lo = static_cast<double>(*c.min);
+  if (c.max && static_cast<double>(*c.max) < hi) hi = static_cast<double>(*c.max);
+  if (number < lo || number > hi)
+    return fail("invalid_value", path,
+                "must be between " + std::to_string(static_cast<long long>(lo)) + " and " +
+                    std::to_string(static_cast<long long>(hi)));
+  return {};
+}
+
+status check_text(std::string_view text, const constraints& c, const std::string& path) {
+  if (!is_valid_utf8(text)) return fail("invalid_json", path, "is not valid UTF-8");
+  if (text.find('\0') != std::string_view::npos)
+    return fail("invalid_value", path, "must not contain NUL");
+  if (c.required && text.empty()) return fail("invalid_value", path, "must not be empty");
+  if (!c.format) return {};
+  switch (*c.format) {
+    case text_format::date:
+      if (!is_valid_date(text)) return fail("invalid_value", path, "must be a date YYYY-MM-DD");
+      break;
+    case text_format::uuid:
+      if (!parse_uuid(text)) return fail("invalid_value", path, "must be a UUID");
+      break;
+    case text_format::lg_code:
+      if (!is_valid_lg_code(text))
+        return fail("invalid_value", path, "must be a 6-digit local government code");
+      break;
+  }
+  return {};
+}
+
+// Checks one non-null JSON value against a Cap'n Proto type; `c` carries the field's annotations
+// (for a list, they apply to each element).
+status check_value(Value::Reader value, capnp::Type type, const constraints& c,
+                   const std::string& path) {
+  auto which = type.which();
+  switch (which) {
+    case Type::BOOL:
+      if (!value.isBoolean()) return fail("invalid_type", path, "must be true or false");
+      return {};
+    case Type::INT8:
+    case Type::INT16:
+    case Type::INT32:
+    case Type::UINT8:
+    case Type::UINT16:
+    case Type::UINT32:
+      if (!value.isNumber()) return fail("invalid_type", path, "must be a number");
+      return check_integer(value.getNumber(), which, c, path);
+    case Type::FLOAT32:
+    case Type::FLOAT64:
+      if (!value.isNumber()) return fail("invalid_type", path, "must be a number");
+      if (!std::isfinite(value.getNumber())) return fail("invalid_value", path, "must be finite");
+      return {};
+    case Type::TEXT:
+      if (!value.isString()) return fail("invalid_type", path, "must be a string");
+      return check_text(view(value.getString()), c, path);
+    case Type::ENUM: {
+      if (!value.isString()) return fail("invalid_type", path, "must be a string");
+      auto text = view(value.getString());
+      std::string allowed;
+      for (auto e : type.asEnum().getEnumerants()) {
+        if (view(json_name(e)) == text) return {};
+        allowed += (allowed.empty() ? "" : " | ") + std::string(json_name(e).cStr());
+      }
+      return fail("invalid_value", path, "must be one of " + allowed);
+    }
+    case Type::LIST: {
+      if (!value.isArray()) return fail("invalid_type", path, "must be an array");
+      auto element = type.asList().getElementType();
+      auto items = value.getArray();
+      for (unsigned i = 0; i < items.size(); ++i) {
+        auto item_path = path + "[" + std::to_string(i) + "]";
+        if (items[i].isNull()) return fail("invalid_type", item_path, "must not be null");
+        if (auto s = check_value(items[i], element, c, item_path); !s) return s;
+      }
+      return {};
+    }
+    case Type::STRUCT:
+      return check_struct(value, type.asStruct(), path);
+    default:
+      // Data is codec-internal; 64-bit integers, interfaces and AnyPointer are not used in
+      // payloads (JsonCodec would need string numbers or handlers for them).
+      return make_error(errc::internal, "unsupported_schema",
+                        "schema type of " + path + " is not supported in payloads", path);
+  }
+}
+
+// Rejects a JSON object that names a key twice: which copy would win is parser-specific.
+status check_unique_names(capnp::List<Value::Field>::Reader fields, const std::string& path) {
+  std::unordered_set<std::string_view> seen;
+  for (auto f : fields) {
+    auto name = view(f.getName());
+    if (!seen.insert(name).second)
+      return fail("duplicate_field", join(path, name), "appears more than once");
+  }
+  return {};
+}
+
+status check_required(StructSchema schema, const std::vector<std::string_view>& present,
+                      const std::string& path) {
+  for (auto field : schema.getFields()) {
+    if (is_internal_field(field) || !constraints_of(field).required) continue;
+    auto name = view(json_name(field));
+    bool found = false;
+    for (auto p : present) found = found || p == name;
+    if (!found) return fail("missing_field", join(path, name), "is required");
+  }
+  return {};
+}
+
+// Checks one field's value; nulls count as absent. Adds the name to `present` when not null.
+status check_field(Value::Field::Reader f, StructSchema::Field field, const std::string& path,
+                   std::vector<std::string_view>& present) {
+  auto c = constraints_of(field);
+  auto field_path = join(path, view(f.getName()));
+  if (f.getValue().isNull()) return {};
+  present.push_back(view(f.getName()));
+  return check_value(f.getValue(), field.getType(), c, field_path);
+}
+
+status check_struct(Value::Reader value, StructSchema schema, const std::string& path) {
+  if (!value.isObject()) return fail("invalid_type", path, "must be an object");
+  auto fields = value.getObject();
+  if (auto s = check_unique_names(fields, path); !s) return s;
+  std::vector<std::string_view> present;
+  for (auto f : fields) {
+    KJ_IF_MAYBE (field, find_field(schema, view(f.getName()))) {
+      if (auto s = check_field(f, *field, path, present); !s) return s;
+    } else {
+      return fail("unknown_field", join(path, view(f.getName())), "is not a field of this event");
+    }
+  }
+  return check_required(schema, present, path);
+}
+
+// Copies a checked value, dropping object members that are null (an optional field sent as
+// null means "absent", which JsonCodec would otherwise reject for non-pointer types).
+void copy_without_nulls(Value::Reader in, Value::Builder out) {
+  switch (in.which()) {
+    case Value::NULL_: out.setNull(); break;
+    case Value::BOOLEAN: out.setBoolean(in.getBoolean()); break;
+    case Value::NUMBER: out.setNumber(in.getNumber()); break;
+    case Value::STRING: out.setString(in.getString()); break;
+    case Value::ARRAY: {
+      auto items = in.getArray();
+      auto copy = out.initArray(items.size());
+      for (unsigned i = 0; i < items.size(); ++i) copy_without_nulls(items[i], copy[i]);
+      break;
+    }
+    case Value::OBJECT: {
+      unsigned count = 0;
+      for (auto f : in.getObject()) count += f.getValue().isNull() ? 0 : 1;
+      auto copy = out.initObject(count);
+      unsigned i = 0;
+      for (auto f : in.getObject()) {
+        if (f.getValue().isNull()) continue;
+        copy[i].setName(f.getName());
+        copy_without_nulls(f.getValue(), copy[i].initValue());
+        ++i;
+      }
+      break;
+    }
+    case Value::CALL: out.setNull(); break;  // never produced from standard JSON text
+  }
+}
+
+void copy_fields(capnp::List<Value::Field>::Reader fields, const std::vector<unsigned>& picked,
+                 Value::Builder out) {
+  auto copy = out.initObject(picked.size());
+  for (unsigned i = 0; i < picked.size(); ++i) {
+    copy[i].setName(fields[picked[i]].getName());
+    copy_without_nulls(fields[picked[i]].getValue(), copy[i].initValue());
+  }
+}
+
+}  // namespace
+
+kj::StringPtr json_name(capnp::StructSchema::Field field) {
+  auto proto = field.getProto();
+  return json_name_of(proto.getAnnotations(), proto.getName());
+}
+
+kj::StringPtr json_name(capnp::EnumSchema::Enumerant enumerant) {
+  auto proto = enumerant.getProto();
+  return json_name_of(proto.getAnnotations(), proto.getName());
+}
+
+bool is_internal_field(capnp::StructSchema::Field field) {
+  return field.getType().which() == Type::DATA;
+}
+
+status validate_and_split(Value::Reader input, StructSchema public_schema,
+                          std::optional<StructSchema> personal_schema, Value::Builder public_out,
+                          Value::Builder personal_out) {
+  if (!input.isObject())
+    return make_error(errc::invalid_argument, "invalid_json", "payload must be a JSON object");
+  auto fields = input.getObject();
+  if (auto s = check_unique_names(fields, ""); !s) return s;
+
+  std::vector<unsigned> public_picked, personal_picked;
+  std::vector<std::string_view> public_present, personal_present;
+  for (unsigned i = 0; i < fields.size(); ++i) {
+    auto name = view(fields[i].getName());
+    kj::Maybe<StructSchema::Field> personal_field =
+        personal_schema ? find_field(*personal_schema, name) : nullptr;
+    KJ_IF_MAYBE (field, personal_field) {
+      if (auto s = check_field(fields[i], *field, "", personal_present); !s) return s;
+      personal_picked.push_back(i);
+    } else {
+      KJ_IF_MAYBE (public_field, find_field(public_schema, name)) {
+        if (auto s = check_field(fields[i], *public_field, "", public_present); !s) return s;
+        public_picked.push_back(i);
+      } else {
+        return fail("unknown_field", std::string(name), "is not a field of this event");
+      }
+    }
+  }
+  if (auto s = check_required(public_schema, public_present, ""); !s) return s;
+  if (personal_schema)
+    if (auto s = check_required(*personal_schema, personal_present, ""); !s) return s;
+
+  copy_fields(fields, public_picked, public_out);
+  copy_fields(fields, personal_picked, personal_out);
+  return {};
+}
+
+}  // namespace kakehashi::detail

@@ -1,0 +1,36 @@
+// Internal to the events layer (used by event_codec.cc and its tests): checks a parsed JSON
+// payload against an event's Cap'n Proto schemas and splits it into its public and personal
+// halves. A generic walk over the dynamic schema, so a new event type needs no code here; the
+// per-field rules come from domain.capnp's annotations ($required, $format, $min, $max,
+// $Json.name). Pure functions, thread-safe.
+#pragma once
+
+#include <capnp/compat/json.capnp.h>
+#include <capnp/schema.h>
+
+#include <optional>
+#include <string_view>
+
+#include "events/result.h"
+
+namespace kakehashi::detail {
+
+// The name a field or enumerant has in JSON: its $Json.name, else its Cap'n Proto name.
+kj::StringPtr json_name(capnp::StructSchema::Field field);
+kj::StringPtr json_name(capnp::EnumSchema::Enumerant enumerant);
+
+// Fields of type Data are codec-internal (the `sealed` ciphertext): never accepted from JSON,
+// never written to it.
+bool is_internal_field(capnp::StructSchema::Field field);
+
+// Checks `input` against the union of both schemas' fields and copies each accepted field into
+// `public_out` or `personal_out` (each becomes a JSON object; explicit nulls are dropped, so an
+// optional field may be sent as null). Errors: invalid_json, duplicate_field, unknown_field,
+// invalid_type, invalid_value, missing_field, each naming the offending field path
+// ("availability.work_forms[1]").
+status validate_and_split(capnp::json::Value::Reader input, capnp::StructSchema public_schema,
+                          std::optional<capnp::StructSchema> personal_schema,
+                          capnp::json::Value::Builder public_out,
+                          capnp::json::Value::Builder personal_out);
+
+}  // namespace kakehashi::detail

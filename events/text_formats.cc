@@ -1,0 +1,79 @@
+#include "events/text_formats.h"
+
+#include <cstdint>
+
+namespace kakehashi {
+namespace {
+
+bool all_digits(std::string_view text) {
+  for (char c : text)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+int number(std::string_view digits) {
+  int value = 0;
+  for (char c : digits) value = value * 10 + (c - '0');
+  return value;
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int extra;
+    std::uint32_t code;
+    if (c >= 0xc2 && c <= 0xdf) {
+      extra = 1;
+      code = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      extra = 2;
+      code = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      extra = 3;
+      code = c & 0x07;
+    } else {
+      return false;  // continuation byte first, overlong 2-byte lead (c0, c1), or > f4
+    }
+    if (end - p <= extra) return false;
+    for (int i = 1; i <= extra; ++i) {
+      if ((p[i] & 0xc0) != 0x80) return false;
+      code = code << 6 | (p[i] & 0x3f);
+    }
+    // Reject overlong 3- and 4-byte forms, UTF-16 surrogates and values past U+10FFFF.
+    if ((extra == 2 && code < 0x800) || (extra == 3 && (code < 0x10000 || code > 0x10ffff)) ||
+        (code >= 0xd800 && code <= 0xdfff))
+      return false;
+    p += extra + 1;
+  }
+  return true;
+}
+
+bool is_valid_date(std::string_view text) {
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
+  auto y = text.substr(0, 4), m = text.substr(5, 2), d = text.substr(8, 2);
+  if (!all_digits(y) || !all_digits(m) || !all_digits(d)) return false;
+  int year = number(y), month = number(m), day = number(d);
+  if (month < 1 || month > 12 || day < 1) return false;
+  static constexpr int days_in_month[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  int limit = days_in_month[month - 1] + (month == 2 && leap ? 1 : 0);
+  return day <= limit;
+}
+
+bool is_valid_lg_code(std::string_view text) {
+  if (text.size() != 6 || !all_digits(text)) return false;
+  static constexpr int weights[] = {6, 5, 4, 3, 2};
+  int sum = 0;
+  for (int i = 0; i < 5; ++i) sum += (text[i] - '0') * weights[i];
+  return text[5] - '0' == (11 - sum % 11) % 10;
+}
+
+}  // namespace kakehashi

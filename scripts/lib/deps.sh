@@ -1,0 +1,44 @@
+# shellcheck shell=bash
+# Debian packages Kakehashi builds and tests with. Sourced by scripts/run and scripts/test.
+# Functions return non-zero on failure instead of exiting, so callers can report it; they do
+# not rely on `set -e`, which bash ignores inside functions called from a condition.
+
+KAKEHASHI_DEB_PACKAGES=(
+  build-essential cmake ninja-build pkg-config
+  librocksdb-dev libboost1.81-dev libboost-json1.81-dev
+  capnproto libcapnp-dev doctest-dev libsodium-dev
+)
+
+# Prints the packages of "$@" that are not installed, one per line.
+kakehashi_missing_packages() {
+  local package status
+  for package in "$@"; do
+    status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+    [[ $status == "install ok installed" ]] || printf '%s\n' "$package"
+  done
+}
+
+# Installs whatever of KAKEHASHI_DEB_PACKAGES is missing; does nothing (and needs no network or
+# root) when everything is there already.
+kakehashi_ensure_deps() {
+  if ! command -v dpkg-query >/dev/null; then
+    echo "kakehashi: dpkg-query not found; this script expects Debian 12" >&2
+    return 1
+  fi
+  local missing=()
+  mapfile -t missing < <(kakehashi_missing_packages "${KAKEHASHI_DEB_PACKAGES[@]}")
+  ((${#missing[@]} == 0)) && return 0
+
+  echo "kakehashi: installing missing Debian packages: ${missing[*]}" >&2
+  local sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    if ! command -v sudo >/dev/null; then
+      echo "kakehashi: not root and no sudo; install as root: apt-get install ${missing[*]}" >&2
+      return 1
+    fi
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" apt-get update || return 1
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${missing[@]}" || return 1
+}

@@ -1,0 +1,217 @@
+// Concurrent appends: optimistic concurrency on one stream, and gap-free positions across many
+// writers mixing append and append_async.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/engine/test_support.h"
+
+namespace kakehashi::test {
+namespace {
+
+TEST_CASE("concurrent writers on one stream with exact expectations have one winner per version") {
+  temp_dir dir;
+  auto store = open_store(dir);
+  constexpr int threads = 8;
+  constexpr std::uint64_t target = 160;  // events in the stream at the end
+  const std::string stream = "race-1";
+
+  std::mutex mu;
+  std::map<std::uint64_t, std::vector<uuid>> winners;  // version -> ids that won it
+  std::vector<std::string> failures;
+  std::atomic<std::uint64_t> conflicts{0};
+
+  auto writer = [&] {
+    for (int attempts = 0; attempts < 100000; ++attempts) {
+      auto current = store->stream_version(stream);
+      if (current && *current + 1 >= target) return;
+      auto expected = current ? expected_version::exact(*current) : expected_version::no_stream();
+      const std::uint64_t want = current ? *current + 1 : 0;
+      const uuid id = new_uuid_v7();
+      auto appended = store->append(single(stream, expected, make_event("Raced", "{}", id)));
+      std::lock_guard lock(mu);
+      if (appended) {
+        if (appended->streams.size() != 1 || appended->streams[0].first_version != want ||
+            appended->streams[0].last_version != want || appended->duplicate)
+          failures.push_back("winner got an unexpected version for expectation " +
+                             std::to_string(want));
+        winners[want].push_back(id);
+      } else if (appended.err().kind == errc::conflict &&
+                 appended.err().code == "wrong_expected_version") {
+        ++conflicts;
+      } else {
+        failures.push_back("unexpected error: " + describe(appended.err()));
+        return;
+      }
+    }
+    std::lock_guard lock(mu);
+    failures.push_back("writer gave up");
+  };
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back(writer);
+  for (auto& th : pool)
+    th.join();
+
+  for (const auto& f : failures)
+    FAIL_CHECK(f);
+  MESSAGE("conflicts observed: " << conflicts.load());
+  REQUIRE(winners.size() == target);
+  std::uint64_t expected_version_number = 0;
+  for (const auto& [version, ids] : winners) {
+    CAPTURE(version);
+    CHECK(version == expected_version_number++);
+    CHECK(ids.size() == 1);
+  }
+  CHECK(store->stream_version(stream) == std::optional<std::uint64_t>(target - 1));
+  CHECK(store->head_position() == target);
+  auto events = read_stream_all(*store, stream);
+  REQUIRE(events.size() == target);
+  for (std::uint64_t v = 0; v < target; ++v) {
+    CAPTURE(v);
+    CHECK(events[v]->version == v);
+    CHECK(events[v]->id == winners[v].front());
+  }
+  CHECK_FALSE(store->writes_failed());
+}
+
+// One append a writer made, with what it asked for.
+struct made_append {
+  append_result result;
+  std::size_t event_count = 0;
+};
+
+TEST_CASE("positions stay gap-free under concurrent append and append_async") {
+  temp_dir dir;
+  auto store = open_store(dir);
+  constexpr int threads = 8;
+  constexpr int ops_per_thread = 60;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<made_append> made;
+  std::vector<std::string> failures;
+  int async_pending = 0;
+
+  auto build = [](int t, int i) {
+    append_request request;
+    const std::size_t count = 1 + static_cast<std::size_t>(i % 3);
+    const std::string own = "gap" + std::to_string(t) + "-" + std::to_string(i % 4);
+    const std::string shared = "shared-" + std::to_string(i % 3);
+    if (i % 5 == 0) {
+      // An atomic append over two streams.
+      request.streams.push_back({own, expected_version::any(), make_events(count, "Both")});
+      request.streams.push_back({shared, expected_version::any(), make_events(1, "Both")});
+    } else {
+      request.streams.push_back(
+          {i % 2 ? shared : own, expected_version::any(), make_events(count, "One")});
+    }
+    return request;
+  };
+  auto count_events = [](const append_request& request) {
+    std::size_t n = 0;
+    for (const auto& s : request.streams)
+      n += s.events.size();
+    return n;
+  };
+
+  auto writer = [&](int t) {
+    for (int i = 0; i < ops_per_thread; ++i) {
+      append_request request = build(t, i);
+      const std::size_t n = count_events(request);
+      if (i % 2 == 0) {
+        auto appended = store->append(std::move(request));
+        std::lock_guard lock(mu);
+        if (appended)
+          made.push_back({std::move(appended).value(), n});
+        else
+          failures.push_back("append: " + describe(appended.err()));
+        continue;
+      }
+      for (int tries = 0;; ++tries) {
+        auto overloaded = std::make_shared<std::atomic<bool>>(false);
+        {
+          std::lock_guard lock(mu);
+          ++async_pending;
+        }
+        store->append_async(build(t, i), [&, n, overloaded](result<append_result> appended) {
+          std::lock_guard lock(mu);
+          if (appended)
+            made.push_back({std::move(appended).value(), n});
+          else if (appended.err().kind == errc::overloaded)
+            *overloaded = true;
+          else
+            failures.push_back("append_async: " + describe(appended.err()));
+          --async_pending;
+          cv.notify_all();
+        });
+        // Wait for an overload verdict only; success completes later.
+        std::unique_lock lock(mu);
+        if (!*overloaded || tries > 1000) break;
+        lock.unlock();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back(writer, t);
+  for (auto& th : pool)
+    th.join();
+  {
+    std::unique_lock lock(mu);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return async_pending == 0; }));
+  }
+
+  for (const auto& f : failures)
+    FAIL_CHECK(f);
+  REQUIRE(made.size() == static_cast<std::size_t>(threads * ops_per_thread));
+
+  std::size_t total = 0;
+  std::map<position_t, uuid> by_position;
+  for (const auto& m : made) {
+    const auto& r = m.result;
+    CHECK_FALSE(r.duplicate);
+    CHECK(r.first_position >= 1);
+    CHECK(r.last_position - r.first_position + 1 == m.event_count);
+    REQUIRE(r.event_ids.size() == m.event_count);
+    for (std::size_t k = 0; k < m.event_count; ++k) {
+      auto [it, inserted] = by_position.emplace(r.first_position + k, r.event_ids[k]);
+      CHECK_MESSAGE(inserted, "position " << r.first_position + k << " acknowledged twice");
+    }
+    total += m.event_count;
+  }
+  const position_t head = store->head_position();
+  CHECK(head == total);
+  REQUIRE(by_position.size() == total);
+  CHECK(by_position.begin()->first == 1);
+  CHECK(by_position.rbegin()->first == total);
+
+  auto all = read_everything(*store);
+  REQUIRE(all.size() == head);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    CAPTURE(i);
+    CHECK(all[i]->position == i + 1);
+    CHECK(all[i]->id == by_position[i + 1]);
+  }
+  // Stream versions are contiguous too.
+  std::map<std::string, std::uint64_t> next_version;
+  for (const auto& ev : all) {
+    CAPTURE(ev->stream);
+    CHECK(ev->version == next_version[ev->stream]++);
+  }
+  for (const auto& [stream, count] : next_version)
+    CHECK(store->stream_version(stream) == std::optional<std::uint64_t>(count - 1));
+  CHECK_FALSE(store->writes_failed());
+}
+
+}  // namespace
+}  // namespace kakehashi::test
