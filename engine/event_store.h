@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "events/actor.h"
 #include "events/ids.h"
 #include "events/result.h"
 
@@ -29,12 +30,6 @@ namespace kakehashi {
 
 using position_t = std::uint64_t;  // 0 means "no event"
 using hash256 = std::array<std::uint8_t, 32>;
-
-struct actor {
-  std::string id;
-  std::string role;
-  std::string on_behalf_of;
-};
 
 // What the caller of append expects of a stream before the append.
 struct expected_version {

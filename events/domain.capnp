@@ -248,6 +248,20 @@ struct NeedReopened {
   reason @0 :Text;
 }
 
+# Appended with CandidateIdentified: the need knows its candidacies, so "at most one open
+# candidacy per (talent, need)" is checked under the need stream's expected version.
+struct CandidateAttached {
+  candidacyId @0 :Text $Json.name("candidacy_id") $required $format(uuid);
+  talentId @1 :Text $Json.name("talent_id") $required $format(uuid);
+}
+
+# Appended with AppointmentArranged: one opening of the need is taken.
+struct OpeningFilled {
+  appointmentId @0 :Text $Json.name("appointment_id") $required $format(uuid);
+  candidacyId @1 :Text $Json.name("candidacy_id") $required $format(uuid);
+  talentId @2 :Text $Json.name("talent_id") $required $format(uuid);
+}
+
 # ---- candidacy-{id} ----
 struct CandidateIdentified {
   talentId @0 :Text $Json.name("talent_id") $required $format(uuid);
@@ -282,12 +296,18 @@ struct CandidacyArchived {
   reason @0 :Text $required;
 }
 
+# Appended with AppointmentArranged: the accepted candidacy became this appointment.
+struct CandidacyAppointed {
+  appointmentId @0 :Text $Json.name("appointment_id") $required $format(uuid);
+}
+
 # ---- appointment-{id} ----
 struct AppointmentArranged {
   candidacyId @0 :Text $Json.name("candidacy_id") $required $format(uuid);
-  talentId @1 :Text $Json.name("talent_id") $required $format(uuid);
-  needId @2 :Text $Json.name("need_id") $required $format(uuid);
-  lgCode @3 :Text $Json.name("lg_code") $required $format(lgCode);
+  # The next three are the candidacy's: the decider fills them in (and rejects a mismatch).
+  talentId @1 :Text $Json.name("talent_id") $format(uuid);
+  needId @2 :Text $Json.name("need_id") $format(uuid);
+  lgCode @3 :Text $Json.name("lg_code") $format(lgCode);
   form @4 :WorkForm $required;
   startsOn @5 :Text $Json.name("starts_on") $required $format(date);
   endsOn @6 :Text $Json.name("ends_on") $required $format(date);
@@ -358,6 +378,11 @@ struct IssueResolved {
 struct AppointmentEnded {
   kind @0 :AppointmentEndKind $required;
   reason @1 :Text;
+}
+
+# Something the coordinator must look at (a talent's withdrawal); does not change the terms.
+struct AppointmentFlagged {
+  reason @0 :Text $required;
 }
 
 # ---- any stream ----

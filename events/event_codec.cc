@@ -13,6 +13,7 @@
 #include <cstring>
 #include <vector>
 
+#include "events/payload_io.h"
 #include "events/payload_validation.h"
 #include "events/text_formats.h"
 
@@ -22,7 +23,6 @@ namespace {
 using capnp::json::Value;
 
 constexpr std::size_t max_json_nesting = 16;  // payloads nest 3 deep; anything deeper is hostile
-constexpr unsigned max_capnp_nesting = 8;
 constexpr const char* erased_marker = "[erased]";
 
 // One JsonCodec knowing every registered schema's annotations. handleByAnnotation must run
@@ -54,40 +54,15 @@ error invalid_payload(const std::string& why) {
   return make_error(errc::corruption, "invalid_payload", "payload bytes do not decode: " + why);
 }
 
-std::string to_bytes(capnp::MessageBuilder& message) {
-  auto words = capnp::messageToFlatArray(message);
-  auto bytes = words.asBytes();
-  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
-}
+status check_length(std::string_view bytes) { return check_payload_length(bytes); }
 
-status check_length(std::string_view bytes) {
-  if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0)
-    return invalid_payload("length is not a positive multiple of 8");
-  if (bytes.size() > max_payload_bytes) return invalid_payload("larger than the limit");
-  return {};
-}
-
-// Copies stored bytes into word-aligned memory (Cap'n Proto reads words in place) and opens them
-// with limits small enough that a hostile record cannot amplify into a long walk or deep stack.
-// Call check_length first; the constructor throws kj::Exception on a malformed segment table.
-class bounded_reader {
+// A payload_reader that can also give the root as a dynamic struct of `schema`.
+class bounded_reader : public payload_reader {
  public:
-  explicit bounded_reader(std::string_view bytes)
-      : words_(kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word))) {
-    std::memcpy(words_.begin(), bytes.data(), bytes.size());
-    capnp::ReaderOptions options;
-    options.traversalLimitInWords = max_payload_bytes / sizeof(capnp::word);
-    options.nestingLimit = max_capnp_nesting;
-    reader_ = kj::heap<capnp::FlatArrayMessageReader>(words_.asPtr(), options);
-  }
-  capnp::MessageReader& message() { return *reader_; }
+  using payload_reader::payload_reader;
   capnp::DynamicStruct::Reader root(capnp::StructSchema schema) {
-    return reader_->getRoot<capnp::DynamicStruct>(schema);
+    return message().getRoot<capnp::DynamicStruct>(schema);
   }
-
- private:
-  kj::Array<capnp::word> words_;
-  kj::Own<capnp::FlatArrayMessageReader> reader_;
 };
 
 kj::Maybe<capnp::StructSchema::Field> sealed_field(const event_type_info& info) {
@@ -99,7 +74,7 @@ result<std::string> encode_struct(Value::Reader json, capnp::StructSchema schema
   capnp::MallocMessageBuilder message;
   auto root = message.initRoot<capnp::DynamicStruct>(schema);
   json_codec().decode(json, root);
-  return to_bytes(message);
+  return message_bytes(message);
 }
 
 // Appends the personal part of the output object as `view` asks.
@@ -240,7 +215,7 @@ result<std::string> set_sealed(std::string_view type, std::string_view public_by
       auto root = message.getRoot<capnp::DynamicStruct>(info->public_schema);
       root.set(*field, capnp::Data::Reader(reinterpret_cast<const kj::byte*>(ciphertext.data()),
                                            ciphertext.size()));
-      return to_bytes(message);
+      return message_bytes(message);
     } catch (const kj::Exception& e) {
       return invalid_payload(e.getDescription().cStr());
     }

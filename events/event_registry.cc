@@ -50,6 +50,8 @@ std::vector<event_type_info> make_table() {
       entry<s::NeedResumed>("NeedResumed", "need"),
       entry<s::NeedClosed>("NeedClosed", "need"),
       entry<s::NeedReopened>("NeedReopened", "need"),
+      entry<s::CandidateAttached>("CandidateAttached", "need"),
+      entry<s::OpeningFilled>("OpeningFilled", "need"),
       // candidacy-{id}
       entry<s::CandidateIdentified>("CandidateIdentified", "candidacy"),
       entry<s::TalentContacted>("TalentContacted", "candidacy"),
@@ -59,6 +61,7 @@ std::vector<event_type_info> make_table() {
       entry<s::MunicipalDecisionRecorded, s::MunicipalDecisionRecordedPersonal>(
           "MunicipalDecisionRecorded", "candidacy"),
       entry<s::CandidacyArchived>("CandidacyArchived", "candidacy"),
+      entry<s::CandidacyAppointed>("CandidacyAppointed", "candidacy"),
       // appointment-{id}
       entry<s::AppointmentArranged>("AppointmentArranged", "appointment"),
       entry<s::AppointmentStarted>("AppointmentStarted", "appointment"),
@@ -72,6 +75,7 @@ std::vector<event_type_info> make_table() {
       entry<s::IssueRaised>("IssueRaised", "appointment"),
       entry<s::IssueResolved>("IssueResolved", "appointment"),
       entry<s::AppointmentEnded>("AppointmentEnded", "appointment"),
+      entry<s::AppointmentFlagged>("AppointmentFlagged", "appointment"),
       // any stream
       entry<s::EventVoided>("EventVoided", ""),
   };
