@@ -5,6 +5,8 @@
 namespace kakehashi::cli {
 
 int run_serve(int argc, char** argv, int first);   // serve.cc
+int run_demo(int argc, char** argv, int first);    // serve.cc
+int run_erase_talent(int argc, char** argv, int first);  // erase.cc
 int run_verify(int argc, char** argv, int first);  // verify.cc
 int run_bench(int argc, char** argv, int first);   // bench.cc
 int run_crash(int argc, char** argv, int first);  // crash.cc: crash-test, crash-writer, crash-check

@@ -9,6 +9,8 @@ namespace {
 constexpr const char* usage =
     "usage: kakehashi <command> [options]\n"
     "  serve   --data DIR [--listen 127.0.0.1:8080] [--allow-origin URL ...]\n"
+    "  demo    --data DIR [--listen ...] [--no-serve]   seed the demo history, then serve\n"
+    "  erase-talent --data DIR --talent ID --reason TEXT   crypto-shred a talent's personal data\n"
     "  verify  --data DIR                 walk the hash chain; exit 0 only if intact\n"
     "  bench   append|raw-append|replay ... --json\n"
     "  crash-test [--iterations N]        SIGKILL a writer repeatedly, check nothing acked is "
@@ -24,6 +26,8 @@ int main(int argc, char** argv) {
   }
   std::string_view command = argv[1];
   if (command == "serve") return run_serve(argc, argv, 2);
+  if (command == "demo") return run_demo(argc, argv, 2);
+  if (command == "erase-talent") return run_erase_talent(argc, argv, 2);
   if (command == "verify") return run_verify(argc, argv, 2);
   if (command == "bench") return run_bench(argc, argv, 2);
   if (command == "crash-test" || command == "crash-writer" || command == "crash-check")

@@ -1,27 +1,34 @@
 // kakehashi serve --data DIR [--listen 127.0.0.1:8080] [--allow-origin URL ...]
-// Opens the store, serves the HTTP API until SIGINT/SIGTERM, then closes the server before the
-// store (the handlers borrow it) and exits 0. Exit 1 when the store or the port cannot be had,
-// 2 for bad usage.
+// kakehashi demo  --data DIR [--listen ...] [--no-serve]
+// Opens the store, lists the shipped municipalities not listed yet, runs the withdrawal process
+// manager on its own thread and serves the HTTP API until SIGINT/SIGTERM; then stops the server
+// before the process manager and the store (both are borrowed by what runs before them).
+// `demo` first seeds the demo history into an empty directory. Exit 1 when the store or the
+// port cannot be had, 2 for bad usage.
 #include <cstdio>
+#include <thread>
 
 #include "api/server.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/demo_history.h"
+#include "engine/command_service.h"
 #include "engine/event_store.h"
+#include "engine/process_manager.h"
 
 namespace kakehashi::cli {
 
 namespace {
 
 constexpr const char* serve_usage =
-    "usage: kakehashi serve --data DIR [--listen 127.0.0.1:8080] [--allow-origin URL ...]\n";
+    "usage: kakehashi serve --data DIR [--listen 127.0.0.1:8080] [--allow-origin URL ...]\n"
+    "       kakehashi demo  --data DIR [--listen 127.0.0.1:8080] [--allow-origin URL ...] "
+    "[--no-serve]\n";
 
-}  // namespace
-
-int run_serve(int argc, char** argv, int first) {
-  auto parsed = args::parse(argc, argv, first);
+int serve(const char* name, int argc, char** argv, int first, bool seed_demo) {
+  auto parsed = args::parse(argc, argv, first, {"no-serve"});
   if (!parsed) {
-    std::fprintf(stderr, "kakehashi serve: %s\n%s", parsed.err().message.c_str(), serve_usage);
+    std::fprintf(stderr, "kakehashi %s: %s\n%s", name, parsed.err().message.c_str(), serve_usage);
     return 2;
   }
   if (!parsed->has("data") || !parsed->positional().empty()) {
@@ -34,10 +41,29 @@ int run_serve(int argc, char** argv, int first) {
   store_opts.create_if_missing = true;
   auto store = event_store::open(store_opts);
   if (!store) {
-    std::fprintf(stderr, "kakehashi serve: cannot open store at %s: %s\n", store_opts.path.c_str(),
-                 store.err().message.c_str());
+    std::fprintf(stderr, "kakehashi %s: cannot open store at %s: %s\n", name,
+                 store_opts.path.c_str(), store.err().message.c_str());
     return 1;
   }
+  auto service = command_service::create(**store);
+  if (seed_demo && (*store)->head_position() == 0) {
+    std::fprintf(stderr, "kakehashi demo: seeding the demo history into %s ...\n",
+                 store_opts.path.c_str());
+    auto seeded = demo::seed(**store, *service, now_micros());
+    if (!seeded) {
+      std::fprintf(stderr, "kakehashi demo: seeding failed: %s\n", seeded.err().message.c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "kakehashi demo: %llu commands, %llu events in %.1f s\n",
+                 static_cast<unsigned long long>(seeded->commands),
+                 static_cast<unsigned long long>(seeded->events), seeded->seconds);
+  }
+  if (auto listed = list_reference_municipalities(*service, now_micros()); !listed) {
+    std::fprintf(stderr, "kakehashi %s: cannot list the municipalities: %s\n", name,
+                 listed.err().message.c_str());
+    return 1;
+  }
+  if (parsed->has("no-serve")) return 0;
 
   api::server_options server_opts;
   server_opts.listen = parsed->get_or("listen", server_opts.listen);
@@ -49,13 +75,23 @@ int run_serve(int argc, char** argv, int first) {
   };
   auto server = api::server::create(std::move(server_opts), **store);
   if (!server) {
-    std::fprintf(stderr, "kakehashi serve: %s\n", server.err().message.c_str());
+    std::fprintf(stderr, "kakehashi %s: %s\n", name, server.err().message.c_str());
     return 1;
   }
+  process_manager manager(**store, *service);
+  std::thread follower([&manager] { manager.run(); });
   (*server)->run();
-  server->reset();  // every connection is closed before the store goes away
-  store->reset();   // waits for queued appends and closes the database
+  server->reset();  // every connection is closed before anything it borrows goes away
+  manager.stop();
+  follower.join();
+  service.reset();
+  store->reset();  // waits for queued appends and closes the database
   return 0;
 }
+
+}  // namespace
+
+int run_serve(int argc, char** argv, int first) { return serve("serve", argc, argv, first, false); }
+int run_demo(int argc, char** argv, int first) { return serve("demo", argc, argv, first, true); }
 
 }  // namespace kakehashi::cli

@@ -214,6 +214,16 @@ result<std::shared_ptr<const recorded_event>> store_impl::read_record(position_t
   return std::shared_ptr<const recorded_event>(std::move(event));
 }
 
+result<event_ptr> store_impl::read_event(const uuid& id) const {
+  std::string position;
+  auto s = db_->Get(rocksdb::ReadOptions(), dedupe_, id.as_bytes(), &position);
+  if (!s.ok() && !s.IsNotFound()) return io_failure(s, "cannot read the idempotency index");
+  // An id written but not yet synced is not committed: readers never see past the head.
+  if (s.IsNotFound() || decode_position(position) > head_position())
+    return make_error(errc::not_found, "no_event", "no event with id " + id.to_string());
+  return read_record(decode_position(position));
+}
+
 verify_report store_impl::verify_range(position_t from, position_t to) const {
   verify_report report;
   hash256 prev{};

@@ -216,6 +216,9 @@ class event_store {
   virtual status scan(position_t from,
                       const std::function<bool(const recorded_event&)>& visit) const = 0;
 
+  // The committed event with this id; not_found (`no_event`) when there is none.
+  virtual result<event_ptr> read_event(const uuid& id) const = 0;
+
   // The last committed position (0 for an empty log), and a stream's last version.
   virtual position_t head_position() const = 0;
   virtual std::optional<std::uint64_t> stream_version(std::string_view stream) const = 0;

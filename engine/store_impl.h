@@ -47,6 +47,7 @@ class store_impl final : public event_store {
                             std::size_t max_scan) const override;
   status scan(position_t from,
               const std::function<bool(const recorded_event&)>& visit) const override;
+  result<event_ptr> read_event(const uuid& id) const override;
   position_t head_position() const override {
     return last_position_.load(std::memory_order_acquire);
   }

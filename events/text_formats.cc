@@ -1,5 +1,7 @@
 #include "events/text_formats.h"
 
+#include <cstdio>
+
 #include <cstdint>
 
 namespace kakehashi {
@@ -74,6 +76,24 @@ bool is_valid_lg_code(std::string_view text) {
   int sum = 0;
   for (int i = 0; i < 5; ++i) sum += (text[i] - '0') * weights[i];
   return text[5] - '0' == (11 - sum % 11) % 10;
+}
+
+std::string json_quote(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (byte < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", byte);
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  return out + '"';
 }
 
 }  // namespace kakehashi

@@ -3,6 +3,7 @@
 // same values from a URL or query string.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace kakehashi {
@@ -15,5 +16,8 @@ bool is_valid_date(std::string_view text);
 // (weights 6,5,4,3,2; check = (11 - sum % 11) % 10), so a mistyped code is caught before it
 // keys anything.
 bool is_valid_lg_code(std::string_view text);
+
+// `text` as a JSON string literal, quotes included; control characters become \u escapes.
+std::string json_quote(std::string_view text);
 
 }  // namespace kakehashi

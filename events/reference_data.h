@@ -1,0 +1,32 @@
+// Reference data shipped inside the binary: the 62 municipalities of Tokyo
+// (data/tokyo_municipalities.tsv) and the role/skill taxonomy (data/taxonomy.tsv). Both files
+// are compiled in at build time, so the product needs nothing beside the binary at run time;
+// extending them is an edit of the data files, not of code. Pure, thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "events/result.h"
+
+namespace kakehashi {
+
+struct municipality_ref {
+  std::string lg_code, name_ja, name_en, kind, region;
+};
+struct taxonomy_entry {
+  std::string kind;  // role | skill
+  std::string code, name_ja, name_en;
+};
+
+// Parsers for the two formats (a header line, then tab-separated lines); each line is
+// validated (lg_code check digit, known kind, no duplicate code). Exposed for tests.
+result<std::vector<municipality_ref>> parse_municipalities(std::string_view tsv);
+result<std::vector<taxonomy_entry>> parse_taxonomy(std::string_view tsv);
+
+// The shipped data, parsed once. A malformed shipped file fails the build's tests, not here.
+const std::vector<municipality_ref>& tokyo_municipalities();
+const std::vector<taxonomy_entry>& taxonomy();
+
+}  // namespace kakehashi
