@@ -28,18 +28,18 @@
 namespace kakehashi {
 
 struct command_request {
-  std::string type;       // the event asked for, e.g. "NeedOpened" (see DOMAIN.md's catalog)
-  std::string aggregate;  // the stream category; needed only for EventVoided
+  std::string type{};       // the event asked for, e.g. "NeedOpened" (see DOMAIN.md's catalog)
+  std::string aggregate{};  // the stream category; needed only for EventVoided
   // The aggregate's id (talent/need/candidacy/appointment UUID, or lg_code for a municipality).
   // Empty for a creating command: the service makes a UUIDv7.
-  std::string target_id;
-  std::string body_json;  // the event's fields as a JSON object
-  actor who;
+  std::string target_id{};
+  std::string body_json{};  // the event's fields as a JSON object
+  actor who{};
   std::int64_t occurred_at = 0;  // business time; 0 = now
-  std::optional<std::uint64_t> expected_version;  // of the target stream
-  std::optional<uuid> idempotency_key;
-  uuid correlation_id;  // nil: the first event's id
-  uuid causation_id;
+  std::optional<std::uint64_t> expected_version{};  // of the target stream
+  std::optional<uuid> idempotency_key{};
+  uuid correlation_id{};  // nil: none
+  uuid causation_id{};
 };
 
 struct command_outcome {

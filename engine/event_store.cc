@@ -117,6 +117,7 @@ store_impl::~store_impl() {
     commit_ready_.notify_all();
     committer_.join();
   }
+  vault_.reset();  // borrows the database and its handles
   for (auto* handle : handles_)
     db_->DestroyColumnFamilyHandle(handle);
   handles_.clear();
@@ -125,6 +126,7 @@ store_impl::~store_impl() {
 
 status store_impl::open_db() {
   auto db_options = base_options(options_);
+  configure_for_erasure(db_options);
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (const auto& name : column_family_names)
     families.emplace_back(name, family_options(name));
@@ -150,6 +152,8 @@ status store_impl::open_db() {
   streams_ = handles_[2];
   dedupe_ = handles_[3];
   meta_ = handles_[6];
+  vault_ = std::make_unique<key_vault_impl>(db_.get(), handles_, handles_[4], options_.read_only,
+                                            options_.key_cache_entries);
   return {};
 }
 

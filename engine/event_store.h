@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/key_vault.h"
 #include "events/actor.h"
 #include "events/ids.h"
 #include "events/result.h"
@@ -146,6 +147,8 @@ struct store_options {
   std::size_t max_queued_appends = 8192;
   // Largest group written with one fsync.
   std::size_t max_group_events = 16384;
+  // Data keys (and erased markers) the key vault keeps in memory, least recently used evicted.
+  std::size_t key_cache_entries = 4096;
   store_limits limits;
 };
 
@@ -230,6 +233,10 @@ class event_store {
 
   // True once a write failed; every append is refused until the store is reopened.
   virtual bool writes_failed() const = 0;
+
+  // The per-subject key vault for personal data (key_vault.h), owned by the store and valid as
+  // long as it. In a read-only store, open() works and seal()/erase() fail with `read_only`.
+  virtual key_vault& keys() = 0;
 
  protected:
   event_store() = default;
