@@ -152,6 +152,7 @@ status store_impl::open_db() {
   streams_ = handles_[2];
   dedupe_ = handles_[3];
   meta_ = handles_[6];
+  projections_ = std::make_unique<projection_store_impl>(db_.get(), handles_[5], options_.read_only);
   vault_ = std::make_unique<key_vault_impl>(db_.get(), handles_, handles_[4], options_.read_only,
                                             options_.key_cache_entries);
   return {};

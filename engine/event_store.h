@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "engine/key_vault.h"
+#include "engine/projection_store.h"
 #include "events/actor.h"
 #include "events/ids.h"
 #include "events/result.h"
@@ -237,6 +238,8 @@ class event_store {
   // The per-subject key vault for personal data (key_vault.h), owned by the store and valid as
   // long as it. In a read-only store, open() works and seal()/erase() fail with `read_only`.
   virtual key_vault& keys() = 0;
+  // The projections' durable state (the proj column family).
+  virtual projection_store& projections() = 0;
 
  protected:
   event_store() = default;

@@ -24,6 +24,7 @@
 
 #include "engine/event_store.h"
 #include "engine/key_vault_impl.h"
+#include "engine/projection_store_impl.h"
 #include "engine/subscription_hub.h"
 #include "events/names.h"
 
@@ -57,6 +58,7 @@ class store_impl final : public event_store {
   result<std::unique_ptr<subscription>> subscribe(subscription_options options) override;
   bool writes_failed() const override { return writes_failed_.load(std::memory_order_acquire); }
   key_vault& keys() override { return *vault_; }
+  projection_store& projections() override { return *projections_; }
 
  private:
   struct pending_append {
@@ -100,6 +102,7 @@ class store_impl final : public event_store {
   rocksdb::ColumnFamilyHandle* streams_ = nullptr;
   rocksdb::ColumnFamilyHandle* dedupe_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  std::unique_ptr<projection_store_impl> projections_;  // on handles_[5], the proj family
   std::unique_ptr<key_vault_impl> vault_;  // on handles_[4], the keys family; set by open_db
 
   std::atomic<position_t> last_position_{0};  // durable and visible

@@ -1,0 +1,36 @@
+// Durable storage for projections: the `proj` column family, reached through the event store.
+// A projection writes its state and its checkpoint in one synced WriteBatch, so after a crash it
+// resumes from a checkpoint that matches its state exactly (exactly-once).
+//
+// Thread safety: every member may be called from any thread. Lifetime: owned by the store.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "events/result.h"
+
+namespace kakehashi {
+
+class projection_store {
+ public:
+  using entry = std::pair<std::string, std::string>;
+  virtual ~projection_store() = default;
+
+  // Applies every put and every prefix deletion atomically, synced. In a read-only store:
+  // error read_only.
+  virtual status write(const std::vector<entry>& puts,
+                       const std::vector<std::string>& delete_prefixes = {}) = 0;
+  virtual result<std::optional<std::string>> get(std::string_view key) const = 0;
+  // The entry with the greatest key <= `key` among those starting with `prefix`.
+  virtual result<std::optional<entry>> floor(std::string_view prefix,
+                                             std::string_view key) const = 0;
+  // Keys starting with `prefix`, in order, at most `limit`.
+  virtual result<std::vector<std::string>> keys(std::string_view prefix,
+                                                std::size_t limit) const = 0;
+};
+
+}  // namespace kakehashi
