@@ -36,9 +36,13 @@ bool track_voidable(voidable_entries& entries, const event_view& event) {
     auto voided = str(reader.root<s::EventVoided>().getVoidedEventId());
     entries.by_id.erase(voided);
     entries.voided.insert(voided);
+    entries.not_voidable.emplace(event.id);
     return true;
   }
-  if (is_voidable(event.type)) entries.by_id.emplace(std::string(event.id), event.type);
+  if (is_voidable(event.type))
+    entries.by_id.emplace(std::string(event.id), event.type);
+  else
+    entries.not_voidable.emplace(event.id);
   return false;
 }
 
@@ -47,6 +51,9 @@ decision decide_void(const command& cmd, const voidable_entries& entries, std::s
   auto target = str(reader.root<s::EventVoided>().getVoidedEventId());
   if (entries.voided.count(target))
     return rejected("already_voided", "event " + target + " is already voided");
+  if (entries.not_voidable.count(target))
+    return rejected("event_not_voidable",
+                    "event " + target + " cannot be voided; correct it with a new event");
   auto it = entries.by_id.find(target);
   if (it == entries.by_id.end())
     return missing("unknown_event", "no voidable event " + target + " in " + stream +

@@ -64,6 +64,7 @@ bool is_voidable(std::string_view type);
 struct voidable_entries {
   std::map<std::string, std::string, std::less<>> by_id;  // event id -> type, not yet voided
   std::set<std::string, std::less<>> voided;
+  std::set<std::string, std::less<>> not_voidable;  // the stream's other event ids
 };
 
 // ---- talent-{id}: active <-> paused -> withdrawn -> erased ----

@@ -56,6 +56,78 @@ error invalid_payload(const std::string& why) {
 
 status check_length(std::string_view bytes) { return check_payload_length(bytes); }
 
+// Cap'n Proto 0.9's JSON parser (Debian 12) turns the hex digits a-f of a `\uXXXX` escape into
+// 0-5 and does not join surrogate pairs (fixed upstream in capnproto PR #1552), so "\u00e9"
+// would be stored as "I". Every escape in a string is therefore decoded here first: a code point
+// becomes its raw UTF-8 (the parser takes raw characters in strings), except `"` and `\`, which
+// get their short escapes, and NUL, kept as the digits-only "\u0000" that the parser reads right
+// and validation rejects. Malformed escapes are copied as they are for the parser to reject.
+// Returns nullopt for an unpaired surrogate, which has no UTF-8 form.
+std::optional<std::string> decode_unicode_escapes(std::string_view in) {
+  auto hex4 = [&](std::size_t at) -> std::optional<std::uint32_t> {
+    if (at + 4 > in.size()) return std::nullopt;
+    std::uint32_t value = 0;
+    for (std::size_t i = at; i < at + 4; ++i) {
+      char c = in[i];
+      int digit = c >= '0' && c <= '9'   ? c - '0'
+                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                  : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                         : -1;
+      if (digit < 0) return std::nullopt;
+      value = value << 4 | static_cast<std::uint32_t>(digit);
+    }
+    return value;
+  };
+  std::string out;
+  out.reserve(in.size());
+  bool in_string = false;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '"') in_string = !in_string;
+    if (!in_string || c != '\\' || i + 1 >= in.size()) {
+      out += c;
+      continue;
+    }
+    auto unit = in[i + 1] == 'u' ? hex4(i + 2) : std::nullopt;
+    if (!unit) {  // a short escape (or a malformed one): copied with its escaped character
+      out.append(in.substr(i, 2));
+      ++i;
+      continue;
+    }
+    std::uint32_t code = *unit;
+    std::size_t length = 6;
+    if (code >= 0xdc00 && code <= 0xdfff) return std::nullopt;
+    if (code >= 0xd800 && code <= 0xdbff) {
+      auto low = in.substr(i + 6, 2) == "\\u" ? hex4(i + 8) : std::nullopt;
+      if (!low || *low < 0xdc00 || *low > 0xdfff) return std::nullopt;
+      code = 0x10000 + ((code - 0xd800) << 10) + (*low - 0xdc00);
+      length = 12;
+    }
+    i += length - 1;
+    if (code == 0) {
+      out += "\\u0000";
+    } else if (code == '"' || code == '\\') {
+      out += '\\';
+      out += static_cast<char>(code);
+    } else if (code < 0x80) {
+      out += static_cast<char>(code);
+    } else if (code < 0x800) {
+      out += static_cast<char>(0xc0 | code >> 6);
+      out += static_cast<char>(0x80 | (code & 0x3f));
+    } else if (code < 0x10000) {
+      out += static_cast<char>(0xe0 | code >> 12);
+      out += static_cast<char>(0x80 | (code >> 6 & 0x3f));
+      out += static_cast<char>(0x80 | (code & 0x3f));
+    } else {
+      out += static_cast<char>(0xf0 | code >> 18);
+      out += static_cast<char>(0x80 | (code >> 12 & 0x3f));
+      out += static_cast<char>(0x80 | (code >> 6 & 0x3f));
+      out += static_cast<char>(0x80 | (code & 0x3f));
+    }
+  }
+  return out;
+}
+
 // A payload_reader that can also give the root as a dynamic struct of `schema`.
 class bounded_reader : public payload_reader {
  public:
@@ -117,11 +189,15 @@ result<encoded_payload> encode_payload(std::string_view type, std::string_view j
   if (!is_valid_utf8(json_object))
     return make_error(errc::invalid_argument, "invalid_json", "payload is not valid UTF-8");
 
+  auto text = decode_unicode_escapes(json_object);
+  if (!text)
+    return make_error(errc::invalid_argument, "invalid_json",
+                      "payload is not valid JSON: a \\u escape is an unpaired surrogate");
+
   capnp::MallocMessageBuilder parsed;
   auto input = parsed.initRoot<Value>();
   try {
-    json_codec().decodeRaw(kj::ArrayPtr<const char>(json_object.data(), json_object.size()),
-                           input);
+    json_codec().decodeRaw(kj::ArrayPtr<const char>(text->data(), text->size()), input);
   } catch (const kj::Exception& e) {
     return make_error(errc::invalid_argument, "invalid_json",
                       std::string("payload is not valid JSON: ") + e.getDescription().cStr());

@@ -287,15 +287,18 @@ status validate_and_split(Value::Reader input, StructSchema public_schema,
   std::vector<std::string_view> public_present, personal_present;
   for (unsigned i = 0; i < fields.size(); ++i) {
     auto name = view(fields[i].getName());
+    // A null member means "absent": checked for its name, but not copied (JsonCodec rejects
+    // null for Text and primitive fields; copy_without_nulls only drops nested members).
+    const bool is_null = fields[i].getValue().isNull();
     kj::Maybe<StructSchema::Field> personal_field =
         personal_schema ? find_field(*personal_schema, name) : nullptr;
     KJ_IF_MAYBE (field, personal_field) {
       if (auto s = check_field(fields[i], *field, "", personal_present); !s) return s;
-      personal_picked.push_back(i);
+      if (!is_null) personal_picked.push_back(i);
     } else {
       KJ_IF_MAYBE (public_field, find_field(public_schema, name)) {
         if (auto s = check_field(fields[i], *public_field, "", public_present); !s) return s;
-        public_picked.push_back(i);
+        if (!is_null) public_picked.push_back(i);
       } else {
         return fail("unknown_field", std::string(name), "is not a field of this event");
       }

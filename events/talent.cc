@@ -81,7 +81,15 @@ decision decide_talent(const command& cmd, const talent_state& state, std::strin
     if (type == "TalentProfileUpdated" || type == "TalentAvailabilityChanged" ||
         type == "TalentWithdrew")
       return accept();
-    if (type == "TalentConsentGranted") return accept();
+    if (type == "TalentConsentGranted") {
+      // A new policy version may be granted over a current one; the same version is a repeat.
+      payload_reader reader(cmd.payload);
+      auto version = text_view(reader.root<s::TalentConsentGranted>().getConsentVersion());
+      if (state.consent && version == state.consent_version)
+        return rejected("consent_already_granted",
+                        "the talent already consents to version " + state.consent_version);
+      return accept();
+    }
     if (type == "TalentConsentRevoked") {
       if (!state.consent) return rejected("consent_not_granted", "the talent has no current consent to revoke");
       return accept();
