@@ -240,6 +240,7 @@ class event_store {
   virtual key_vault& keys() = 0;
   // The projections' durable state (the proj column family).
   virtual projection_store& projections() = 0;
+  virtual const projection_store& projections() const = 0;
 
  protected:
   event_store() = default;

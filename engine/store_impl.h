@@ -59,6 +59,7 @@ class store_impl final : public event_store {
   bool writes_failed() const override { return writes_failed_.load(std::memory_order_acquire); }
   key_vault& keys() override { return *vault_; }
   projection_store& projections() override { return *projections_; }
+  const projection_store& projections() const override { return *projections_; }
 
  private:
   struct pending_append {

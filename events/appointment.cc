@@ -32,6 +32,22 @@ void evolve(appointment_state& state, const event_view& event) {
     if (changes.hasEndsOn()) state.ends_on = str(changes.getEndsOn());
     if (changes.getHoursPerWeek() != 0) state.hours_per_week = changes.getHoursPerWeek();
     if (changes.hasScope()) state.scope = str(changes.getScope());
+  } else if (type == "CheckInScheduled") {
+    auto p = reader.root<s::CheckInScheduled>();
+    auto& c = state.check_ins[p.hasCheckInId() ? str(p.getCheckInId()) : std::string(event.id)];
+    c.due_on = str(p.getDueOn());
+    c.party = static_cast<std::uint16_t>(p.getParty());
+  } else if (type == "CheckInCompleted") {
+    auto p = reader.root<s::CheckInCompleted>();
+    if (p.hasCheckInId()) {
+      auto& c = state.check_ins[str(p.getCheckInId())];
+      c.completed = true;
+      c.missed = false;
+      c.rating = p.getRating();
+    }
+  } else if (type == "CheckInMissed") {
+    auto p = reader.root<s::CheckInMissed>();
+    if (p.hasCheckInId()) state.check_ins[str(p.getCheckInId())].missed = true;
   } else if (type == "IssueRaised") {
     state.open_issues.insert(str(reader.root<s::IssueRaised>().getIssueId()));
   } else if (type == "IssueResolved") {

@@ -64,6 +64,8 @@ void evolve(candidacy_state& state, const event_view& event) {
   auto enter = [&](candidacy_stage stage) {
     state.stage = stage;
     state.stage_since = event.occurred_at;
+    auto& first = state.entered_at[static_cast<std::size_t>(stage)];
+    if (first == 0) first = event.occurred_at;
   };
   if (type == "CandidateIdentified") {
     auto p = reader.root<s::CandidateIdentified>();

@@ -16,6 +16,7 @@
 // each decider below. Thread-safe: everything here is a pure function of its arguments.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -170,6 +171,9 @@ struct candidacy_state {
   std::uint16_t direction = 0;
   std::string source;
   std::int64_t stage_since = 0;  // occurred_at of the event that entered the stage
+  // occurred_at of the first entry into each stage (index: candidacy_stage), 0 = never: the
+  // funnel and time-in-stage metrics.
+  std::array<std::int64_t, 10> entered_at{};
   voidable_entries entries;
 
   bool open() const;  // may still move towards an appointment
@@ -191,6 +195,12 @@ decision decide_candidacy(const command& cmd, const candidacy_state& state,
 
 // ---- appointment-{id}: arranged -> active <-> suspended -> ended ----
 enum class appointment_status : std::uint8_t { none, arranged, active, suspended, ended };
+struct check_in {
+  std::string due_on;  // YYYY-MM-DD
+  std::uint16_t party = 0;
+  bool completed = false, missed = false;
+  std::uint8_t rating = 0;
+};
 struct appointment_state {
   std::uint64_t events = 0;
   appointment_status status = appointment_status::none;
@@ -201,6 +211,7 @@ struct appointment_state {
   std::uint16_t end_kind = 0;
   std::int64_t arranged_at = 0, ended_at = 0;
   std::set<std::string, std::less<>> open_issues;
+  std::map<std::string, check_in, std::less<>> check_ins;  // by check_in_id
   std::uint32_t flags = 0;  // AppointmentFlagged events, e.g. the talent withdrew
   voidable_entries entries;
 };

@@ -1,0 +1,335 @@
+#include "projections/read_model.h"
+
+#include <kj/exception.h>
+
+#include <array>
+#include <cstring>
+#include <optional>
+#include <set>
+#include <type_traits>
+#include <vector>
+
+#include "events/payload_io.h"
+
+namespace kakehashi {
+namespace {
+
+constexpr std::string_view snapshot_prefix = read_model_snapshot_prefix;
+constexpr std::size_t max_snapshot_elements = 1u << 26;  // no length field can claim more
+
+std::string snapshot_key(position_t position) {
+  std::string key(snapshot_prefix);
+  for (int i = 7; i >= 0; --i) key.push_back(static_cast<char>(position >> (8 * i)));
+  return key;
+}
+
+template <class T>
+struct is_vector : std::false_type {};
+template <class T>
+struct is_vector<std::vector<T>> : std::true_type {};
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+template <class T>
+struct is_map : std::false_type {};
+template <class K, class V, class C>
+struct is_map<std::map<K, V, C>> : std::true_type {};
+template <class T>
+struct is_set : std::false_type {};
+template <class K, class C>
+struct is_set<std::set<K, C>> : std::true_type {};
+template <class T>
+struct is_array : std::false_type {};
+template <class T, std::size_t N>
+struct is_array<std::array<T, N>> : std::true_type {};
+
+// One list of fields per struct, walked by both the writer and the reader.
+template <class A> void fields(A& a, voidable_entries& s) { a(s.by_id); a(s.voided); a(s.not_voidable); }
+template <class A> void fields(A& a, talent_state& s) {
+  a(s.events); a(s.status); a(s.erased); a(s.consent); a(s.consent_version); a(s.residence_area);
+  a(s.skills); a(s.role_categories); a(s.tiers); a(s.work_forms); a(s.areas); a(s.hours_per_week);
+  a(s.registered_at); a(s.entries);
+}
+template <class A> void fields(A& a, municipality_state& s) {
+  a(s.events); a(s.lg_code); a(s.name_ja); a(s.name_en); a(s.region); a(s.entries);
+}
+template <class A> void fields(A& a, need_requirements& s) {
+  a(s.revision); a(s.role_category); a(s.tier); a(s.skills); a(s.work_forms); a(s.hours_per_week);
+  a(s.duration_months); a(s.openings);
+}
+template <class A> void fields(A& a, need_state& s) {
+  a(s.events); a(s.stage); a(s.on_hold); a(s.lg_code); a(s.origin); a(s.requirements);
+  a(s.sourcing_mode); a(s.close_reason); a(s.hearings); a(s.candidacies); a(s.appointments);
+  a(s.opened_at); a(s.entries);
+}
+template <class A> void fields(A& a, candidacy_state& s) {
+  a(s.events); a(s.stage); a(s.talent_id); a(s.need_id); a(s.lg_code); a(s.appointment_id);
+  a(s.direction); a(s.source); a(s.stage_since); a(s.entered_at); a(s.entries);
+}
+template <class A> void fields(A& a, check_in& s) { a(s.due_on); a(s.party); a(s.completed); a(s.missed); a(s.rating); }
+template <class A> void fields(A& a, appointment_state& s) {
+  a(s.events); a(s.status); a(s.candidacy_id); a(s.talent_id); a(s.need_id); a(s.lg_code); a(s.form);
+  a(s.starts_on); a(s.ends_on); a(s.scope); a(s.hours_per_week); a(s.end_kind); a(s.arranged_at);
+  a(s.ended_at); a(s.open_issues); a(s.check_ins); a(s.flags); a(s.entries);
+}
+template <class A> void fields(A& a, read_model& s) {
+  a(s.position); a(s.last_occurred_at); a(s.talents); a(s.needs); a(s.candidacies);
+  a(s.appointments); a(s.municipalities); a(s.last_activity);
+}
+
+class writer {
+ public:
+  std::string out;
+
+  template <class T>
+  void operator()(const T& value) {
+    if constexpr (std::is_enum_v<T>) {
+      (*this)(static_cast<std::underlying_type_t<T>>(value));
+    } else if constexpr (std::is_integral_v<T>) {
+      auto v = static_cast<std::uint64_t>(value);
+      char bytes[8];
+      for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(v >> (8 * i));
+      out.append(bytes, 8);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      (*this)(value.size());
+      out += value;
+    } else if constexpr (is_optional<T>::value) {
+      (*this)(value.has_value());
+      if (value) (*this)(*value);
+    } else if constexpr (is_map<T>::value) {
+      (*this)(value.size());
+      for (const auto& [k, v] : value) {
+        (*this)(k);
+        (*this)(v);
+      }
+    } else if constexpr (is_vector<T>::value || is_set<T>::value || is_array<T>::value) {
+      (*this)(value.size());
+      for (const auto& v : value) (*this)(v);
+    } else {
+      fields(*this, const_cast<T&>(value));
+    }
+  }
+};
+
+class reader {
+ public:
+  explicit reader(std::string_view in) : in_(in) {}
+  bool ok = true;
+  bool done() const { return in_.empty(); }
+
+  template <class T>
+  void operator()(T& value) {
+    if (!ok) return;
+    if constexpr (std::is_enum_v<T>) {
+      std::underlying_type_t<T> raw{};
+      (*this)(raw);
+      value = static_cast<T>(raw);
+    } else if constexpr (std::is_integral_v<T>) {
+      if (in_.size() < 8) return fail();
+      std::uint64_t v = 0;
+      for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(in_[i])) << (8 * i);
+      in_.remove_prefix(8);
+      value = static_cast<T>(v);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      std::size_t n = 0;
+      (*this)(n);
+      if (!ok || n > in_.size()) return fail();
+      value.assign(in_.substr(0, n));
+      in_.remove_prefix(n);
+    } else if constexpr (is_optional<T>::value) {
+      bool present = false;
+      (*this)(present);
+      if (present) {
+        value.emplace();
+        (*this)(*value);
+      } else {
+        value.reset();
+      }
+    } else if constexpr (is_map<T>::value) {
+      std::size_t n = count();
+      for (std::size_t i = 0; ok && i < n; ++i) {
+        typename T::key_type k{};
+        (*this)(k);
+        typename T::mapped_type v{};
+        (*this)(v);
+        value.emplace(std::move(k), std::move(v));
+      }
+    } else if constexpr (is_set<T>::value) {
+      std::size_t n = count();
+      for (std::size_t i = 0; ok && i < n; ++i) {
+        typename T::key_type k{};
+        (*this)(k);
+        value.insert(std::move(k));
+      }
+    } else if constexpr (is_vector<T>::value) {
+      std::size_t n = count();
+      for (std::size_t i = 0; ok && i < n; ++i) {
+        typename T::value_type v{};
+        (*this)(v);
+        value.push_back(std::move(v));
+      }
+    } else if constexpr (is_array<T>::value) {
+      if (count() != value.size()) return fail();
+      for (auto& v : value) (*this)(v);
+    } else {
+      fields(*this, value);
+    }
+  }
+
+ private:
+  std::size_t count() {
+    std::size_t n = 0;
+    (*this)(n);
+    // Every element takes at least one byte, so a count past the input is a lie.
+    if (n > in_.size() || n > max_snapshot_elements) fail();
+    return ok ? n : 0;
+  }
+  void fail() { ok = false; }
+  std::string_view in_;
+};
+
+template <class State>
+void evolve_into(std::map<std::string, State, std::less<>>& states, std::string_view id,
+                 const event_view& view) {
+  auto it = states.find(id);
+  if (it == states.end()) it = states.emplace(std::string(id), State{}).first;
+  evolve(it->second, view);
+}
+
+template <class State>
+status refold(std::map<std::string, State, std::less<>>& states, std::string_view id,
+              const std::vector<event_ptr>& events) {
+  std::vector<std::string> ids;
+  std::vector<event_view> views;
+  ids.reserve(events.size());
+  for (const auto& e : events) ids.push_back(e->id.to_string());
+  for (std::size_t i = 0; i < events.size(); ++i)
+    views.push_back({ids[i], events[i]->type, events[i]->payload, events[i]->occurred_at,
+                     events[i]->version});
+  auto folded = fold<State>(views);
+  if (!folded) return folded.take_err();
+  states[std::string(id)] = std::move(*folded);
+  return {};
+}
+
+}  // namespace
+
+status read_model::apply(const recorded_event& e, const stream_reader& read) {
+  position = e.position;
+  last_occurred_at = std::max(last_occurred_at, e.occurred_at);
+  auto dash = e.stream.find('-');
+  if (dash == std::string::npos) return {};
+  std::string_view category(e.stream.data(), dash);
+  std::string_view id(e.stream.data() + dash + 1, e.stream.size() - dash - 1);
+  if (category != "talent" && category != "need" && category != "candidacy" &&
+      category != "appointment" && category != "municipality")
+    return {};
+  last_activity[e.stream] = e.occurred_at;
+  if (e.type == "EventVoided") {
+    auto events = read(e.stream, e.position);
+    if (!events) return events.take_err();
+    if (category == "talent") return refold(talents, id, *events);
+    if (category == "need") return refold(needs, id, *events);
+    if (category == "candidacy") return refold(candidacies, id, *events);
+    if (category == "appointment") return refold(appointments, id, *events);
+    return refold(municipalities, id, *events);
+  }
+  const std::string event_id = e.id.to_string();
+  const event_view view{event_id, e.type, e.payload, e.occurred_at, e.version};
+  try {
+    if (auto s = check_payload_length(e.payload); !s) return s;
+    if (category == "talent") evolve_into(talents, id, view);
+    else if (category == "need") evolve_into(needs, id, view);
+    else if (category == "candidacy") evolve_into(candidacies, id, view);
+    else if (category == "appointment") evolve_into(appointments, id, view);
+    else evolve_into(municipalities, id, view);
+  } catch (const kj::Exception& ex) {
+    return make_error(errc::corruption, "invalid_payload",
+                      "event at position " + std::to_string(e.position) +
+                          " does not decode: " + ex.getDescription().cStr());
+  }
+  return {};
+}
+
+std::string read_model::save() const {
+  writer w;
+  w(version);
+  w(*this);
+  return std::move(w.out);
+}
+
+result<read_model> read_model::load(std::string_view bytes) {
+  reader r(bytes);
+  std::uint32_t stored_version = 0;
+  r(stored_version);
+  if (!r.ok || stored_version != version)
+    return make_error(errc::invalid_argument, "snapshot_version",
+                      "snapshot of read model version " + std::to_string(stored_version) +
+                          ", this build folds version " + std::to_string(version));
+  read_model model;
+  r(model);
+  if (!r.ok || !r.done())
+    return make_error(errc::corruption, "invalid_snapshot", "read model snapshot is malformed");
+  return model;
+}
+
+read_model::stream_reader store_reader(const event_store& store) {
+  return [&store](std::string_view stream, position_t max_position) -> result<std::vector<event_ptr>> {
+    auto events = store.read_stream(stream, 0, read_direction::forward, 1u << 20);
+    if (!events) return events.take_err();
+    std::vector<event_ptr> upto;
+    for (auto& e : *events)
+      if (e->position <= max_position) upto.push_back(std::move(e));
+    return upto;
+  };
+}
+
+std::string read_model_snapshot_key(position_t position) { return snapshot_key(position); }
+
+result<read_model> model_at_position(const event_store& store, position_t position) {
+  read_model model;
+  if (position == 0) return model;
+  auto snap = store.projections().floor(snapshot_prefix, snapshot_key(position));
+  if (!snap) return snap.take_err();
+  if (*snap) {
+    auto loaded = read_model::load((*snap)->second);
+    if (loaded) model = std::move(*loaded);  // a stale version is just ignored: fold it all
+  }
+  auto read = store_reader(store);
+  status failed;
+  auto scanned = store.scan(model.position + 1, [&](const recorded_event& e) {
+    if (e.position > position) return false;
+    failed = model.apply(e, read);
+    return failed.ok();
+  });
+  if (!scanned) return scanned.take_err();
+  if (!failed) return failed.take_err();
+  return model;
+}
+
+result<read_model> model_at_time(const event_store& store, std::int64_t micros) {
+  read_model model;
+  // A void refolds its stream from the store: only events of the same business-time cut count.
+  auto read_all = store_reader(store);
+  read_model::stream_reader read = [&](std::string_view stream, position_t max_position)
+      -> result<std::vector<event_ptr>> {
+    auto events = read_all(stream, max_position);
+    if (!events) return events;
+    std::vector<event_ptr> kept;
+    for (auto& e : *events)
+      if (e->occurred_at <= micros) kept.push_back(std::move(e));
+    return kept;
+  };
+  status failed;
+  auto scanned = store.scan(1, [&](const recorded_event& e) {
+    if (e.occurred_at > micros) return true;
+    failed = model.apply(e, read);
+    return failed.ok();
+  });
+  if (!scanned) return scanned.take_err();
+  if (!failed) return failed.take_err();
+  return model;
+}
+
+}  // namespace kakehashi

@@ -1,0 +1,73 @@
+// The projection runner: keeps the live read model following the log. On start it loads the
+// latest snapshot (state and checkpoint, written together in one synced batch, so a crash
+// never leaves them apart) and catches up from there; then it follows the live feed. A snapshot
+// of another read_model::version is discarded and the model rebuilt from position 1.
+// Snapshots are kept every `snapshot_every` events, so a model as of any past position is the
+// nearest snapshot plus a short fold (projections/read_model.h).
+//
+// Thread safety: read() and wait_for() may be called from any thread while run() follows the
+// log on its own thread; stop() from any thread. Lifetime: borrows the store.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <shared_mutex>
+
+#include "engine/event_store.h"
+#include "projections/read_model.h"
+
+namespace kakehashi {
+
+struct runner_options {
+  std::size_t snapshot_every = 10000;  // events between stored snapshots
+  std::size_t batch_events = 4096;
+};
+
+class projection_runner {
+ public:
+  explicit projection_runner(event_store& store, runner_options options = {});
+  ~projection_runner();
+
+  // Loads the checkpoint; call once before run() or catch_up().
+  status start();
+  // Applies everything committed so far (and snapshots it); for tools and tests.
+  status catch_up();
+  // Follows the log until stop(); errors are retried after a pause.
+  void run();
+  void stop();
+
+  // Calls `view` with the live model under a shared lock; keep it short.
+  template <class F>
+  auto read(F&& view) const {
+    std::shared_lock lock(model_mutex_);
+    return view(model_);
+  }
+  // Waits until the model has applied position `p`; false when `timeout` ran out first.
+  bool wait_for(position_t p, std::chrono::milliseconds timeout) const;
+  position_t position() const { return applied_.load(std::memory_order_acquire); }
+  // Head of the log minus the model's position.
+  std::uint64_t lag() const;
+
+  // Deletes every stored snapshot and rebuilds the model from position 1.
+  status rebuild();
+
+ private:
+  status apply_batch(std::chrono::milliseconds wait);
+  status save_snapshot();
+
+  event_store& store_;
+  runner_options options_;
+  mutable std::shared_mutex model_mutex_;
+  read_model model_;
+  std::unique_ptr<subscription> feed_;
+  std::atomic<position_t> applied_{0};
+  position_t last_snapshot_ = 0;
+  mutable std::mutex wait_mutex_;
+  mutable std::condition_variable advanced_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace kakehashi
