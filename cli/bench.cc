@@ -40,6 +40,7 @@ constexpr const char* bench_usage =
     "       kakehashi bench raw-append --data DIR [--writers 64] [--events N] [--value-bytes V]\n"
     "                                  [--payload-bytes 300] [--json]\n"
     "       kakehashi bench replay     --data DIR [--events 1000000] [--no-raw] [--json]\n"
+    "       kakehashi bench rebuild    [--data DIR] [--events 200000] [--json]\n"
     "  Without --data a temporary directory is used and removed afterwards.\n";
 
 std::uint64_t ns_since(clock_type::time_point start) {
@@ -584,6 +585,7 @@ int run_bench(int argc, char** argv, int first) {
   if (which == "append") return bench_append(*parsed);
   if (which == "raw-append") return bench_raw_append(*parsed);
   if (which == "replay") return bench_replay(*parsed);
+  if (which == "rebuild") return bench_rebuild(*parsed);
   std::fprintf(stderr, "kakehashi bench: unknown benchmark '%s'\n%s", which.c_str(), bench_usage);
   return 2;
 }

@@ -12,7 +12,8 @@ constexpr const char* usage =
     "  demo    --data DIR [--listen ...] [--no-serve]   seed the demo history, then serve\n"
     "  erase-talent --data DIR --talent ID --reason TEXT   crypto-shred a talent's personal data\n"
     "  verify  --data DIR                 walk the hash chain; exit 0 only if intact\n"
-    "  bench   append|raw-append|replay ... --json\n"
+    "  rebuild --data DIR [--projection read_model]   replay the log into the read model\n"
+    "  bench   append|raw-append|replay|rebuild ... --json\n"
     "  crash-test [--iterations N]        SIGKILL a writer repeatedly, check nothing acked is "
     "lost\n";
 
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   if (command == "serve") return run_serve(argc, argv, 2);
   if (command == "demo") return run_demo(argc, argv, 2);
   if (command == "erase-talent") return run_erase_talent(argc, argv, 2);
+  if (command == "rebuild") return run_rebuild(argc, argv, 2);
   if (command == "verify") return run_verify(argc, argv, 2);
   if (command == "bench") return run_bench(argc, argv, 2);
   if (command == "crash-test" || command == "crash-writer" || command == "crash-check")

@@ -1,7 +1,7 @@
 // kakehashi serve --data DIR [--listen 127.0.0.1:8080] [--allow-origin URL ...]
 // kakehashi demo  --data DIR [--listen ...] [--no-serve]
 // Opens the store, lists the shipped municipalities not listed yet, runs the withdrawal process
-// manager on its own thread and serves the HTTP API until SIGINT/SIGTERM; then stops the server
+// manager and the read-model runner on their own threads and serves the HTTP API until SIGINT/SIGTERM; then stops the server
 // before the process manager and the store (both are borrowed by what runs before them).
 // `demo` first seeds the demo history into an empty directory. Exit 1 when the store or the
 // port cannot be had, 2 for bad usage.
@@ -15,6 +15,7 @@
 #include "engine/command_service.h"
 #include "engine/event_store.h"
 #include "engine/process_manager.h"
+#include "projections/runner.h"
 
 namespace kakehashi::cli {
 
@@ -78,12 +79,21 @@ int serve(const char* name, int argc, char** argv, int first, bool seed_demo) {
     std::fprintf(stderr, "kakehashi %s: %s\n", name, server.err().message.c_str());
     return 1;
   }
+  projection_runner projections(**store);
+  if (auto started = projections.start(); !started) {
+    std::fprintf(stderr, "kakehashi %s: cannot load the read model: %s\n", name,
+                 started.err().message.c_str());
+    return 1;
+  }
   process_manager manager(**store, *service);
   std::thread follower([&manager] { manager.run(); });
+  std::thread projector([&projections] { projections.run(); });
   (*server)->run();
   server->reset();  // every connection is closed before anything it borrows goes away
   manager.stop();
+  projections.stop();
   follower.join();
+  projector.join();
   service.reset();
   store->reset();  // waits for queued appends and closes the database
   return 0;

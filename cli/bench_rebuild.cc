@@ -1,0 +1,125 @@
+// kakehashi bench rebuild [--data DIR] [--events N] [--json]
+// Writes a generated log of about N domain events (placements: registration, case, hearing,
+// requirements, candidacy steps, appointment, check-ins, ending) straight into an empty store,
+// then rebuilds the read model from position 1 and reports the rate. The events skip the
+// deciders (they are consistent by construction) so that writing them does not dominate.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+#include <stdlib.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "events/event_codec.h"
+#include "projections/runner.h"
+
+namespace kakehashi::cli {
+namespace {
+
+struct generated {
+  std::string stream, type, json;
+};
+
+// One placement's events, every id fresh.
+std::vector<generated> placement(std::size_t n) {
+  const std::string talent = new_uuid_v7().to_string(), need = new_uuid_v7().to_string(),
+                    candidacy = new_uuid_v7().to_string(), appointment = new_uuid_v7().to_string();
+  const std::string lg = n % 2 ? "131130" : "132241";
+  std::vector<generated> out{
+      {"talent-" + talent, "TalentRegistered",
+       R"({"display_name":"x","email":"x@example.jp","residence_area":"132241","role_categories":["engineer"],"skills":["python","sql"],"tiers":["hands_on"],"availability":{"hours_per_week":8,"work_forms":["remote"],"areas":["132241"]},"consent_version":"2024-04"})"},
+      {"need-" + need, "NeedOpened", R"({"lg_code":")" + lg + R"(","origin":"municipality_request","problem":"RPA"})"},
+      {"need-" + need, "HearingRecorded", R"({"hearing_id":")" + new_uuid_v7().to_string() + R"(","held_on":"2025-05-01","notes":"n"})"},
+      {"need-" + need, "RequirementsDefined", R"({"revision":1,"role_category":"engineer","tier":"hands_on","skills":["python"],"openings":1})"},
+      {"candidacy-" + candidacy, "CandidateIdentified", R"({"talent_id":")" + talent + R"(","need_id":")" + need + R"(","direction":"need_driven","lg_code":")" + lg + R"("})"},
+      {"need-" + need, "CandidateAttached", R"({"candidacy_id":")" + candidacy + R"(","talent_id":")" + talent + R"("})"},
+      {"candidacy-" + candidacy, "TalentContacted", "{}"},
+      {"candidacy-" + candidacy, "InterestConfirmed", "{}"},
+      {"candidacy-" + candidacy, "ProposalSubmitted", "{}"},
+      {"candidacy-" + candidacy, "MunicipalDecisionRecorded", R"({"accepted":true,"decided_by":"o"})"},
+      {"appointment-" + appointment, "AppointmentArranged", R"({"candidacy_id":")" + candidacy + R"(","talent_id":")" + talent + R"(","need_id":")" + need + R"(","lg_code":")" + lg + R"(","form":"remote","starts_on":"2025-06-01","ends_on":"2026-03-31","hours_per_week":8,"scope":"s"})"},
+      {"candidacy-" + candidacy, "CandidacyAppointed", R"({"appointment_id":")" + appointment + R"("})"},
+      {"need-" + need, "OpeningFilled", R"({"appointment_id":")" + appointment + R"(","candidacy_id":")" + candidacy + R"(","talent_id":")" + talent + R"("})"},
+      {"appointment-" + appointment, "AppointmentStarted", "{}"}};
+  for (int month = 0; month < 3; ++month) {
+    auto check = new_uuid_v7().to_string();
+    out.push_back({"appointment-" + appointment, "CheckInScheduled", R"({"check_in_id":")" + check + R"(","due_on":"2025-07-01","party":"talent"})"});
+    out.push_back({"appointment-" + appointment, "CheckInCompleted", R"({"check_in_id":")" + check + R"(","party":"talent","rating":4})"});
+  }
+  out.push_back({"appointment-" + appointment, "AppointmentEnded", R"({"kind":"completed"})"});
+  return out;
+}
+
+status generate(event_store& store, std::size_t events) {
+  std::size_t written = 0;
+  for (std::size_t n = 0; written < events; ++n) {
+    append_request request;
+    std::map<std::string, std::size_t> part;
+    for (std::size_t k = 0; k < 40 && written < events; ++k) {
+      for (auto& g : placement(n * 40 + k)) {
+        auto encoded = encode_payload(g.type, g.json);
+        if (!encoded) return encoded.take_err();
+        new_event e;
+        e.type = g.type;
+        e.who = actor{"bench", "system", ""};
+        e.payload = std::move(encoded->public_bytes);
+        auto [it, added] = part.emplace(g.stream, request.streams.size());
+        if (added) request.streams.push_back(stream_append{g.stream, expected_version::any(), {}});
+        request.streams[it->second].events.push_back(std::move(e));
+        ++written;
+      }
+    }
+    if (auto done = store.append(std::move(request)); !done) return done.take_err();
+  }
+  return {};
+}
+
+}  // namespace
+
+int bench_rebuild(const args& a) {
+  auto events = a.get_u64("events", 200000);
+  if (!events || *events == 0) {
+    std::fputs("kakehashi bench rebuild: --events takes a positive number\n", stderr);
+    return 2;
+  }
+  std::string path = a.get_or("data", "");
+  bool temporary = path.empty();
+  if (temporary) {
+    char tmpl[] = "/tmp/kakehashi-bench-rebuild-XXXXXX";
+    if (!::mkdtemp(tmpl)) return 1;
+    path = tmpl;
+  }
+  int rc = 0;
+  {
+    store_options options;
+    options.path = path;
+    auto store = event_store::open(options);
+    if (!store) {
+      std::fprintf(stderr, "kakehashi bench rebuild: %s\n", store.err().message.c_str());
+      return 1;
+    }
+    if ((*store)->head_position() == 0)
+      if (auto made = generate(**store, *events); !made) {
+        std::fprintf(stderr, "kakehashi bench rebuild: generating: %s\n", made.err().message.c_str());
+        return 1;
+      }
+    projection_runner runner(**store, runner_options{.snapshot_every = ~std::size_t{0} >> 1});
+    auto started = std::chrono::steady_clock::now();
+    auto rebuilt = runner.rebuild();
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (!rebuilt) {
+      std::fprintf(stderr, "kakehashi bench rebuild: %s\n", rebuilt.err().message.c_str());
+      rc = 1;
+    } else {
+      auto n = runner.position();
+      std::printf("{\"bench\":\"rebuild\",\"events\":%llu,\"events_per_sec\":%.0f,\"seconds\":%.3f}\n",
+                  static_cast<unsigned long long>(n), static_cast<double>(n) / seconds, seconds);
+    }
+  }
+  if (temporary) std::filesystem::remove_all(path);
+  return rc;
+}
+
+}  // namespace kakehashi::cli
