@@ -9,6 +9,8 @@ namespace {
 constexpr const char* usage =
     "usage: kakehashi <command> [options]\n"
     "  serve   --data DIR [--listen 127.0.0.1:8080] [--allow-origin URL ...]\n"
+    "  token   issue --data DIR --role ROLE [--municipality LG_CODE] [--name NAME]\n"
+    "          revoke --data DIR --id ID | list --data DIR\n"
     "  verify  --data DIR                 walk the hash chain; exit 0 only if intact\n"
     "  bench   append|raw-append|replay ... --json\n"
     "  crash-test [--iterations N]        SIGKILL a writer repeatedly, check nothing acked is "
@@ -24,6 +26,7 @@ int main(int argc, char** argv) {
   }
   std::string_view command = argv[1];
   if (command == "serve") return run_serve(argc, argv, 2);
+  if (command == "token") return run_token(argc, argv, 2);
   if (command == "verify") return run_verify(argc, argv, 2);
   if (command == "bench") return run_bench(argc, argv, 2);
   if (command == "crash-test" || command == "crash-writer" || command == "crash-check")
