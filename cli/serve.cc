@@ -40,6 +40,7 @@ int run_serve(int argc, char** argv, int first) {
   }
 
   api::server_options server_opts;
+  server_opts.data_dir = store_opts.path;
   server_opts.listen = parsed->get_or("listen", server_opts.listen);
   server_opts.allow_origins = parsed->get_all("allow-origin");
   server_opts.on_running = [](const std::string& url) {
