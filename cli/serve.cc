@@ -2,9 +2,11 @@
 // Opens the store, serves the HTTP API until SIGINT/SIGTERM, then closes the server before the
 // store (the handlers borrow it) and exits 0. Exit 1 when the store or the port cannot be had,
 // 2 for bad usage.
+#include <algorithm>
 #include <cstdio>
 
 #include "api/server.h"
+#include "api/token_store.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "engine/event_store.h"
@@ -43,10 +45,21 @@ int run_serve(int argc, char** argv, int first) {
   server_opts.data_dir = store_opts.path;
   server_opts.listen = parsed->get_or("listen", server_opts.listen);
   server_opts.allow_origins = parsed->get_all("allow-origin");
-  server_opts.on_running = [](const std::string& url) {
+  // Every route but /healthz needs a token: say how to get the first one.
+  bool no_tokens = false;
+  if (auto table = api::token_store(store_opts.path).load(); table) {
+    no_tokens = std::none_of(table->records().begin(), table->records().end(),
+                             [](const api::token_record& r) { return !r.revoked; });
+  }
+  server_opts.on_running = [no_tokens, data = store_opts.path](const std::string& url) {
     // Scripts and tests wait for this exact line, so it goes out whole and at once.
     std::printf("kakehashi listening on %s\n", url.c_str());
     std::fflush(stdout);
+    if (no_tokens)
+      std::fprintf(stderr,
+                   "kakehashi serve: no active tokens; issue one with: kakehashi token issue "
+                   "--data %s --role admin\n",
+                   data.c_str());
   };
   auto server = api::server::create(std::move(server_opts), **store);
   if (!server) {
