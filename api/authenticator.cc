@@ -38,6 +38,7 @@ class authenticator_impl final : public authenticator {
     if (!table) return table.take_err();
     table_ = std::make_shared<const token_table>(std::move(*table));
     signature_ = signature;
+    last_check_ = options_.clock();
     reloads_ = 1;
     return {};
   }
@@ -49,10 +50,16 @@ class authenticator_impl final : public authenticator {
     std::string client = client_limiter::key_of(client_address);
     if (!limiter_.allows(client, now)) return too_many();
 
-    auto table = current_table(now, /*forced=*/false);
-    if (!table) return table.take_err();
     auto digest = digest_of_bearer(bearer);
+    auto table = current_table(now, check::if_due);
+    if (!table) return table.take_err();
     const token_record* record = digest ? (*table)->find(*digest) : nullptr;
+    if (digest && !record) {
+      // Perhaps issued a moment ago by another process: look at the file now.
+      table = current_table(now, check::now);
+      if (!table) return table.take_err();
+      record = (*table)->find(*digest);
+    }
     if (record && !record->revoked) return record->as_principal();
 
     if (!limiter_.charge(client, now)) return too_many();
@@ -62,7 +69,7 @@ class authenticator_impl final : public authenticator {
   const token_store& tokens() const override { return store_; }
 
   status refresh() override {
-    auto table = current_table(options_.clock(), /*forced=*/true);
+    auto table = current_table(options_.clock(), check::forced);
     if (!table) return table.take_err();
     return {};
   }
@@ -86,17 +93,31 @@ class authenticator_impl final : public authenticator {
                       "the token file cannot be read; see the server log");
   }
 
-  // The table to check against, re-read first when the file changed and the budget allows
-  // (always when `forced`).
-  result<std::shared_ptr<const token_table>> current_table(steady_time now, bool forced) {
+  enum class check : std::uint8_t {
+    if_due,  // stat the file only when the last look is older than recheck_interval
+    now,     // stat it now; re-read it if it changed and the reload budget allows
+    forced,  // stat it now; re-read it if it changed, whatever the budget
+  };
+
+  // The table to check against, first re-read from the file as `how` says.
+  result<std::shared_ptr<const token_table>> current_table(steady_time now, check how) {
     if (options_.data_dir.empty()) return table_;
+    if (how == check::if_due) {
+      std::lock_guard lock(mutex_);
+      if (now - last_check_ < options_.recheck_interval) {
+        if (unreadable_) return tokens_unavailable();
+        return table_;
+      }
+    }
     file_signature seen = store_.stat();  // outside the lock: a syscall
     std::lock_guard lock(mutex_);
+    last_check_ = std::max(last_check_, now);
     if (seen == signature_) {
       if (unreadable_) return tokens_unavailable();
       return table_;
     }
-    if (!forced && !reload_budget_.take(now, options_.reload_burst, options_.reload_per_second)) {
+    if (how != check::forced &&
+        !reload_budget_.take(now, options_.reload_burst, options_.reload_per_second)) {
       // Serve the previous table a moment longer rather than re-read on every request.
       if (unreadable_) return tokens_unavailable();
       return table_;
@@ -123,9 +144,10 @@ class authenticator_impl final : public authenticator {
   authenticator_options options_;
   token_store store_;
   client_limiter limiter_;
-  std::mutex mutex_;  // guards the four below
+  std::mutex mutex_;  // guards the five below
   std::shared_ptr<const token_table> table_;
   file_signature signature_;
+  steady_time last_check_{};  // the last stat of the file
   bool unreadable_ = false;
   token_bucket reload_budget_;
   std::atomic<std::uint64_t> reloads_{0};

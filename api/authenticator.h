@@ -2,12 +2,15 @@
 // a principal, and slows down clients that keep presenting bad ones. Created with
 // authenticator::open; the implementation is hidden.
 //
-// Freshness: every check stats the token file (one syscall) and re-reads it when it changed, so
-// a token issued by `kakehashi token issue` in another process is accepted at once and a
-// revocation takes effect at once. Re-reads are rate-bounded by a token bucket (reload_burst,
-// reload_per_second); while the budget is spent the previous table serves a little longer. A
-// file that stops validating fails closed: every check answers unavailable until the file
-// changes and validates again (skipping a bad line could resurrect a revoked token).
+// Freshness: an unknown token makes the check stat the token file (one syscall) and re-read it
+// if it changed, so a token issued by `kakehashi token issue` in another process is accepted at
+// once. A known token is checked against the file at most every recheck_interval, so a
+// revocation by the CLI takes effect within that interval (one through the HTTP API at once:
+// the route calls refresh()); a stat per request would cost more than the rest of the check.
+// Re-reads are rate-bounded by a token bucket (reload_burst, reload_per_second); while the
+// budget is spent the previous table serves a little longer. A file that stops validating fails
+// closed: every check answers unavailable until the file changes and validates again (skipping
+// a bad line could resurrect a revoked token).
 //
 // Bad tokens: a client address (IPv6: its /64) may fail bad_token_burst times, then once per
 // 60/bad_tokens_per_minute seconds; meanwhile every check from it answers overloaded (429)
@@ -35,6 +38,7 @@ struct authenticator_options {
   // The data directory holding tokens.tsv. Empty: there is no token file and every token is
   // refused.
   std::string data_dir;
+  std::chrono::milliseconds recheck_interval{100};
   unsigned reload_burst = 8;
   double reload_per_second = 4;
   unsigned bad_token_burst = 10;

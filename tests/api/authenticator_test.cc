@@ -43,7 +43,9 @@ constexpr std::string_view peer = "192.0.2.7";
 
 }  // namespace
 
-TEST_CASE("authenticator: a token issued after open is accepted at once, a revoked one refused") {
+TEST_CASE(
+    "authenticator: a token issued after open is accepted at once, a revoked one refused within "
+    "the recheck interval") {
   temp_dir dir;
   manual_clock clock;
   auto auth = open_auth(dir.path(), clock);
@@ -64,6 +66,9 @@ TEST_CASE("authenticator: a token issued after open is accepted at once, a revok
   CHECK(auth->reloads() == 2);
 
   REQUIRE(api::token_store(dir.path()).revoke(token.record.id).ok());
+  // A known token is not checked against the file again until the interval has passed.
+  CHECK(auth->authenticate(token.bearer, peer).ok());
+  clock.now += api::authenticator_options{}.recheck_interval;
   auto refused = auth->authenticate(token.bearer, peer);
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.err().kind == errc::unauthorized);
@@ -162,6 +167,7 @@ TEST_CASE("authenticator: a token file that stops validating fails closed until 
     content.assign(std::istreambuf_iterator<char>(in), {});
   }
   std::ofstream(path, std::ios::app) << "revoke\tnot-a-uuid\t1\n";
+  clock.now += 1s;
   auto refused = auth->authenticate(good.bearer, peer);
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.err().kind == errc::unavailable);
@@ -187,8 +193,7 @@ TEST_CASE("authenticator: without a data directory every token is refused") {
   options.clock = clock.fn();
   auto auth = api::authenticator::open(options);
   REQUIRE(auth.ok());
-  CHECK((*auth)->authenticate("kh_" + std::string(43, 'A'), peer).err().kind ==
-        errc::unauthorized);
+  CHECK((*auth)->authenticate("kh_" + std::string(43, 'A'), peer).err().kind == errc::unauthorized);
 }
 
 TEST_CASE("client limiter: bounded table, refill, and IPv6 keyed by /64") {
