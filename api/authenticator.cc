@@ -23,9 +23,12 @@ class authenticator_impl final : public authenticator {
   explicit authenticator_impl(authenticator_options options)
       : options_(std::move(options)),
         store_(options_.data_dir),
-        limiter_(options_.bad_token_burst, options_.bad_tokens_per_minute / 60.0,
+        // A burst of 0 would refuse every token from everyone: at least one try.
+        limiter_(std::max(1u, options_.bad_token_burst), options_.bad_tokens_per_minute / 60.0,
                  options_.max_tracked_clients) {
     if (!options_.clock) options_.clock = [] { return std::chrono::steady_clock::now(); };
+    // With no budget a new token would never be seen.
+    options_.reload_burst = std::max(1u, options_.reload_burst);
   }
 
   status load_initial() {
