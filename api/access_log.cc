@@ -10,19 +10,6 @@ namespace kakehashi::api {
 
 namespace {
 
-std::string utc_now() {
-  auto now = std::chrono::system_clock::now();
-  auto micros =
-      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
-  std::time_t seconds = static_cast<std::time_t>(micros / 1000000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char text[40];
-  std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(text + n, sizeof text - n, ".%06lldZ", static_cast<long long>(micros % 1000000));
-  return text;
-}
-
 std::string printable(std::string_view text) {
   static constexpr char hex[] = "0123456789ABCDEF";
   std::string out;
@@ -41,9 +28,26 @@ std::string printable(std::string_view text) {
 
 }  // namespace
 
+std::string format_utc_time(std::int64_t micros) {
+  std::int64_t seconds = micros / 1000000, fraction = micros % 1000000;
+  if (fraction < 0) {  // before 1970: floor, not truncate
+    fraction += 1000000;
+    seconds -= 1;
+  }
+  std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[48];
+  std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(text + n, sizeof text - n, ".%06lldZ", static_cast<long long>(fraction));
+  return text;
+}
+
 std::string format_access_line(const access_entry& entry) {
   boost::json::object line;
-  line["time"] = utc_now();
+  auto now = std::chrono::system_clock::now();
+  line["time"] = format_utc_time(
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
   line["method"] = printable(entry.method);
   line["path"] = printable(entry.path);
   line["status"] = entry.status;

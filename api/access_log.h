@@ -24,6 +24,9 @@ struct access_entry {
 // neither forge log lines nor break the JSON.
 std::string format_access_line(const access_entry& entry);
 
+// RFC 3339 UTC with microseconds, "2024-04-01T09:00:00.123456Z", for µs since the Unix epoch.
+std::string format_utc_time(std::int64_t micros);
+
 // Writes `line` plus a newline to stderr in one call, so concurrent lines do not interleave.
 void write_stderr_line(std::string_view line);
 

@@ -41,7 +41,11 @@ bool expects_continue(const http_request& req) {
 }  // namespace
 
 http_session::http_session(net::ip::tcp::socket&& socket, std::shared_ptr<session_context> context)
-    : stream_(std::move(socket)), context_(std::move(context)) {}
+    : stream_(std::move(socket)), context_(std::move(context)) {
+  error_code ec;
+  auto peer = stream_.socket().remote_endpoint(ec);
+  if (!ec) client_address_ = peer.address().to_string();
+}
 
 http_session::~http_session() { context_->connections.remove(this); }
 
@@ -185,7 +189,7 @@ void http_session::handle_request() {
   reply done([self = shared_from_this(), work](http_response res) {
     net::post(work, [self, res = std::move(res)]() mutable { self->on_handled(std::move(res)); });
   });
-  context_->routes.dispatch(request_, std::move(done));
+  context_->routes.dispatch(request_, std::move(done), client_address_);
 }
 
 void http_session::on_handled(http_response res) {

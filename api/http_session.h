@@ -70,6 +70,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   bool closing_ = false;  // answer the current request with Connection: close, then close
   bool input_unread_ = false;  // an error answer left part of the request in the socket
   std::chrono::steady_clock::time_point request_start_;
+  std::string client_address_;  // the peer's IP; lives as long as the session, as handlers need
   std::string log_method_;
   std::string log_path_;
   std::array<char, 4096> drain_buffer_;

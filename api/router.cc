@@ -84,9 +84,10 @@ bool router::match(const route& r, std::string_view path, request_view* out) {
   return ok && i == r.segments.size();
 }
 
-void router::dispatch(const http_request& req, reply done) const {
+void router::dispatch(const http_request& req, reply done, std::string_view client_address) const {
   request_view view;
   view.message = &req;
+  view.client_address = client_address;
   std::tie(view.path, view.query) = split_target(req.target());
 
   bool path_known = false;

@@ -31,6 +31,7 @@ struct request_view {
   std::string_view path;   // target without the query string
   std::string_view query;  // what follows '?', without it; "" when none
   std::vector<std::pair<std::string_view, std::string_view>> params;  // `{name}` captures
+  std::string_view client_address;  // the peer's IP address as text; "" when unknown
 
   std::string_view param(std::string_view name) const;  // "" when absent
 };
@@ -57,8 +58,9 @@ class router {
   void add_sync(http::verb method, std::string_view pattern, sync_handler h);
 
   // Finds the route for `req` and runs it, or answers 404/405. A handler that throws answers
-  // 500 (the exception's text is not sent: it might contain input).
-  void dispatch(const http_request& req, reply done) const;
+  // 500 (the exception's text is not sent: it might contain input). `client_address` must stay
+  // valid as long as `req`.
+  void dispatch(const http_request& req, reply done, std::string_view client_address = {}) const;
 
   // "GET, POST" for the methods routed on `path`; "" when no pattern matches it.
   std::string allowed_methods(std::string_view path) const;

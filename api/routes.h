@@ -2,6 +2,8 @@
 // add_*_routes function; build_routes composes them. Later issues add areas here.
 #pragma once
 
+#include <memory>
+
 #include "api/router.h"
 
 namespace kakehashi {
@@ -10,10 +12,16 @@ class event_store;
 
 namespace kakehashi::api {
 
-// The store must outlive the returned router (handlers keep a reference to it).
-router build_routes(event_store& store);
+class authenticator;
+
+// The store must outlive the returned router (handlers keep a reference to it); the routes
+// share ownership of the authenticator.
+router build_routes(event_store& store, std::shared_ptr<authenticator> auth);
 
 // GET /healthz: liveness and the store's head position. No authentication.
 void add_health_routes(router& routes, event_store& store);
+
+// POST /v1/tokens, GET /v1/tokens, DELETE /v1/tokens/{id}: admin only (api/token_routes.cc).
+void add_token_routes(router& routes, std::shared_ptr<authenticator> auth);
 
 }  // namespace kakehashi::api

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "api/access_log.h"
+#include "api/authenticator.h"
 #include "api/http_session.h"
 #include "api/listen_address.h"
 #include "api/routes.h"
@@ -35,8 +36,9 @@ constexpr std::chrono::milliseconds accept_retry_delay{100};
 
 class server_impl final : public server {
  public:
-  server_impl(server_options options, event_store& store)
-      : context_(std::make_shared<session_context>(std::move(options), build_routes(store))),
+  server_impl(server_options options, event_store& store, std::shared_ptr<authenticator> auth)
+      : context_(std::make_shared<session_context>(std::move(options),
+                                                   build_routes(store, std::move(auth)))),
         strand_(net::make_strand(ioc_)),
         acceptor_(strand_),
         signals_(strand_),
@@ -167,8 +169,15 @@ class server_impl final : public server {
 }  // namespace
 
 result<std::unique_ptr<server>> server::create(server_options options, event_store& store) {
+  authenticator_options auth_options;
+  auth_options.data_dir = options.data_dir;
+  auth_options.bad_token_burst = options.bad_token_burst;
+  auth_options.bad_tokens_per_minute = options.bad_tokens_per_minute;
+  auto auth = authenticator::open(std::move(auth_options));
+  if (!auth) return auth.take_err();
   try {
-    auto impl = std::make_unique<server_impl>(std::move(options), store);
+    auto impl = std::make_unique<server_impl>(std::move(options), store,
+                                              std::shared_ptr<authenticator>(std::move(*auth)));
     if (auto listening = impl->listen(); !listening) return listening.take_err();
     return std::unique_ptr<server>(std::move(impl));
   } catch (const std::exception& e) {  // Asio reports resource exhaustion by throwing

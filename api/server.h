@@ -33,6 +33,13 @@ class event_store;
 namespace api {
 
 struct server_options {
+  // The data directory (the store's): bearer tokens are checked against its tokens.tsv
+  // (api/token_store.h). Empty: there is no token file, so every token is refused.
+  std::string data_dir;
+  // Failed token checks a client address (IPv6: its /64) may make in a row before it gets 429,
+  // and the rate they are allowed again after that.
+  unsigned bad_token_burst = 10;
+  unsigned bad_tokens_per_minute = 10;
   // host:port; host may be an IPv4 address, a bracketed IPv6 address or a name. Port 0 picks a
   // free port (see url()).
   std::string listen = "127.0.0.1:8080";
@@ -61,8 +68,9 @@ struct server_options {
 
 class server {
  public:
-  // Builds the routes over `store`, resolves, binds and listens. Errors: invalid_argument for a
-  // malformed `listen`, unavailable when the address cannot be bound (e.g. port in use).
+  // Reads the token file, builds the routes over `store`, resolves, binds and listens. Errors:
+  // invalid_argument for a malformed `listen`, unavailable when the address cannot be bound
+  // (e.g. port in use), those of token_store::load for an unreadable token file.
   static result<std::unique_ptr<server>> create(server_options options, event_store& store);
 
   virtual ~server() = default;

@@ -11,6 +11,8 @@ constexpr const char* usage =
     "  serve   --data DIR [--listen 127.0.0.1:8080] [--allow-origin URL ...]\n"
     "  demo    --data DIR [--listen ...] [--no-serve]   seed the demo history, then serve\n"
     "  erase-talent --data DIR --talent ID --reason TEXT   crypto-shred a talent's personal data\n"
+    "  token   issue --data DIR --role ROLE [--municipality LG_CODE] [--name NAME]\n"
+    "          revoke --data DIR --id ID | list --data DIR\n"
     "  verify  --data DIR                 walk the hash chain; exit 0 only if intact\n"
     "  rebuild --data DIR [--projection read_model]   replay the log into the read model\n"
     "  bench   append|raw-append|replay|rebuild ... --json\n"
@@ -30,6 +32,7 @@ int main(int argc, char** argv) {
   if (command == "demo") return run_demo(argc, argv, 2);
   if (command == "erase-talent") return run_erase_talent(argc, argv, 2);
   if (command == "rebuild") return run_rebuild(argc, argv, 2);
+  if (command == "token") return run_token(argc, argv, 2);
   if (command == "verify") return run_verify(argc, argv, 2);
   if (command == "bench") return run_bench(argc, argv, 2);
   if (command == "crash-test" || command == "crash-writer" || command == "crash-check")

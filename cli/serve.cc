@@ -1,14 +1,16 @@
 // kakehashi serve --data DIR [--listen 127.0.0.1:8080] [--allow-origin URL ...]
 // kakehashi demo  --data DIR [--listen ...] [--no-serve]
 // Opens the store, lists the shipped municipalities not listed yet, runs the withdrawal process
-// manager and the read-model runner on their own threads and serves the HTTP API until SIGINT/SIGTERM; then stops the server
-// before the process manager and the store (both are borrowed by what runs before them).
+// manager and the read-model runner on their own threads and serves the HTTP API until
+// SIGINT/SIGTERM; then stops the server before the process manager and the store (both are borrowed by what runs before them).
 // `demo` first seeds the demo history into an empty directory. Exit 1 when the store or the
 // port cannot be had, 2 for bad usage.
+#include <algorithm>
 #include <cstdio>
 #include <thread>
 
 #include "api/server.h"
+#include "api/token_store.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/demo_history.h"
@@ -67,12 +69,24 @@ int serve(const char* name, int argc, char** argv, int first, bool seed_demo) {
   if (parsed->has("no-serve")) return 0;
 
   api::server_options server_opts;
+  server_opts.data_dir = store_opts.path;
   server_opts.listen = parsed->get_or("listen", server_opts.listen);
   server_opts.allow_origins = parsed->get_all("allow-origin");
-  server_opts.on_running = [](const std::string& url) {
+  // Every route but /healthz needs a token: say how to get the first one.
+  bool no_tokens = false;
+  if (auto table = api::token_store(store_opts.path).load(); table) {
+    no_tokens = std::none_of(table->records().begin(), table->records().end(),
+                             [](const api::token_record& r) { return !r.revoked; });
+  }
+  server_opts.on_running = [no_tokens, data = store_opts.path](const std::string& url) {
     // Scripts and tests wait for this exact line, so it goes out whole and at once.
     std::printf("kakehashi listening on %s\n", url.c_str());
     std::fflush(stdout);
+    if (no_tokens)
+      std::fprintf(stderr,
+                   "kakehashi serve: no active tokens; issue one with: kakehashi token issue "
+                   "--data %s --role admin\n",
+                   data.c_str());
   };
   auto server = api::server::create(std::move(server_opts), **store);
   if (!server) {

@@ -156,6 +156,31 @@ TEST_CASE("kakehashi serve: prints its URL, serves /healthz, exits 0 on SIGTERM"
   CHECK(serve.rest_of_stdout(1s).empty());  // exactly one line on stdout
 }
 
+TEST_CASE("kakehashi serve: a token issued by `kakehashi token issue` meanwhile is accepted") {
+  temp_dir dir;
+  child_process serve({KAKEHASHI_BIN, "serve", "--listen", "127.0.0.1:0", "--data", dir.path()});
+  auto line = serve.read_line(20s);
+  REQUIRE_MESSAGE(line.has_value(), "no URL printed; stderr: " << serve.rest_of_stderr(1s));
+  unsigned short port = port_of(line->substr(listening_prefix.size()));
+
+  // The server holds the store's lock; the token command must not need it.
+  child_process issue({KAKEHASHI_BIN, "token", "issue", "--data", dir.path(), "--role", "admin"});
+  auto token = issue.read_line(20s);
+  REQUIRE_MESSAGE(token.has_value(), "no token printed; stderr: " << issue.rest_of_stderr(1s));
+  auto status = issue.wait(20s);
+  REQUIRE(status.has_value());
+  CHECK(WEXITSTATUS(*status) == 0);
+
+  client c(port);
+  auto req = make_request(http::verb::get, "/v1/tokens");
+  CHECK(c.send(req).result() == http::status::unauthorized);
+  req.set(http::field::authorization, "Bearer " + *token);
+  CHECK(c.send(req).result() == http::status::ok);
+
+  serve.signal(SIGTERM);
+  REQUIRE(serve.wait(20s).has_value());
+}
+
 TEST_CASE("kakehashi serve: a taken port is one clear line on stderr and exit 1") {
   boost::asio::io_context ioc;
   boost::asio::ip::tcp::acceptor holder(

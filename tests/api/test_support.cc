@@ -28,6 +28,8 @@ temp_dir::~temp_dir() {
 running_server::running_server(api::server_options options) {
   store_options store_opts;
   store_opts.path = dir_.path() + "/data";
+  if (options.data_dir.empty()) options.data_dir = store_opts.path;
+  data_dir_ = options.data_dir;
   auto store = event_store::open(store_opts);
   REQUIRE_MESSAGE(store.ok(), (store.ok() ? "" : store.err().message));
   store_ = std::move(store.value());

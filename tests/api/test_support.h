@@ -38,7 +38,8 @@ class temp_dir {
 };
 
 // A server on 127.0.0.1:0 with its own store, run() on a background thread. The destructor
-// stops it and joins. Access-log lines are captured instead of printed.
+// stops it and joins. Access-log lines are captured instead of printed. The store's directory
+// is the server's data_dir (so tokens issued into data_dir() count) unless options set one.
 class running_server {
  public:
   explicit running_server(api::server_options options = {});
@@ -54,9 +55,11 @@ class running_server {
   // line after the response has gone out, so a client may see the response first.
   std::vector<std::string> access_log(std::size_t count) const;
   event_store& store() { return *store_; }
+  const std::string& data_dir() const { return data_dir_; }
 
  private:
   temp_dir dir_;
+  std::string data_dir_;
   std::unique_ptr<event_store> store_;
   std::unique_ptr<api::server> server_;
   std::thread thread_;
