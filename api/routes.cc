@@ -2,9 +2,9 @@
 
 namespace kakehashi::api {
 
-router build_routes(event_store& store, std::shared_ptr<authenticator> auth) {
+router build_routes(const backend& parts, std::shared_ptr<authenticator> auth) {
   router routes;
-  add_health_routes(routes, store);
+  add_health_routes(routes, *parts.store);
   add_token_routes(routes, std::move(auth));
   return routes;
 }

@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "api/backend.h"
 #include "api/router.h"
 
 namespace kakehashi {
@@ -14,9 +15,9 @@ namespace kakehashi::api {
 
 class authenticator;
 
-// The store must outlive the returned router (handlers keep a reference to it); the routes
-// share ownership of the authenticator.
-router build_routes(event_store& store, std::shared_ptr<authenticator> auth);
+// What `parts` points to must outlive the returned router (handlers keep the pointers); the
+// routes share ownership of the authenticator.
+router build_routes(const backend& parts, std::shared_ptr<authenticator> auth);
 
 // GET /healthz: liveness and the store's head position. No authentication.
 void add_health_routes(router& routes, event_store& store);

@@ -36,9 +36,9 @@ constexpr std::chrono::milliseconds accept_retry_delay{100};
 
 class server_impl final : public server {
  public:
-  server_impl(server_options options, event_store& store, std::shared_ptr<authenticator> auth)
+  server_impl(server_options options, backend parts, std::shared_ptr<authenticator> auth)
       : context_(std::make_shared<session_context>(std::move(options),
-                                                   build_routes(store, std::move(auth)))),
+                                                   build_routes(parts, std::move(auth)))),
         strand_(net::make_strand(ioc_)),
         acceptor_(strand_),
         signals_(strand_),
@@ -169,6 +169,10 @@ class server_impl final : public server {
 }  // namespace
 
 result<std::unique_ptr<server>> server::create(server_options options, event_store& store) {
+  return create(std::move(options), backend{&store, nullptr, nullptr});
+}
+
+result<std::unique_ptr<server>> server::create(server_options options, backend parts) {
   authenticator_options auth_options;
   auth_options.data_dir = options.data_dir;
   auth_options.bad_token_burst = options.bad_token_burst;
@@ -176,7 +180,7 @@ result<std::unique_ptr<server>> server::create(server_options options, event_sto
   auto auth = authenticator::open(std::move(auth_options));
   if (!auth) return auth.take_err();
   try {
-    auto impl = std::make_unique<server_impl>(std::move(options), store,
+    auto impl = std::make_unique<server_impl>(std::move(options), parts,
                                               std::shared_ptr<authenticator>(std::move(*auth)));
     if (auto listening = impl->listen(); !listening) return listening.take_err();
     return std::unique_ptr<server>(std::move(impl));

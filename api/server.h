@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/backend.h"
 #include "events/result.h"
 
 namespace kakehashi {
@@ -71,6 +72,8 @@ class server {
   // Reads the token file, builds the routes over `store`, resolves, binds and listens. Errors:
   // invalid_argument for a malformed `listen`, unavailable when the address cannot be bound
   // (e.g. port in use), those of token_store::load for an unreadable token file.
+  static result<std::unique_ptr<server>> create(server_options options, backend parts);
+  // A server over a bare store: the command and query routes answer 503.
   static result<std::unique_ptr<server>> create(server_options options, event_store& store);
 
   virtual ~server() = default;

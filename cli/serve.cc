@@ -88,15 +88,16 @@ int serve(const char* name, int argc, char** argv, int first, bool seed_demo) {
                    "--data %s --role admin\n",
                    data.c_str());
   };
-  auto server = api::server::create(std::move(server_opts), **store);
-  if (!server) {
-    std::fprintf(stderr, "kakehashi %s: %s\n", name, server.err().message.c_str());
-    return 1;
-  }
   projection_runner projections(**store);
   if (auto started = projections.start(); !started) {
     std::fprintf(stderr, "kakehashi %s: cannot load the read model: %s\n", name,
                  started.err().message.c_str());
+    return 1;
+  }
+  auto server = api::server::create(std::move(server_opts),
+                                    api::backend{store->get(), service.get(), &projections});
+  if (!server) {
+    std::fprintf(stderr, "kakehashi %s: %s\n", name, server.err().message.c_str());
     return 1;
   }
   process_manager manager(**store, *service);
