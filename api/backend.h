@@ -4,6 +4,8 @@
 // tests): the routes that need them answer 503 `unavailable`.
 #pragma once
 
+#include <chrono>
+
 namespace kakehashi {
 class event_store;
 class command_service;
@@ -16,6 +18,8 @@ struct backend {
   event_store* store = nullptr;
   command_service* commands = nullptr;
   projection_runner* projections = nullptr;
+  // Longest a query with `min_position` waits for the read model before answering 504.
+  std::chrono::milliseconds min_position_wait{5000};
 };
 
 }  // namespace kakehashi::api

@@ -186,8 +186,13 @@ void http_session::handle_request() {
   // strand, and the tracked executor keeps run() from returning while a reply is owed.
   auto strand = stream_.get_executor();
   auto work = net::prefer(strand, net::execution::outstanding_work.tracked);
-  reply done([self = shared_from_this(), work](http_response res) {
-    net::post(work, [self, res = std::move(res)]() mutable { self->on_handled(std::move(res)); });
+  // `self` moves into the posted handler: the replying thread (a worker, say) must never hold
+  // the session's last reference, or the session (and with it the server's routes) could be
+  // destroyed there, after the I/O has stopped.
+  reply done([self = shared_from_this(), work](http_response res) mutable {
+    net::post(work, [self = std::move(self), res = std::move(res)]() mutable {
+      self->on_handled(std::move(res));
+    });
   });
   context_->routes.dispatch(request_, std::move(done), client_address_);
 }

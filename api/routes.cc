@@ -12,6 +12,7 @@ router build_routes(const backend& parts, std::shared_ptr<authenticator> auth) {
   auto ctx = std::make_shared<route_context>();
   ctx->parts = parts;
   ctx->auth = auth;
+  ctx->min_position_wait = parts.min_position_wait;
   ctx->metrics = std::make_shared<api_metrics>();
   // Commands wait for their group commit: enough threads that many share one fsync, few enough
   // for a small machine. The queue bounds what waits beyond them.

@@ -1,7 +1,5 @@
 #include "test_support.h"
 
-#include "api/token_store.h"
-
 #include <doctest/doctest.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -10,6 +8,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
+
+#include "api/token_store.h"
 
 namespace kakehashi::test {
 
@@ -45,13 +45,14 @@ running_server::running_server(api::server_options options, backend_setup setup)
   api::backend parts{store_.get(), nullptr, nullptr};
   if (setup.full) {
     service_ = command_service::create(*store_);
+    // As `kakehashi demo`: the seed lists the municipalities at the start of its history.
+    if (setup.seed) setup.seed(*store_, *service_);
     auto listed = list_reference_municipalities(*service_, now_micros());
     REQUIRE_MESSAGE(listed.ok(), (listed.ok() ? "" : listed.err().message));
-    if (setup.seed) setup.seed(*store_, *service_);
     projections_ = std::make_unique<projection_runner>(*store_);
     auto started = projections_->start();
     REQUIRE_MESSAGE(started.ok(), (started.ok() ? "" : started.err().message));
-    parts = api::backend{store_.get(), service_.get(), projections_.get()};
+    parts = api::backend{store_.get(), service_.get(), projections_.get(), setup.min_position_wait};
   }
   auto server = api::server::create(std::move(options), parts);
   REQUIRE_MESSAGE(server.ok(), (server.ok() ? "" : server.err().message));
@@ -120,7 +121,9 @@ response client::send(http::request<http::string_body> req) {
   return read();
 }
 
-void client::write_raw(std::string_view bytes) { net::write(socket_, net::buffer(bytes)); }
+void client::write_raw(std::string_view bytes) {
+  net::write(socket_, net::buffer(bytes));
+}
 
 response client::read(boost::system::error_code& ec) {
   http::response_parser<http::string_body> parser;

@@ -48,6 +48,7 @@ class temp_dir {
 struct backend_setup {
   bool full = false;
   std::function<void(event_store&, command_service&)> seed;
+  std::chrono::milliseconds min_position_wait{5000};
 };
 
 // A server on 127.0.0.1:0 with its own store, run() on a background thread. The destructor
@@ -68,7 +69,7 @@ class running_server {
   // line after the response has gone out, so a client may see the response first.
   std::vector<std::string> access_log(std::size_t count) const;
   event_store& store() { return *store_; }
-  command_service& commands() { return *service_; }      // with backend_setup::full
+  command_service& commands() { return *service_; }  // with backend_setup::full
   projection_runner& projections() { return *projections_; }
   const std::string& data_dir() const { return data_dir_; }
   // A bearer token issued into this server's token file.

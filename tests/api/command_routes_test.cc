@@ -1,0 +1,495 @@
+// The command routes end to end: a real server over a real store, command service and read-model
+// runner; every request through a real socket.
+#include "http_helpers.h"
+
+namespace kakehashi::test {
+
+namespace {
+
+namespace json = boost::json;
+
+constexpr const char* chiyoda = "131016";
+constexpr const char* chuo = "131024";
+
+backend_setup full() {
+  return backend_setup{true, {}};
+}
+
+std::string min_pos(const json::object& outcome) {
+  return "?min_position=" + std::to_string(outcome.at("position").as_int64());
+}
+
+// A need with requirements and a candidate proposed to the municipality: what the
+// authorization and decision tests start from.
+struct proposed_case {
+  std::string talent_id, need_id, candidacy_id;
+};
+
+proposed_case propose(const caller& coordinator, const std::string& lg_code) {
+  proposed_case out;
+  out.talent_id = str(coordinator.created("/v1/talents", registration()), "talent_id");
+  out.need_id = str(coordinator.created("/v1/needs", need_body(lg_code)), "need_id");
+  coordinator.ok("/v1/needs/" + out.need_id + "/hearings",
+                 R"({"held_on":"2025-05-01","attendees":["佐藤"],"notes":"初回","findings":"RPA"})",
+                 {}, http::status::ok);
+  coordinator.ok("/v1/needs/" + out.need_id + "/requirements",
+                 R"({"role_category":"rpa_specialist","tier":"hands_on","skills":["uipath"],)"
+                 R"("work_forms":["remote"],"hours_per_week":8,"duration_months":6,"openings":1})");
+  out.candidacy_id =
+      str(coordinator.created("/v1/candidacies",
+                              R"({"talent_id":")" + out.talent_id + R"(","need_id":")" +
+                                  out.need_id + R"(","direction":"need_driven","source":"scout"})"),
+          "candidacy_id");
+  const std::string c = "/v1/candidacies/" + out.candidacy_id;
+  coordinator.ok(c + "/contact");
+  coordinator.ok(c + "/interest");
+  coordinator.ok(c + "/propose");
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("http: a placement's whole life through the HTTP API") {
+  running_server server({}, full());
+  caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
+
+  // Registration, with the client's own id.
+  const std::string my_id = "0192f0e0-0000-7000-8000-000000000001";
+  auto registered =
+      coordinator.created("/v1/talents", registration().insert(1, "\"id\":\"" + my_id + "\","));
+  CHECK(str(registered, "talent_id") == my_id);
+  CHECK(str(registered, "stream") == "talent-" + my_id);
+  CHECK(registered.at("version").as_int64() == 0);
+  const std::string talent = my_id;
+
+  // The case: need, hearing and its correction, requirements, sourcing with a posting.
+  auto opened = coordinator.created("/v1/needs", need_body(chiyoda));
+  const std::string need = str(opened, "need_id");
+  auto hearing = coordinator.ok("/v1/needs/" + need + "/hearings",
+                                R"({"held_on":"2025-05-01","attendees":["佐藤 一郎"],)"
+                                R"("notes":"RPAの定着が課題","findings":"研修が必要"})");
+  const std::string hearing_id = str(hearing, "hearing_id");
+  coordinator.ok("/v1/needs/" + need + "/hearings/" + hearing_id + "/corrections",
+                 R"({"supersedes":")" + str(hearing, "event_id") +
+                     R"(","notes":"RPAの定着と保守が課題","reason":"聞き違い"})");
+  coordinator.ok("/v1/needs/" + need + "/requirements",
+                 R"({"role_category":"ui_ux_designer","tier":"hands_on","skills":["figma"],)"
+                 R"("work_forms":["remote"],"hours_per_week":8,"duration_months":6,"openings":1})");
+  auto sourcing = coordinator.ok(
+      "/v1/needs/" + need + "/sourcing",
+      R"({"mode":"public_posting","url":"https://example.jp/koubo/1","closes_on":"2025-07-31"})");
+  // Two events: the answer is the second (the posting).
+  CHECK(sourcing.at("version").as_int64() ==
+        5);  // opened, hearing, correction, reqs, mode, posting
+
+  // Candidacy to decision; the coordinator enters the decision on the officer's behalf.
+  auto identified = coordinator.created("/v1/candidacies",
+                                        R"({"talent_id":")" + talent + R"(","need_id":")" + need +
+                                            R"(","direction":"need_driven","source":"scout"})");
+  const std::string candidacy = str(identified, "candidacy_id");
+  const std::string c = "/v1/candidacies/" + candidacy;
+  coordinator.ok(c + "/contact");
+  coordinator.ok(c + "/interest");
+  coordinator.ok(c + "/propose");
+  coordinator.ok(c + "/decision", R"({"accepted":true,"reason":"経験が合う","decided_by":"課長"})",
+                 {{"X-On-Behalf-Of", "municipality:131016"}});
+
+  // Appointment and retention support.
+  auto arranged = coordinator.created(
+      "/v1/appointments",
+      R"({"candidacy_id":")" + candidacy +
+          R"(","form":"remote","starts_on":"2025-08-01","ends_on":"2026-03-31",)"
+          R"("hours_per_week":8,"scope":"RPA研修と定着支援"})");
+  const std::string appointment = str(arranged, "appointment_id");
+  const std::string a = "/v1/appointments/" + appointment;
+  coordinator.ok(a + "/start");
+  auto scheduled = coordinator.ok(a + "/check-ins", R"({"due_on":"2025-09-01","party":"talent"})");
+  const std::string check_in = str(scheduled, "check_in_id");
+  coordinator.ok(a + "/check-ins", R"({"check_in_id":")" + check_in +
+                                       R"(","party":"talent","rating":4,"notes":"順調"})");
+  auto issue = coordinator.ok(a + "/issues", R"({"summary":"庁内PCの権限が足りない"})");
+  const std::string issue_id = str(issue, "issue_id");
+  coordinator.ok(a + "/issues/" + issue_id + "/resolve", R"({"resolution":"権限付与済み"})");
+  coordinator.ok(a + "/amend", R"({"kind":"scope_expansion","effective_on":"2025-10-01",)"
+                               R"("changes":{"scope":"研修とツール保守"},"approved_by":"課長"})");
+  auto ended = coordinator.ok(a + "/end", R"({"kind":"completed","reason":"年度末"})");
+
+  // The read side agrees once it has applied the last write.
+  const std::string wait = min_pos(ended);
+  auto need_view = coordinator.read("/v1/needs/" + need + wait);
+  CHECK(str(need_view.at("need"), "stage") == "filled");
+  CHECK(str(need_view.at("need"), "sourcing_mode") == "public_posting");
+  // opened, hearing, correction, requirements, mode, posting, attached, filled
+  CHECK(need_view.at("timeline").as_array().size() == 8);
+  // The coordinator sees the hearing notes (personal data) in the timeline.
+  CHECK(json::serialize(need_view.at("timeline")).find("RPAの定着が課題") != std::string::npos);
+
+  auto appointment_view = coordinator.read(a + wait);
+  CHECK(str(appointment_view.at("appointment"), "status") == "ended");
+  CHECK(str(appointment_view.at("appointment"), "scope") == "研修とツール保守");
+  CHECK(appointment_view.at("appointment").at("open_issues").as_array().empty());
+
+  auto talent_view = coordinator.read("/v1/talents/" + talent + wait);
+  CHECK(str(talent_view.at("talent").at("profile"), "display_name") == "山田 花子");
+
+  auto candidacy_view = coordinator.read(c + wait);
+  CHECK(str(candidacy_view.at("candidacy"), "stage") == "appointed");
+
+  auto headline = coordinator.read("/v1/metrics/headline" + wait);
+  CHECK(headline.at("registrants").as_int64() == 1);
+  CHECK(headline.at("appointments").as_int64() == 1);
+  CHECK(headline.at("municipalities_with_appointments").as_int64() == 1);
+
+  // The decision names who entered it and for whom.
+  auto decisions = coordinator.read("/v1/events?types=MunicipalDecisionRecorded");
+  REQUIRE(decisions.at("events").as_array().size() == 1);
+  const auto& decision = decisions.at("events").as_array()[0];
+  CHECK(str(decision, "actorrole") == "coordinator");
+  CHECK(str(decision, "actoronbehalfof") == "municipality:131016");
+  CHECK(decision.at("data").at("entered_on_behalf").as_bool());
+
+  // A hearing recorded in error is voided; the need's hearings forget it.
+  auto extra = coordinator.ok("/v1/needs/" + need + "/hearings",
+                              R"({"held_on":"2025-05-02","notes":"誤入力"})");
+  auto voided = coordinator.ok(
+      "/v1/needs/" + need + "/void",
+      R"({"voided_event_id":")" + str(extra, "event_id") + R"(","reason":"別の案件の記録"})");
+  auto after_void = coordinator.read("/v1/needs/" + need + min_pos(voided));
+  CHECK(after_void.at("need").at("hearings").as_array().size() == 1);
+
+  // Withdrawal, and the admin's erasure of the talent's personal data.
+  coordinator.ok("/v1/talents/" + talent + "/withdraw", R"({"reason":"本業多忙"})");
+  caller admin{server.port(), server.issue_token(access_role::admin)};
+  auto erased = admin.ok("/v1/talents/" + talent + "/erase", R"({"reason":"本人の請求"})");
+  CHECK(erased.at("erased").as_bool());
+  auto after = coordinator.read("/v1/talents/" + talent + min_pos(erased));
+  CHECK(str(after.at("talent"), "status") == "erased");
+  CHECK(str(after.at("talent").at("profile"), "display_name") == "[erased]");
+  CHECK(server.store().verify().ok);
+}
+
+TEST_CASE("http: every class of bad request answers its status and JSON error, appending nothing") {
+  running_server server({}, full());
+  caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
+  auto talent = str(coordinator.created("/v1/talents", registration()), "talent_id");
+  coordinator.ok("/v1/talents/" + talent + "/pause");
+  const auto head = server.store().head_position();
+
+  struct bad {
+    std::string what;
+    http::verb method;
+    std::string target;
+    std::string body;
+    headers extra;
+    unsigned status;
+    std::string code;
+    std::string field;
+  };
+  std::string reg = registration();
+  std::string big(70 * 1024, 'x');
+  const std::vector<bad> cases = {
+      {"malformed JSON",
+       http::verb::post,
+       "/v1/talents",
+       "{\"display_name\":",
+       {},
+       400,
+       "invalid_json",
+       ""},
+      {"not an object", http::verb::post, "/v1/talents", "[1,2]", {}, 400, "invalid_json", ""},
+      {"invalid UTF-8",
+       http::verb::post,
+       "/v1/talents",
+       "{\"display_name\":\"\xff\xfe\"}",
+       {},
+       400,
+       "invalid_json",
+       ""},
+      {"wrong type",
+       http::verb::post,
+       "/v1/talents",
+       R"({"display_name":"a","email":"b","consent_version":7})",
+       {},
+       400,
+       "invalid_type",
+       "consent_version"},
+      {"missing field",
+       http::verb::post,
+       "/v1/talents",
+       R"({"display_name":"a","email":"b"})",
+       {},
+       400,
+       "missing_field",
+       "consent_version"},
+      {"unknown field",
+       http::verb::post,
+       "/v1/talents",
+       R"({"display_name":"a","email":"b","consent_version":"1","favourite":"x"})",
+       {},
+       400,
+       "unknown_field",
+       "favourite"},
+      {"nested duplicate field",
+       http::verb::post,
+       "/v1/talents",
+       R"({"display_name":"a","email":"b","consent_version":"1",)"
+       R"("availability":{"hours_per_week":8,"hours_per_week":9}})",
+       {},
+       400,
+       "duplicate_field",
+       "availability.hours_per_week"},
+      {"bad enum value",
+       http::verb::post,
+       "/v1/needs",
+       R"({"lg_code":"131016","origin":"rumour","problem":"x"})",
+       {},
+       400,
+       "invalid_value",
+       "origin"},
+      {"bad lg_code check digit",
+       http::verb::post,
+       "/v1/needs",
+       R"({"lg_code":"131017","origin":"municipality_request","problem":"x"})",
+       {},
+       400,
+       "invalid_value",
+       "lg_code"},
+      {"client id not a UUID",
+       http::verb::post,
+       "/v1/talents",
+       R"({"id":"me","display_name":"a","email":"b","consent_version":"1"})",
+       {},
+       400,
+       "invalid_value",
+       "id"},
+      {"path id not a UUID",
+       http::verb::post,
+       "/v1/talents/not-a-uuid/pause",
+       "",
+       {},
+       400,
+       "invalid_id",
+       "id"},
+      {"bad If-Match",
+       http::verb::post,
+       "/v1/talents/" + talent + "/resume",
+       "",
+       {{"If-Match", "\"seven\""}},
+       400,
+       "invalid_header",
+       "If-Match"},
+      {"bad Idempotency-Key",
+       http::verb::post,
+       "/v1/talents/" + talent + "/resume",
+       "",
+       {{"Idempotency-Key", "12345"}},
+       400,
+       "invalid_header",
+       "Idempotency-Key"},
+      {"bad X-On-Behalf-Of",
+       http::verb::post,
+       "/v1/talents/" + talent + "/resume",
+       "",
+       {{"X-On-Behalf-Of", std::string(200, 'a')}},
+       400,
+       "invalid_header",
+       "X-On-Behalf-Of"},
+      {"occurred_at in the future",
+       http::verb::post,
+       "/v1/talents/" + talent + "/resume",
+       R"({"occurred_at":"2999-01-01T00:00:00Z"})",
+       {},
+       400,
+       "invalid_value",
+       "occurred_at"},
+      {"mixed PATCH",
+       http::verb::patch,
+       "/v1/talents/" + talent,
+       R"({"skills":["go"],"availability":{"hours_per_week":4}})",
+       {},
+       422,
+       "mixed_update",
+       "availability"},
+      {"posting without public_posting",
+       http::verb::post,
+       "/v1/needs/0192f0e0-0000-7000-8000-00000000000a/sourcing",
+       R"({"mode":"scout","url":"https://example.jp"})",
+       {},
+       422,
+       "posting_needs_public_posting",
+       "url"},
+      {"domain rule",
+       http::verb::post,
+       "/v1/talents/" + talent + "/pause",
+       "",
+       {},
+       409,
+       "talent_not_active",
+       ""},
+      {"no such talent",
+       http::verb::post,
+       "/v1/talents/0192f0e0-0000-7000-8000-00000000000b/pause",
+       "",
+       {},
+       404,
+       "talent_not_found",
+       ""},
+      {"too large",
+       http::verb::post,
+       "/v1/talents",
+       "{\"display_name\":\"" + big + "\"}",
+       {},
+       413,
+       "body_too_large",
+       ""},
+      {"unknown route", http::verb::post, "/v1/talent", reg, {}, 404, "not_found", ""},
+      {"wrong method", http::verb::delete_, "/v1/talents", "", {}, 405, "method_not_allowed", ""},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.what);
+    auto res = coordinator.call(c.method, c.target, c.body, c.extra);
+    CHECK(res.result_int() == c.status);
+    CHECK(error_code_of(res) == c.code);
+    if (!c.field.empty()) CHECK(error_field_of(res) == c.field);
+    auto error = json_of(res).at("error").as_object();
+    CHECK(error.size() == 3);  // exactly code, message, field
+    CHECK(error.contains("message"));
+  }
+  auto allow =
+      std::string(coordinator.call(http::verb::delete_, "/v1/talents").at(http::field::allow));
+  CHECK(allow.find("GET") != std::string::npos);
+  CHECK(allow.find("POST") != std::string::npos);
+
+  // Tokens: none, a bad one.
+  caller nobody{server.port(), ""};
+  auto res = nobody.post("/v1/talents", reg);
+  CHECK(res.result_int() == 401);
+  CHECK(error_code_of(res) == "unauthorized");
+  caller forger{server.port(), "kh_definitely-not-a-token"};
+  CHECK(forger.post("/v1/talents", reg).result_int() == 401);
+  CHECK(forger.get("/v1/pipeline").result_int() == 401);
+
+  // A rejected command appends nothing.
+  CHECK(server.store().head_position() == head);
+}
+
+TEST_CASE("http: read-only roles and other municipalities may not command") {
+  running_server server({}, full());
+  caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
+  caller auditor{server.port(), server.issue_token(access_role::auditor)};
+  caller dashboard{server.port(), server.issue_token(access_role::dashboard)};
+  caller chiyoda_office{server.port(), server.issue_token(access_role::municipality, chiyoda)};
+  caller chuo_office{server.port(), server.issue_token(access_role::municipality, chuo)};
+
+  auto own = propose(coordinator, chiyoda);
+  const auto head = server.store().head_position();
+
+  for (const caller* reader : {&auditor, &dashboard}) {
+    CHECK(reader->post("/v1/talents", registration()).result_int() == 403);
+    CHECK(reader->post("/v1/needs", need_body(chiyoda)).result_int() == 403);
+    CHECK(reader->post("/v1/candidacies/" + own.candidacy_id + "/archive", R"({"reason":"x"})")
+              .result_int() == 403);
+  }
+  // Never on talents, not even registering one.
+  CHECK(chiyoda_office.post("/v1/talents", registration()).result_int() == 403);
+  CHECK(chiyoda_office.post("/v1/talents/" + own.talent_id + "/pause").result_int() == 403);
+  // Not another municipality's need, candidacy or contact.
+  CHECK(chuo_office.post("/v1/needs", need_body(chiyoda)).result_int() == 403);
+  CHECK(chuo_office.post("/v1/needs/" + own.need_id + "/hold").result_int() == 403);
+  auto res = chuo_office.post("/v1/candidacies/" + own.candidacy_id + "/decision",
+                              R"({"accepted":true,"decided_by":"課長"})");
+  CHECK(res.result_int() == 403);
+  CHECK(error_code_of(res) == "forbidden");
+  CHECK(chuo_office.post("/v1/municipalities/131016/contact", R"({"contact":{"name":"x"}})")
+            .result_int() == 403);
+  // Only the admin erases.
+  CHECK(coordinator.post("/v1/talents/" + own.talent_id + "/erase", R"({"reason":"x"})")
+            .result_int() == 403);
+  CHECK(server.store().head_position() == head);
+
+  // Its own municipality: it opens needs and decides on what was proposed to it, as the officer.
+  auto opened = chiyoda_office.created("/v1/needs", need_body(chiyoda));
+  CHECK(str(opened, "stream").rfind("need-", 0) == 0);
+  chiyoda_office.ok("/v1/candidacies/" + own.candidacy_id + "/decision",
+                    R"({"accepted":false,"reason":"時間が合わない","decided_by":"課長"})");
+  chiyoda_office.ok("/v1/municipalities/131016/contact",
+                    R"({"contact":{"name":"鈴木","department":"DX推進課"}})");
+}
+
+TEST_CASE("http: a coordinator's decision must say on whose behalf it is entered") {
+  running_server server({}, full());
+  caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
+  auto c = propose(coordinator, chiyoda);
+  const std::string decision = "/v1/candidacies/" + c.candidacy_id + "/decision";
+  auto res = coordinator.post(decision, R"({"accepted":true,"decided_by":"課長"})");
+  CHECK(res.result_int() == 409);
+  CHECK(error_code_of(res) == "on_behalf_of_required");
+  coordinator.ok(decision, R"({"accepted":true,"decided_by":"課長"})",
+                 {{"X-On-Behalf-Of", "municipality:131016"}});
+}
+
+TEST_CASE("http: Idempotency-Key replays the first outcome and If-Match guards the version") {
+  running_server server({}, full());
+  caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
+  const headers key{{"Idempotency-Key", "0192f0e0-1111-7000-8000-000000000001"}};
+
+  auto first = coordinator.created("/v1/talents", registration(), key);
+  const auto head = server.store().head_position();
+  auto res = coordinator.post("/v1/talents", registration(), key);
+  REQUIRE(res.result_int() == 201);
+  CHECK(res.at("Idempotent-Replayed") == "true");
+  auto again = json_of(res);
+  CHECK(again.at("talent_id") == first.at("talent_id"));
+  CHECK(again.at("position") == first.at("position"));
+  CHECK(again.at("event_id") == first.at("event_id"));
+  CHECK(server.store().head_position() == head);
+
+  // The same key for another command is refused.
+  const std::string talent = str(first, "talent_id");
+  res = coordinator.post("/v1/talents/" + talent + "/pause", "", key);
+  CHECK(res.result_int() == 409);
+  CHECK(error_code_of(res) == "idempotency_key_reused");
+
+  // A retried hearing answers the same hearing_id, though the server made it.
+  auto need = str(coordinator.created("/v1/needs", need_body(chiyoda)), "need_id");
+  const headers hearing_key{{"Idempotency-Key", "0192f0e0-1111-7000-8000-000000000002"}};
+  const std::string hearing = R"({"held_on":"2025-05-01","notes":"n"})";
+  auto h1 = coordinator.ok("/v1/needs/" + need + "/hearings", hearing, hearing_key);
+  auto h2 = coordinator.ok("/v1/needs/" + need + "/hearings", hearing, hearing_key);
+  CHECK(h1.at("hearing_id") == h2.at("hearing_id"));
+  CHECK(h1.at("position") == h2.at("position"));
+
+  // If-Match: the talent is at version 0.
+  res = coordinator.post("/v1/talents/" + talent + "/pause", "", {{"If-Match", "\"3\""}});
+  CHECK(res.result_int() == 409);
+  CHECK(error_code_of(res) == "wrong_expected_version");
+  CHECK(error_field_of(res) == "expected_version");
+  res = coordinator.post("/v1/talents/" + talent + "/pause", "", {{"If-Match", "\"0\""}});
+  REQUIRE(res.result_int() == 200);
+  CHECK(res.at(http::field::etag) == "\"1\"");
+  CHECK(json_of(res).at("version").as_int64() == 1);
+}
+
+TEST_CASE("http: PATCH on a talent is one event, chosen by its fields") {
+  running_server server({}, full());
+  caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
+  auto talent = str(coordinator.created("/v1/talents", registration()), "talent_id");
+  auto profile = coordinator.call(http::verb::patch, "/v1/talents/" + talent,
+                                  R"({"skills":["figma","rust"],"employer":"New KK"})");
+  REQUIRE(profile.result_int() == 200);
+  auto availability = coordinator.call(
+      http::verb::patch, "/v1/talents/" + talent,
+      R"({"availability":{"hours_per_week":12,"work_forms":["onsite"],"areas":["131016"]}})");
+  REQUIRE(availability.result_int() == 200);
+  auto types = coordinator.read("/v1/streams/talent-" + talent);
+  std::vector<std::string> seen;
+  for (const auto& e : types.at("events").as_array())
+    seen.push_back(str(e, "type"));
+  CHECK(seen == std::vector<std::string>{"TalentRegistered", "TalentProfileUpdated",
+                                         "TalentAvailabilityChanged"});
+  auto view = coordinator.read("/v1/talents/" + talent + min_pos(json_of(availability)));
+  CHECK(view.at("talent").at("availability").at("hours_per_week").as_int64() == 12);
+  CHECK(str(view.at("talent").at("profile"), "employer") == "New KK");
+}
+
+}  // namespace kakehashi::test

@@ -1,0 +1,95 @@
+// Helpers for tests that speak the JSON API: one authenticated caller per token, each call on a
+// fresh connection, and accessors for JSON bodies and error codes.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "test_support.h"
+
+namespace kakehashi::test {
+
+using headers = std::vector<std::pair<std::string, std::string>>;
+
+inline boost::json::object json_of(const response& res) {
+  boost::json::error_code ec;
+  auto v = boost::json::parse(res.body(), ec);
+  REQUIRE_MESSAGE(!ec, "not JSON: " << res.body());
+  REQUIRE_MESSAGE(v.is_object(), "not a JSON object: " << res.body());
+  return v.as_object();
+}
+
+inline std::string error_code_of(const response& res) {
+  auto body = json_of(res);
+  REQUIRE_MESSAGE(body.contains("error"), "no error in: " << res.body());
+  return std::string(body.at("error").at("code").as_string());
+}
+
+inline std::string error_field_of(const response& res) {
+  return std::string(json_of(res).at("error").at("field").as_string());
+}
+
+inline std::string str(const boost::json::value& v, std::string_view key) {
+  return std::string(v.at(key).as_string());
+}
+
+// Calls the API as one token.
+struct caller {
+  unsigned short port;
+  std::string token;
+
+  response call(http::verb method, std::string_view target, std::string body = {},
+                const headers& extra = {}) const {
+    client c(port);
+    auto req = make_request(method, target, std::move(body));
+    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+    if (!req.body().empty()) req.set(http::field::content_type, "application/json");
+    for (const auto& [name, value] : extra)
+      req.set(name, value);
+    return c.send(std::move(req));
+  }
+  response get(std::string_view target) const { return call(http::verb::get, target); }
+  response post(std::string_view target, std::string body = {}, const headers& extra = {}) const {
+    return call(http::verb::post, target, std::move(body), extra);
+  }
+  // POSTs and requires `status`; returns the JSON body.
+  boost::json::object ok(std::string_view target, std::string body = {}, const headers& extra = {},
+                         http::status status = http::status::ok) const {
+    auto res = post(target, std::move(body), extra);
+    REQUIRE_MESSAGE(res.result() == status,
+                    target << " -> " << res.result_int() << " " << res.body());
+    return json_of(res);
+  }
+  boost::json::object created(std::string_view target, std::string body,
+                              const headers& extra = {}) const {
+    return ok(target, std::move(body), extra, http::status::created);
+  }
+  // GETs and requires 200.
+  boost::json::object read(std::string_view target) const {
+    auto res = get(target);
+    REQUIRE_MESSAGE(res.result() == http::status::ok,
+                    target << " -> " << res.result_int() << " " << res.body());
+    return json_of(res);
+  }
+};
+
+// A registration body as API.md's example, with a chosen name.
+inline std::string registration(std::string_view name = "山田 花子") {
+  return std::string(R"({"display_name":")") + std::string(name) +
+         R"(","email":"hanako@example.jp","phone":"090-0000-0000","employer":"Example KK",)"
+         R"("residence_area":"132241","role_categories":["ui_ux_designer"],)"
+         R"("skills":["figma","accessibility"],"tiers":["hands_on"],)"
+         R"("availability":{"hours_per_week":8,"work_forms":["remote","spot"],"areas":["132241"]},)"
+         R"("consent_version":"2024-04"})";
+}
+
+inline std::string need_body(std::string_view lg_code) {
+  return std::string(R"({"lg_code":")") + std::string(lg_code) +
+         R"(","origin":"municipality_request","department":"DX推進課","problem":"RPAを導入したが使える人がいない"})";
+}
+
+}  // namespace kakehashi::test

@@ -1,0 +1,88 @@
+// GET /v1/openapi.json covers every route the router knows; GET /metrics exposes Prometheus text
+// with what the API measured and no personal data.
+#include "api/authenticator.h"
+#include "api/openapi.h"
+#include "api/routes.h"
+#include "http_helpers.h"
+
+namespace kakehashi::test {
+
+namespace json = boost::json;
+
+TEST_CASE("http: the OpenAPI document describes every route the router has") {
+  running_server server({}, backend_setup{true, {}});
+  caller admin{server.port(), server.issue_token(access_role::admin)};
+  auto doc = admin.read("/v1/openapi.json");
+  CHECK(str(doc, "openapi") == "3.1.0");
+  const auto& paths = doc.at("paths").as_object();
+
+  // The same routes the server was built with.
+  api::authenticator_options auth_options;
+  auth_options.data_dir = server.data_dir();
+  auto auth = api::authenticator::open(std::move(auth_options));
+  REQUIRE(auth.ok());
+  api::backend parts{&server.store(), &server.commands(), &server.projections()};
+  auto routes = api::build_routes(parts, std::shared_ptr<api::authenticator>(std::move(*auth)));
+  auto listed = routes.list();
+  CHECK(listed.size() > 50);
+  for (const auto& r : listed) {
+    std::string method(http::to_string(r.method));
+    for (auto& ch : method)
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    CAPTURE(method);
+    CAPTURE(r.pattern);
+    auto* item = paths.if_contains(r.pattern);
+    REQUIRE(item != nullptr);
+    CHECK(item->as_object().contains(method));
+  }
+
+  // Command bodies come from the event schemas: required fields, enums, personal fields.
+  const auto& schemas = doc.at("components").at("schemas").as_object();
+  const auto& registered = schemas.at("TalentRegistered").as_object();
+  auto required = json::serialize(registered.at("required"));
+  CHECK(required.find("consent_version") != std::string::npos);
+  CHECK(required.find("display_name") != std::string::npos);
+  CHECK(registered.at("properties").at("display_name").at("x-personal").as_bool());
+  CHECK(!registered.at("properties").as_object().contains("sealed"));
+  auto origin = json::serialize(schemas.at("NeedOpened").at("properties").at("origin"));
+  CHECK(origin.find("municipality_request") != std::string::npos);
+  auto post_talents = paths.at("/v1/talents").at("post").as_object();
+  CHECK(post_talents.at("responses").as_object().contains("201"));
+  CHECK(paths.at("/healthz").at("get").at("security").as_array().empty());
+}
+
+TEST_CASE("http: /metrics counts responses and commands, with no personal data") {
+  running_server server({}, backend_setup{true, {}});
+  caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
+  auto talent = str(coordinator.created("/v1/talents", registration("metrics 太郎")), "talent_id");
+  CHECK(coordinator.post("/v1/talents/" + talent + "/resume").result_int() == 409);
+  CHECK(coordinator.get("/v1/nowhere").result_int() == 404);
+  coordinator.read("/v1/talents/" + talent + "?min_position=1");
+
+  caller nobody{server.port(), ""};
+  CHECK(nobody.get("/metrics").result_int() == 401);
+  auto res = coordinator.get("/metrics");
+  REQUIRE(res.result_int() == 200);
+  CHECK(std::string(res.at(http::field::content_type)).rfind("text/plain", 0) == 0);
+  const std::string& text = res.body();
+  CHECK(text.find("kakehashi_http_responses_total{code=\"201\"} 1") != std::string::npos);
+  CHECK(text.find("kakehashi_http_responses_total{code=\"404\"} 1") != std::string::npos);
+  CHECK(text.find("kakehashi_http_responses_total{code=\"409\"} 1") != std::string::npos);
+  CHECK(text.find("kakehashi_commands_total{type=\"TalentRegistered\",outcome=\"ok\"} 1") !=
+        std::string::npos);
+  CHECK(text.find(
+            "kakehashi_commands_total{type=\"TalentResumed\",outcome=\"talent_not_paused\"} 1") !=
+        std::string::npos);
+  CHECK(text.find("kakehashi_command_duration_seconds_count 2") != std::string::npos);
+  CHECK(text.find("kakehashi_command_duration_seconds_bucket{le=\"+Inf\"} 2") != std::string::npos);
+  CHECK(text.find("kakehashi_log_head_position ") != std::string::npos);
+  CHECK(text.find("kakehashi_read_model_lag_events ") != std::string::npos);
+  CHECK(text.find("kakehashi_personal_data_reads_total 1") != std::string::npos);
+  // Nothing personal, and no ids.
+  CHECK(text.find("metrics") == text.find("metrics"));  // (the word itself may appear)
+  CHECK(text.find("太郎") == std::string::npos);
+  CHECK(text.find("hanako@example.jp") == std::string::npos);
+  CHECK(text.find(talent) == std::string::npos);
+}
+
+}  // namespace kakehashi::test

@@ -1,0 +1,228 @@
+// The query routes end to end: as-of reads over the demo history, role and municipality
+// isolation, read-your-writes, parameter validation and paging.
+#include "cli/demo_history.h"
+#include "http_helpers.h"
+
+namespace kakehashi::test {
+
+namespace {
+
+namespace json = boost::json;
+
+constexpr const char* chiyoda = "131016";
+constexpr const char* chuo = "131024";
+
+backend_setup full() {
+  return backend_setup{true, {}};
+}
+
+std::string min_pos(const json::object& outcome) {
+  return "min_position=" + std::to_string(outcome.at("position").as_int64());
+}
+
+std::size_t count_items(const json::value& regions) {
+  std::size_t n = 0;
+  for (const auto& region : regions.as_object())
+    n += region.value().as_array().size();
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("http: the demo history's headline as of 2025-12-01 is 888 / 22 / 18") {
+  backend_setup setup;
+  setup.full = true;
+  setup.seed = [](event_store& store, command_service& service) {
+    auto seeded = demo::seed(store, service, now_micros());
+    REQUIRE_MESSAGE(seeded.ok(), (seeded.ok() ? "" : seeded.err().message));
+  };
+  running_server server({}, setup);
+  caller auditor{server.port(), server.issue_token(access_role::auditor)};
+  const std::string head = std::to_string(server.store().head_position());
+
+  auto as_of_day = auditor.read("/v1/metrics/headline?as_of=2025-12-01");
+  CHECK(as_of_day.at("registrants").as_int64() == 888);
+  CHECK(as_of_day.at("appointments").as_int64() == 22);
+  CHECK(as_of_day.at("municipalities_with_appointments").as_int64() == 18);
+
+  // The same instant as an RFC 3339 time, the offset's '+' escaped or not.
+  for (const char* t : {"2025-12-01T23:59:59.999999+09:00", "2025-12-01T23:59:59.999999%2B09:00",
+                        "2025-12-01T14:59:59.999999Z"}) {
+    CAPTURE(t);
+    auto same = auditor.read(std::string("/v1/metrics/headline?as_of=") + t);
+    CHECK(same.at("registrants").as_int64() == 888);
+    CHECK(same.at("appointments").as_int64() == 22);
+  }
+  // A day earlier is a different answer; the live model has the history after the date.
+  auto before = auditor.read("/v1/metrics/headline?as_of=2025-04-01");
+  CHECK(before.at("registrants").as_int64() < 888);
+  auto live = auditor.read("/v1/metrics/headline?min_position=" + head);
+  CHECK(live.at("registrants").as_int64() > 888);
+
+  // As of a position: the whole log reads as the live model does.
+  auto at_head = auditor.read("/v1/metrics/headline?as_of=" + head);
+  CHECK(at_head.at("registrants") == live.at("registrants"));
+  CHECK(at_head.at("appointments") == live.at("appointments"));
+
+  // Other views answer as of the date too.
+  auto coverage = auditor.read("/v1/municipalities?as_of=2025-12-01");
+  CHECK(coverage.at("with_appointments").as_int64() == 18);
+  CHECK(count_items(coverage.at("regions")) == 62);
+  auto funnel = auditor.read("/v1/metrics/funnel?as_of=2025-12-01");
+  CHECK(funnel.at("appointed").as_int64() == 22);
+  CHECK(str(funnel, "today") == "2025-12-01");
+}
+
+TEST_CASE("http: queries are narrowed by role and municipality") {
+  running_server server({}, full());
+  caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
+  caller dashboard{server.port(), server.issue_token(access_role::dashboard)};
+  caller auditor{server.port(), server.issue_token(access_role::auditor)};
+  caller chiyoda_office{server.port(), server.issue_token(access_role::municipality, chiyoda)};
+
+  auto talent = str(coordinator.created("/v1/talents", registration()), "talent_id");
+  auto own_need = str(coordinator.created("/v1/needs", need_body(chiyoda)), "need_id");
+  auto other = coordinator.created("/v1/needs", need_body(chuo));
+  const std::string other_need = str(other, "need_id");
+  std::string wait = "?";
+  wait += min_pos(other);
+
+  // The talent pool and cross-municipality metrics are closed to a municipality.
+  for (const std::string& target : std::vector<std::string>{
+           "/v1/talents", "/v1/talents/" + talent, "/v1/metrics/headline", "/v1/metrics/funnel",
+           "/v1/needs/" + own_need + "/matches", "/v1/ideas", "/v1/pipeline?lg_code=131024",
+           "/v1/needs/" + other_need}) {
+    CAPTURE(target);
+    auto res = chiyoda_office.get(target);
+    CHECK(res.result_int() == 403);
+    CHECK(error_code_of(res) == "forbidden");
+  }
+  // Its own: the pipeline defaults to it, its need reads, the list has only it.
+  auto pipeline = chiyoda_office.read("/v1/pipeline" + wait);
+  CHECK(str(pipeline, "lg_code") == chiyoda);
+  CHECK(pipeline.at("total").as_int64() == 1);
+  auto need = chiyoda_office.read("/v1/needs/" + own_need + wait);
+  CHECK(str(need.at("need"), "lg_code") == chiyoda);
+  auto list = chiyoda_office.read("/v1/municipalities" + wait);
+  CHECK(count_items(list.at("regions")) == 1);
+  // The global log shows it only its own need's events (and its municipality's).
+  auto events = chiyoda_office.read("/v1/events?limit=1000");
+  CHECK(!events.at("events").as_array().empty());
+  for (const auto& e : events.at("events").as_array()) {
+    std::string subject = str(e, "subject");
+    CHECK((subject == "need-" + own_need || subject == "municipality-131016"));
+  }
+  auto stream = chiyoda_office.read("/v1/streams/need-" + other_need);
+  CHECK(stream.at("events").as_array().empty());
+
+  // The dashboard reads views and events, never personal data.
+  auto seen_by_dashboard = dashboard.read("/v1/talents/" + talent + wait);
+  CHECK(!seen_by_dashboard.at("talent").at("profile").as_object().contains("display_name"));
+  CHECK(json::serialize(seen_by_dashboard).find("hanako@example.jp") == std::string::npos);
+  auto dashboard_events = dashboard.read("/v1/streams/talent-" + talent);
+  CHECK(json::serialize(dashboard_events).find("山田") == std::string::npos);
+  CHECK(dashboard.get("/v1/audit/verify").result_int() == 403);
+  CHECK(coordinator.get("/v1/audit/verify").result_int() == 403);
+
+  // The auditor reads personal data (and that read is recorded in the read log).
+  auto seen_by_auditor = auditor.read("/v1/talents/" + talent + wait);
+  CHECK(str(seen_by_auditor.at("talent").at("profile"), "display_name") == "山田 花子");
+  auto verified = auditor.read("/v1/audit/verify");
+  CHECK(verified.at("ok").as_bool());
+  CHECK(verified.at("checked").as_int64() > 0);
+  // The record is appended asynchronously: poll until the log has it (bounded).
+  bool recorded = false;
+  for (int i = 0; i < 500 && !recorded; ++i) {
+    auto reads = auditor.read("/v1/events?types=PersonalDataRead");
+    for (const auto& e : reads.at("events").as_array())
+      recorded =
+          recorded || json::serialize(e.at("data")).find("talent-" + talent) != std::string::npos;
+    if (!recorded) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(recorded);
+}
+
+TEST_CASE("http: min_position waits for the read model, then answers 504") {
+  backend_setup setup = full();
+  setup.min_position_wait = std::chrono::milliseconds(200);
+  running_server server({}, setup);
+  caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
+  auto outcome = coordinator.created("/v1/talents", registration());
+  // Read-your-writes: at the position the command answered, the talent is there.
+  auto list = coordinator.read("/v1/talents?" + min_pos(outcome));
+  CHECK(list.at("talents").as_array().size() == 1);
+  // A position nobody has written yet cannot be reached.
+  auto res = coordinator.get("/v1/talents?min_position=999999");
+  CHECK(res.result_int() == 504);
+  CHECK(error_code_of(res) == "timeout");
+  CHECK(error_field_of(res) == "min_position");
+}
+
+TEST_CASE("http: query parameters are validated, and streams and the log page") {
+  running_server server({}, full());
+  caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
+  auto talent = str(coordinator.created("/v1/talents", registration()), "talent_id");
+  for (const char* action : {"pause", "resume", "pause", "resume"})
+    coordinator.ok("/v1/talents/" + talent + "/" + action);
+  const std::string stream = "/v1/streams/talent-" + talent;
+
+  struct bad {
+    std::string target, code, field;
+  };
+  const std::vector<bad> cases = {
+      {stream + "?limit=0", "invalid_parameter", "limit"},
+      {stream + "?limit=1001", "invalid_parameter", "limit"},
+      {stream + "?limit=ten", "invalid_parameter", "limit"},
+      {stream + "?direction=sideways", "invalid_parameter", "direction"},
+      {stream + "?colour=red", "unknown_parameter", "colour"},
+      {stream + "?limit=1&limit=2", "duplicate_parameter", "limit"},
+      {"/v1/streams/$all", "invalid_stream", "stream"},
+      {"/v1/events?types=NoSuchEvent", "invalid_parameter", "types"},
+      {"/v1/events?from=0", "invalid_parameter", "from"},
+      {"/v1/metrics/headline?as_of=yesterday", "invalid_parameter", "as_of"},
+      {"/v1/metrics/headline?as_of=2025-02-30", "invalid_parameter", "as_of"},
+      {"/v1/metrics/headline?as_of=99999999", "invalid_parameter", "as_of"},
+      {"/v1/metrics/headline?min_position=-1", "invalid_parameter", "min_position"},
+      {"/v1/pipeline?lg_code=131017", "invalid_parameter", "lg_code"},
+      {"/v1/talents?available=maybe", "invalid_parameter", "available"},
+      {"/v1/needs/nope", "invalid_id", "id"},
+      {"/v1/talents?skill=%zz", "invalid_parameter", "skill"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.target);
+    auto res = coordinator.get(c.target);
+    CHECK(res.result_int() == 400);
+    CHECK(error_code_of(res) == c.code);
+    CHECK(error_field_of(res) == c.field);
+  }
+  CHECK(coordinator.get("/v1/needs/0192f0e0-0000-7000-8000-00000000000c").result_int() == 404);
+
+  // Five events, two at a time, forward and backward.
+  auto page = coordinator.read(stream + "?limit=2");
+  REQUIRE(page.at("events").as_array().size() == 2);
+  CHECK(page.at("next").as_int64() == 2);
+  CHECK(page.at("events").as_array()[0].at("streamversion").as_int64() == 0);
+  page = coordinator.read(stream + "?from=4&limit=2");
+  CHECK(page.at("events").as_array().size() == 1);
+  CHECK(page.at("next").is_null());
+  page = coordinator.read(stream + "?direction=backward&limit=2");
+  REQUIRE(page.at("events").as_array().size() == 2);
+  CHECK(page.at("events").as_array()[0].at("streamversion").as_int64() == 4);
+  CHECK(page.at("next").as_int64() == 2);
+  // CloudEvents shape.
+  const auto& e = page.at("events").as_array()[0];
+  CHECK(str(e, "specversion") == "1.0");
+  CHECK(str(e, "source") == "kakehashi");
+  CHECK(str(e, "type") == "TalentResumed");
+  CHECK(str(e, "subject") == "talent-" + talent);
+
+  // The log from a position, filtered by type.
+  auto log = coordinator.read("/v1/events?types=TalentPaused,TalentResumed&limit=3");
+  CHECK(log.at("events").as_array().size() == 3);
+  auto rest = coordinator.read("/v1/events?types=TalentPaused,TalentResumed&from=" +
+                               std::to_string(log.at("next_position").as_int64()));
+  CHECK(rest.at("events").as_array().size() == 1);
+  CHECK(rest.at("end_of_log").as_bool());
+}
+
+}  // namespace kakehashi::test
