@@ -4,6 +4,8 @@
 // BuildBatchGroup), and one committer thread that syncs the WAL for every group written so far
 // and only then completes callers and wakes subscribers. A failed write or sync is reported to
 // every caller that depended on it, and stops all writes until the store is reopened.
+#include <pthread.h>
+
 #include <algorithm>
 #include <future>
 #include <unordered_set>
@@ -150,6 +152,7 @@ void store_impl::append_async(append_request request, append_callback done) {
       return;
     }
     queue_.push_back({std::move(request), std::move(done), events});
+    enqueued_appends_.fetch_add(1, std::memory_order_release);
   }
   queue_not_empty_.notify_one();
 }
@@ -170,6 +173,7 @@ result<append_result> store_impl::append(append_request request) {
 }
 
 void store_impl::run_sequencer() {
+  pthread_setname_np(pthread_self(), "kh-sequencer");  // for top and profilers
   std::vector<pending_append> group;
   for (;;) {
     {
@@ -201,9 +205,9 @@ void store_impl::write_group(std::vector<pending_append>& group) {
   for (auto& pending : group) {
     state.depends_on_write = false;
     if (writes_failed()) {
-      written.outcomes.push_back(make_error(
-          errc::unavailable, "writes_stopped",
-          "the store refuses writes after a write failure; reopen it"));
+      written.outcomes.push_back(
+          make_error(errc::unavailable, "writes_stopped",
+                     "the store refuses writes after a write failure; reopen it"));
     } else {
       written.outcomes.push_back(stage(pending, state));
     }
@@ -227,7 +231,8 @@ void store_impl::write_group(std::vector<pending_append>& group) {
     } else {
       if (stream_heads_.size() + state.heads.size() > max_cached_stream_heads)
         stream_heads_.clear();
-      for (auto& [stream, version] : state.heads) stream_heads_[stream] = version;
+      for (auto& [stream, version] : state.heads)
+        stream_heads_[stream] = version;
       chain_head_ = state.chain;
       written_position_ = last;
       written.events = std::move(state.staged);
@@ -239,17 +244,35 @@ void store_impl::write_group(std::vector<pending_append>& group) {
   std::unique_lock lock(commit_mutex_);
   commit_room_.wait(lock, [&] { return commit_queue_.size() < max_unsynced_groups; });
   commit_queue_.push_back(std::move(written));
+  handed_over_appends_ += group.size();
   lock.unlock();
   commit_ready_.notify_one();
 }
 
 void store_impl::run_committer() {
+  pthread_setname_np(pthread_self(), "kh-committer");
   std::deque<written_group> groups;
   for (;;) {
     {
       std::unique_lock lock(commit_mutex_);
       commit_ready_.wait(lock, [&] { return sequencer_done_ || !commit_queue_.empty(); });
       if (commit_queue_.empty()) return;  // the sequencer stopped and everything is committed
+      // Appends queued by now (often resubmitted by the callbacks this thread just ran) would
+      // otherwise miss this sync and wait for all of it and then their own: closed-loop writers
+      // split into two cohorts that take turns, halving the events per sync. Let the sequencer
+      // write them first, so one sync covers them too. The wait is bounded: by what was queued
+      // at this moment, by the events one group may hold, and by the room in commit_queue_ (the
+      // sequencer cannot hand over more when it is full).
+      std::uint64_t queued = enqueued_appends_.load(std::memory_order_acquire);
+      commit_ready_.wait(lock, [&] {
+        if (sequencer_done_ || handed_over_appends_ >= queued ||
+            commit_queue_.size() >= max_unsynced_groups)
+          return true;
+        std::size_t events = 0;
+        for (const auto& g : commit_queue_)
+          events += g.events.size();
+        return events >= options_.max_group_events;
+      });
       groups.swap(commit_queue_);
     }
     commit_room_.notify_all();
@@ -379,7 +402,8 @@ result<append_result> store_impl::stage(pending_append& pending, group_state& st
       state.batch.Put(log_, position_key(header.position), stored);
       state.batch.Put(streams_, stream_key(part.stream, version), position_key(header.position));
       // Only a caller-supplied id can come back in a retry; generated ids skip the index.
-      if (!e.id.is_nil()) state.batch.Put(dedupe_, header.id.as_bytes(), position_key(header.position));
+      if (!e.id.is_nil())
+        state.batch.Put(dedupe_, header.id.as_bytes(), position_key(header.position));
 
       event->id = header.id;
       event->stream = part.stream;

@@ -100,7 +100,7 @@ class store_impl final : public event_store {
 
   std::atomic<position_t> last_position_{0};  // durable and visible
   std::atomic<bool> writes_failed_{false};
-  hash256 chain_head_{};            // sequencer-owned after open
+  hash256 chain_head_{};             // sequencer-owned after open
   position_t written_position_ = 0;  // sequencer-owned: last position written, maybe unsynced
 
   // Stream heads known to the sequencer: last version, or nullopt for a stream known not to
@@ -111,6 +111,8 @@ class store_impl final : public event_store {
   std::condition_variable queue_not_empty_;
   std::condition_variable queue_not_full_;
   std::deque<pending_append> queue_;
+  // Appends ever put on queue_ (written under queue_mutex_, read by the committer without it).
+  std::atomic<std::uint64_t> enqueued_appends_{0};
   bool stopping_ = false;
   std::thread sequencer_;
 
@@ -118,6 +120,7 @@ class store_impl final : public event_store {
   std::condition_variable commit_ready_;
   std::condition_variable commit_room_;
   std::deque<written_group> commit_queue_;  // bounded by max_unsynced_groups
+  std::uint64_t handed_over_appends_ = 0;   // appends of every group pushed to commit_queue_
   bool sequencer_done_ = false;
   std::thread committer_;
 
