@@ -7,6 +7,7 @@ KAKEHASHI_DEB_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   librocksdb-dev libboost1.81-dev libboost-json1.81-dev
   capnproto libcapnp-dev doctest-dev libsodium-dev
+  libjemalloc-dev
 )
 
 # Prints the packages of "$@" that are not installed, one per line.
