@@ -183,12 +183,9 @@ void ws_session::subscribe(ws::client_op op) {
     return send_error(id, "too_many_subscriptions",
                       "this connection has as many subscriptions and watches as it may");
   auto filter = event_filter::parse(op.stream, std::move(op.types));
-  if (!filter) {
-    if (filter.err().field == "stream" || filter.err().code == "invalid_stream_name")
-      return send_error(id, "invalid_stream",
-                        "stream is $all, $ce-<category> or a stream name such as need-<id>");
-    return send_error(id, "bad_message", "\"types\" holds event type names such as NeedOpened");
-  }
+  if (!filter)  // the types were checked by the parser: it is the stream name
+    return send_error(id, "invalid_stream",
+                      "stream is $all, $ce-<category> or a stream name such as need-<id>");
   const backend& parts = service_.parts();
   bool needs_model = who_.role == access_role::municipality;
   if (needs_model && !parts.projections)
