@@ -1,6 +1,7 @@
 #include "api/event_access.h"
 
 #include <boost/json/parse.hpp>
+
 #include <cstdio>
 
 #include "engine/event_json.h"
@@ -44,8 +45,7 @@ delivery for_municipality(const std::string& lg, const recorded_event& e, const 
 
 }  // namespace
 
-delivery event_delivery(const principal& who, const recorded_event& event,
-                        const read_model& model) {
+delivery event_delivery(const principal& who, const recorded_event& event, const read_model& model) {
   switch (who.role) {
     case access_role::admin:
     case access_role::coordinator:
@@ -74,8 +74,8 @@ std::string rfc3339(std::int64_t micros) {
 
 result<boost::json::object> cloud_event(const recorded_event& e, const key_vault& keys,
                                         delivery how) {
-  auto data = payload_json(
-      e, keys, how == delivery::full ? personal_access::shown : personal_access::hidden);
+  auto data = payload_json(e, keys, how == delivery::full ? personal_access::shown
+                                                          : personal_access::hidden);
   if (!data) return data.take_err();
   boost::json::object out;
   out["specversion"] = "1.0";
@@ -96,8 +96,7 @@ result<boost::json::object> cloud_event(const recorded_event& e, const key_vault
   boost::system::error_code ec;
   auto parsed = boost::json::parse(*data, ec);
   if (ec || !parsed.is_object())
-    return make_error(errc::internal, "invalid_payload_json",
-                      "decoded payload is not a JSON object");
+    return make_error(errc::internal, "invalid_payload_json", "decoded payload is not a JSON object");
   out["data"] = std::move(parsed);
   return out;
 }

@@ -45,9 +45,7 @@ struct reply::state {
   }
 };
 
-reply::reply(send_fn send) : state_(std::make_shared<state>()) {
-  state_->send = std::move(send);
-}
+reply::reply(send_fn send) : state_(std::make_shared<state>()) { state_->send = std::move(send); }
 
 void reply::operator()(http_response res) const {
   if (state_->replied.exchange(true)) return;
@@ -66,7 +64,8 @@ void router::add(http::verb method, std::string_view pattern, handler h) {
 }
 
 void router::add_sync(http::verb method, std::string_view pattern, sync_handler h) {
-  add(method, pattern, [h = std::move(h)](const request_view& req, reply done) { done(h(req)); });
+  add(method, pattern,
+      [h = std::move(h)](const request_view& req, reply done) { done(h(req)); });
 }
 
 bool router::match(const route& r, std::string_view path, request_view* out) {
