@@ -48,8 +48,8 @@ export function mount(root, ctx) {
       h('label', { for: 'filter-lg' }, t('board.filter.municipality')), muni_select,
       h('label', { for: 'filter-role' }, t('board.filter.role')), role_select,
       h('label', { class: 'check', for: 'filter-stale' }, stale_box, t('board.filter.stale'))),
-    total,
-    own_lg ? h('p', { class: 'notice' }, t('board.own_only', { name: municipality_name(own_lg) })) : null);
+    total);
+  if (own_lg) header.append(h('p', { class: 'notice' }, t('board.own_only', { name: municipality_name(own_lg) })));
 
   function sync_options(select, values, label, selected) {
     const key = JSON.stringify(values);

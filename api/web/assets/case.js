@@ -21,6 +21,8 @@ function value_text(key, value) {
   if (key === 'tier') return t(`tier.${value}`);
   if (key === 'work_forms' && Array.isArray(value)) return value.map((v) => t(`form.${v}`)).join('、');
   if (key === 'form') return t(`form.${value}`);
+  if (['origin', 'direction', 'mode', 'party', 'kind'].includes(key) && has(`value.${value}`)) return t(`value.${value}`);
+  if (typeof value === 'boolean') return t(value ? 'value.yes' : 'value.no');
   if (Array.isArray(value)) return value.map((v) => (typeof v === 'object' ? JSON.stringify(v) : v)).join('、');
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
@@ -129,7 +131,8 @@ export function mount(root, ctx, need_id) {
           ` ${short_id(need_id)}`,
           data.position ? ` ・ ${t('position')} ${data.position}` : '')),
       h('div', { class: 'case-grid' },
-        h('section', { class: 'panel' },
+        h('section', { class: 'panel', 'aria-labelledby': 'summary-title' },
+          h('h2', { id: 'summary-title' }, t('case.summary')),
           h('dl', { class: 'facts' },
             h('dt', {}, t('case.department')), h('dd', {}, need.department ?? '—'),
             h('dt', {}, t('case.problem')), h('dd', { class: 'long' }, need.problem ?? '—'))),
