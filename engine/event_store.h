@@ -201,7 +201,7 @@ class event_store {
 
   // Blocks until the append is durable (fsync'd) or rejected; a rejected append wrote nothing.
   virtual result<append_result> append(append_request request) = 0;
-  // As append, but completes through `done`, called once on the sequencer thread (or at once on
+  // As append, but completes through `done`, called once on the committer thread (or at once on
   // the caller's thread for an invalid request or a full queue). `done` must not block.
   virtual void append_async(append_request request, append_callback done) = 0;
 

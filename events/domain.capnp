@@ -385,6 +385,15 @@ struct AppointmentFlagged {
   reason @0 :Text $required;
 }
 
+# ---- audit-{days since 1970-01-01}: who read personal data (APPI), in the tamper-evident log itself ----
+struct PersonalDataRead {
+  readerId @0 :Text $Json.name("reader_id") $required;  # the token's id
+  readerRole @1 :Text $Json.name("reader_role") $required;
+  readerName @2 :Text $Json.name("reader_name");       # the token's label, not personal data
+  subjects @3 :List(Text) $required;                   # streams whose personal fields were shown
+  route @4 :Text $required;                            # what was read, e.g. "GET /v1/talents/{id}"
+}
+
 # ---- any stream ----
 struct EventVoided {
   voidedEventId @0 :Text $Json.name("voided_event_id") $required $format(uuid);

@@ -7,6 +7,7 @@ KAKEHASHI_DEB_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   librocksdb-dev libboost1.81-dev libboost-json1.81-dev
   capnproto libcapnp-dev doctest-dev libsodium-dev
+  libjemalloc-dev
   # Browser tests of the dashboard (tests/browser): playwright-core from npm drives Debian's
   # chromium; a Japanese font so the pages (and their screenshots) render 漢字, not boxes.
   nodejs npm chromium fonts-noto-cjk
