@@ -16,7 +16,7 @@ KAKEHASHI_DEB_PACKAGES=(
 # Packages that count as present when their command is on PATH, however it got there: a
 # machine whose Node.js comes from another repository (which bundles npm and conflicts with
 # Debian's npm package) must not have it replaced.
-declare -A KAKEHASHI_PACKAGE_COMMANDS=([nodejs]=node [npm]=npm [chromium]=chromium)
+declare -gA KAKEHASHI_PACKAGE_COMMANDS=([nodejs]=node [npm]=npm [chromium]=chromium)
 
 # Prints the packages of "$@" that are not installed, one per line.
 kakehashi_missing_packages() {

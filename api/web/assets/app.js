@@ -164,6 +164,8 @@ function set_as_of(value) {
   set_param('as_of', ctx.as_of);
   render_as_of();
   route();
+  // The form was rebuilt: keep the keyboard where it was.
+  document.getElementById(value ? 'asof-apply' : 'asof-date')?.focus();
 }
 
 function route() {
@@ -174,8 +176,15 @@ function route() {
     navigate(allowed[0]);
     return;
   }
+  // The as-of point sticks across navigation (nav links and cards do not carry it) until the
+  // auditor clears it; it stays in the URL so a reload or a shared link shows the same past.
+  let as_of = as_of_roles.has(ctx.me.role) ? params.get('as_of') : null;
+  if (as_of === null && ctx.as_of && as_of_roles.has(ctx.me.role)) {
+    as_of = ctx.as_of;
+    params.set('as_of', as_of);
+    history.replaceState(null, '', `#/${name}${arg ? `/${arg}` : ''}?${params}`);
+  }
   ctx.params = params;
-  const as_of = as_of_roles.has(ctx.me.role) ? params.get('as_of') : null;
   if (as_of !== ctx.as_of) {
     ctx.as_of = as_of;
     render_as_of();
