@@ -113,13 +113,13 @@ function render_conn() {
   const el = $('conn');
   const { state, retry_at } = conn_detail;
   el.dataset.state = state;
-  let text = t(`conn.${state}`);
-  if (state === 'reconnecting' && retry_at && retry_at > Date.now()) {
-    text += `（${t('conn.retry_in', { s: Math.ceil((retry_at - Date.now()) / 1000) })}）`;
-  }
-  el.textContent = text;
+  // The state is announced (role=status); the countdown beside it is not, or a screen reader
+  // would read it every half second.
+  if (el.textContent !== t(`conn.${state}`)) el.textContent = t(`conn.${state}`);
+  const waiting = state === 'reconnecting' && retry_at && retry_at > Date.now();
+  $('conn-retry').textContent = waiting ? t('conn.retry_in', { s: Math.ceil((retry_at - Date.now()) / 1000) }) : '';
   clearTimeout(countdown);
-  if (state === 'reconnecting' && retry_at > Date.now()) countdown = setTimeout(render_conn, 500);
+  if (waiting) countdown = setTimeout(render_conn, 500);
 }
 
 // The auditor's control: a date or a log position; views then read the past through HTTP.
