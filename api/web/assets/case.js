@@ -21,7 +21,7 @@ function value_text(key, value) {
   if (key === 'tier') return t(`tier.${value}`);
   if (key === 'work_forms' && Array.isArray(value)) return value.map((v) => t(`form.${v}`)).join('、');
   if (key === 'form') return t(`form.${value}`);
-  if (['origin', 'direction', 'mode', 'party', 'kind'].includes(key) && has(`value.${value}`)) return t(`value.${value}`);
+  if (['origin', 'direction', 'mode', 'party', 'kind', 'reason'].includes(key) && has(`value.${value}`)) return t(`value.${value}`);
   if (typeof value === 'boolean') return t(value ? 'value.yes' : 'value.no');
   if (Array.isArray(value)) return value.map((v) => (typeof v === 'object' ? JSON.stringify(v) : v)).join('、');
   if (typeof value === 'object') return JSON.stringify(value);
@@ -67,7 +67,7 @@ function timeline(events, may_see_personal) {
     h('time', { datetime: e.occurred ?? '' }, format_time(e.occurred)),
     e.position ? h('span', { class: 'ev-pos' }, `#${e.position}`) : null),
   h('div', { class: 'tl-actor' },
-    `${t('case.actor')}: `, e.actor_role ? t(`role.${e.actor_role}`) : '—',
+    `${t('case.actor')}: `, e.actor_role ? (has(`role.${e.actor_role}`) ? t(`role.${e.actor_role}`) : e.actor_role) : '—',
     e.actor_id ? h('span', { class: 'id' }, ` ${short_id(e.actor_id)}`) : null,
     e.on_behalf_of ? ` （${t('case.on_behalf_of', { who: e.on_behalf_of })}）` : null),
   fields(e.data, may_see_personal))));
@@ -80,10 +80,28 @@ function requirements_el(req) {
     [h('dt', {}, t(`req.${k}`)), h('dd', {}, value_text(k, req[k]))]));
 }
 
-function hearings_el(hearings, may_see_personal) {
-  const list = Array.isArray(hearings) ? hearings : Object.values(hearings ?? {});
+// Hearings as the timeline tells them: HearingRecorded, with the latest HearingNoteCorrected
+// applied (the state lists only hearing ids; the notes live in the events).
+function hearings_from(timeline, state_hearings) {
+  const by_id = new Map();
+  for (const hr of Array.isArray(state_hearings) ? state_hearings : []) by_id.set(hr.hearing_id, { ...hr });
+  for (const e of timeline) {
+    const d = e.data ?? {};
+    if (e.type === 'HearingRecorded') by_id.set(d.hearing_id, { ...(by_id.get(d.hearing_id) ?? {}), ...d });
+    if (e.type === 'HearingNoteCorrected' && by_id.has(d.hearing_id)) {
+      const hr = by_id.get(d.hearing_id);
+      if (d.notes !== undefined) hr.notes = d.notes;
+      hr.corrected = true;
+    }
+  }
+  return [...by_id.values()];
+}
+
+function hearings_el(list, may_see_personal) {
   const items = list.map((hr) => h('li', { class: 'hearing' },
-    h('div', { class: 'tl-head' }, h('strong', {}, hr.held_on ?? ''), h('span', { class: 'id' }, short_id(hr.hearing_id ?? hr.id))),
+    h('div', { class: 'tl-head' }, h('strong', {}, hr.held_on ?? ''),
+      hr.corrected ? h('span', { class: 'badge' }, t('case.corrected')) : null,
+      h('span', { class: 'id' }, short_id(hr.hearing_id))),
     hr.findings ? h('p', {}, value_text('findings', hr.findings)) : null,
     may_see_personal && hr.notes ? h('p', { class: 'notes' }, value_text('notes', hr.notes)) : null,
     may_see_personal && hr.attendees ? h('p', { class: 'muted' }, value_text('attendees', hr.attendees)) : null));
@@ -101,7 +119,8 @@ function candidacies_el(list) {
 }
 
 function appointments_el(list) {
-  const items = Array.isArray(list) ? list : Object.entries(list ?? {}).map(([id, v]) => (typeof v === 'object' ? { appointment_id: id, ...v } : { appointment_id: v }));
+  const items = (Array.isArray(list) ? list : Object.entries(list ?? {}).map(([id, v]) => (typeof v === 'object' ? { appointment_id: id, ...v } : { appointment_id: v })))
+    .map((a) => (typeof a === 'string' ? { appointment_id: a } : a));
   if (!items.length) return h('p', { class: 'state empty small' }, t('empty'));
   return h('ul', { class: 'plain' }, items.map((a) => h('li', {},
     [a.form ? t(`form.${a.form}`) : '', a.starts_on && a.ends_on ? `${a.starts_on} 〜 ${a.ends_on}` : '', a.status ?? '']
@@ -118,7 +137,10 @@ export function mount(root, ctx, need_id) {
   function show(data) {
     const need = data.need ?? data.state ?? data;
     const events = data.timeline ?? data.events ?? [];
-    const lg = need.lg_code ?? '';
+    const opened = events.find((e) => e.type === 'NeedOpened')?.data ?? {};
+    const department = need.department ?? opened.department;
+    const problem = need.problem ?? opened.problem;
+    const lg = need.lg_code ?? opened.lg_code ?? '';
     const stage = need.stage ?? '';
     clear(body).append(
       h('div', { class: 'view-head' },
@@ -134,12 +156,15 @@ export function mount(root, ctx, need_id) {
         h('section', { class: 'panel', 'aria-labelledby': 'summary-title' },
           h('h2', { id: 'summary-title' }, t('case.summary')),
           h('dl', { class: 'facts' },
-            h('dt', {}, t('case.department')), h('dd', {}, need.department ?? '—'),
-            h('dt', {}, t('case.problem')), h('dd', { class: 'long' }, need.problem ?? '—'))),
+            h('dt', {}, t('case.department')), h('dd', {}, department || '—'),
+            h('dt', {}, t('case.problem')), h('dd', { class: 'long' }, problem || '—'),
+            need.origin ? [h('dt', {}, t('field.origin')), h('dd', {}, value_text('origin', need.origin))] : null,
+            need.sourcing_mode ? [h('dt', {}, t('field.mode')), h('dd', {}, value_text('mode', need.sourcing_mode))] : null,
+            need.close_reason ? [h('dt', {}, t('field.reason')), h('dd', {}, value_text('reason', need.close_reason))] : null)),
         h('section', { class: 'panel', 'aria-labelledby': 'req-title' },
           h('h2', { id: 'req-title' }, t('case.requirements')), requirements_el(need.requirements)),
         h('section', { class: 'panel', 'aria-labelledby': 'hearings-title' },
-          h('h2', { id: 'hearings-title' }, t('case.hearings')), hearings_el(need.hearings, may_see_personal)),
+          h('h2', { id: 'hearings-title' }, t('case.hearings')), hearings_el(hearings_from(events, need.hearings), may_see_personal)),
         h('section', { class: 'panel', 'aria-labelledby': 'cand-title' },
           h('h2', { id: 'cand-title' }, t('case.candidacies')), candidacies_el(need.candidacies ?? data.candidacies)),
         h('section', { class: 'panel', 'aria-labelledby': 'appt-title' },
