@@ -56,7 +56,7 @@ export function mount(root, ctx) {
     if (select.dataset.values !== key) {
       select.dataset.values = key;
       select.replaceChildren(h('option', { value: '' }, t('board.filter.all')),
-        values.map((v) => h('option', { value: v }, label(v))));
+        ...values.map((v) => h('option', { value: v }, label(v))));
     }
     // A filter from the URL may name something not on the board (yet): keep it selectable.
     if (selected && !values.includes(selected)) select.append(h('option', { value: selected }, label(selected)));
