@@ -311,7 +311,14 @@ const std::vector<route_doc>& route_docs() {
        "Authorization header or ?access_token=.",
        {},
        {"access_token"}},
-      {"get", "/", kind::other, "The dashboard (static files).", {}, {}, false, false},
+      {"get", "/v1/whoami", kind::other,
+       "The token's role, municipality and read rights {role, lg_code, name, read_only, "
+       "personal_data, verify_chain}."},
+      {"get", "/", kind::other, "The dashboard (index.html).", {}, {}, false, false},
+      {"get", "/index.html", kind::other, "The dashboard.", {}, {}, false, false},
+      {"get", "/assets/{file}", kind::other,
+       "The dashboard's modules, styles and reference data (ETag, no token).", {}, {}, false,
+       false},
   };
   return docs;
 }

@@ -7,6 +7,8 @@ namespace kakehashi::api {
 router build_routes(const backend& parts, std::shared_ptr<authenticator> auth) {
   router routes;
   add_health_routes(routes, *parts.store);
+  add_static_routes(routes);
+  add_whoami_routes(routes, auth);
   add_token_routes(routes, auth);
 
   auto ctx = std::make_shared<route_context>();

@@ -32,4 +32,10 @@ void add_command_routes(router& routes, std::shared_ptr<const route_context> ctx
 void add_query_routes(router& routes, std::shared_ptr<const route_context> ctx);
 void add_meta_routes(router& routes, std::shared_ptr<const route_context> ctx);
 
+// GET / and GET /assets/...: the compiled-in dashboard, no authentication (api/static_routes.cc).
+void add_static_routes(router& routes);
+
+// GET /v1/whoami: the token's role, municipality and read rights (api/whoami_routes.cc).
+void add_whoami_routes(router& routes, std::shared_ptr<authenticator> auth);
+
 }  // namespace kakehashi::api

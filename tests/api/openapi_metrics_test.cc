@@ -25,15 +25,34 @@ TEST_CASE("http: the OpenAPI document describes every route the router has") {
   auto routes = api::build_routes(parts, std::shared_ptr<api::authenticator>(std::move(*auth)));
   auto listed = routes.list();
   CHECK(listed.size() > 50);
+  // A documented template ("/assets/{file}") covers the literal routes it names (each asset
+  // is a route of its own).
+  auto covers = [](std::string_view doc, std::string_view route) {
+    auto segments = [](std::string_view path) {
+      std::vector<std::string_view> out;
+      while (!path.empty()) {
+        path.remove_prefix(1);
+        auto slash = path.find('/');
+        out.push_back(path.substr(0, slash));
+        path = slash == std::string_view::npos ? std::string_view() : path.substr(slash);
+      }
+      return out;
+    };
+    auto d = segments(doc), r = segments(route);
+    if (d.size() != r.size()) return false;
+    for (std::size_t i = 0; i < d.size(); ++i)
+      if (d[i] != r[i] && !(d[i].size() > 2 && d[i].front() == '{')) return false;
+    return true;
+  };
   for (const auto& r : listed) {
     std::string method(http::to_string(r.method));
-    for (auto& ch : method)
-      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    for (auto& ch : method) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     CAPTURE(method);
     CAPTURE(r.pattern);
-    auto* item = paths.if_contains(r.pattern);
-    REQUIRE(item != nullptr);
-    CHECK(item->as_object().contains(method));
+    bool found = false;
+    for (const auto& [path, item] : paths)
+      found = found || (covers(path, r.pattern) && item.as_object().contains(method));
+    CHECK(found);
   }
 
   // Command bodies come from the event schemas: required fields, enums, personal fields.
