@@ -316,8 +316,13 @@ const std::vector<route_doc>& route_docs() {
        "personal_data, verify_chain}."},
       {"get", "/", kind::other, "The dashboard (index.html).", {}, {}, false, false},
       {"get", "/index.html", kind::other, "The dashboard.", {}, {}, false, false},
-      {"get", "/assets/{file}", kind::other,
-       "The dashboard's modules, styles and reference data (ETag, no token).", {}, {}, false,
+      {"get",
+       "/assets/{file}",
+       kind::other,
+       "The dashboard's modules, styles and reference data (ETag, no token).",
+       {},
+       {},
+       false,
        false},
   };
   return docs;

@@ -32,7 +32,9 @@ using context_ptr = std::shared_ptr<const route_context>;
 void offload(const route_context& ctx, reply done, std::function<void(reply)> work);
 
 // An authenticated route whose handler runs on the worker pool. The request view is copied into
-// the task: its views stay valid until the reply (router.h).
+// the task: its views stay valid until the reply (router.h). The handler answers last: once
+// `done` is called the server may finish shutting down, so nothing may follow that touches
+// the context.
 handler blocking_route(const context_ptr& ctx, principal_handler run);
 
 }  // namespace kakehashi::api

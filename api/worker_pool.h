@@ -6,7 +6,9 @@
 // instead of letting memory grow. Tasks run in submission order per thread, any thread.
 //
 // Thread safety: submit() and queued() from any thread. Lifetime: the destructor runs whatever
-// is still queued, then joins (a queued task holds a reply its client is waiting for).
+// is still queued, then joins (a queued task holds a reply its client is waiting for); it must
+// not run on one of the pool's own threads, so tasks never own a share of the pool (see
+// blocking_route in api/route_context.h).
 #pragma once
 
 #include <condition_variable>

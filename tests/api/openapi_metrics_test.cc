@@ -46,7 +46,8 @@ TEST_CASE("http: the OpenAPI document describes every route the router has") {
   };
   for (const auto& r : listed) {
     std::string method(http::to_string(r.method));
-    for (auto& ch : method) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    for (auto& ch : method)
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     CAPTURE(method);
     CAPTURE(r.pattern);
     bool found = false;
