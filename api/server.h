@@ -48,6 +48,10 @@ struct websocket_options {
   // Nothing received for this long closes the connection; a ping goes out at half of it.
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds handshake_timeout{10};  // the opening and the closing handshake
+  // After a subscription wakes an idle connection its events go out at once; after that the
+  // connection takes events at most this often, so a busy stream goes out in batches (one
+  // write for many events) instead of one send per event per subscriber.
+  std::chrono::milliseconds coalesce_delay{5};
   // Watches send an update at most this often, and only when the view changed.
   std::chrono::milliseconds watch_interval{250};
   // Encoded CloudEvents shared between connections (api/stream_service.h).

@@ -1,5 +1,6 @@
 #include "api/stream_service.h"
 
+#include <boost/asio/post.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json/serialize.hpp>
@@ -7,6 +8,7 @@
 #include "api/auth.h"
 #include "api/authenticator.h"
 #include "api/router.h"
+#include "api/ws_session.h"
 #include "events/ids.h"
 #include "projections/runner.h"
 #include "projections/views.h"
@@ -50,6 +52,38 @@ stream_service::stream_service(const server_options& options, backend parts,
   for (auto& origin : allow_origins_)
     while (!origin.empty() && origin.back() == '/')
       origin.pop_back();
+}
+
+void stream_service::set_executor(boost::asio::any_io_executor executor) {
+  std::lock_guard lock(wake_mutex_);
+  executor_ = std::move(executor);
+}
+
+void stream_service::wake_later(std::weak_ptr<ws_session> session) {
+  std::unique_lock lock(wake_mutex_);
+  if (!executor_) {
+    lock.unlock();
+    if (auto s = session.lock()) s->wake_soon();
+    return;
+  }
+  wake_ready_.push_back(std::move(session));
+  if (wake_posted_) return;
+  wake_posted_ = true;
+  auto ex = *executor_;
+  lock.unlock();
+  boost::asio::post(ex, [self = shared_from_this()] { self->drain_wakeups(); });
+}
+
+void stream_service::drain_wakeups() {
+  {
+    std::lock_guard lock(wake_mutex_);
+    wake_draining_.swap(wake_ready_);
+    wake_posted_ = false;
+  }
+  // Posted from an I/O thread, these stay in its private queue: no syscall per connection.
+  for (auto& weak : wake_draining_)
+    if (auto session = weak.lock()) session->wake_soon();
+  wake_draining_.clear();
 }
 
 bool stream_service::is_stream_target(const http_request& req) {

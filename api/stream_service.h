@@ -21,6 +21,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/any_io_executor.hpp>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -28,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/backend.h"
 #include "api/event_access.h"
@@ -39,6 +41,7 @@
 namespace kakehashi::api {
 
 class authenticator;
+class ws_session;
 
 // Counters of the WebSocket side, for tests, benchmarks and metrics. All monotonic except
 // `connections` and `queued_bytes` (current values).
@@ -70,7 +73,7 @@ struct websocket_stats {
   }
 };
 
-class stream_service {
+class stream_service : public std::enable_shared_from_this<stream_service> {
  public:
   stream_service(const server_options& options, backend parts, std::shared_ptr<authenticator> auth);
 
@@ -100,6 +103,14 @@ class stream_service {
   static std::string effective_lg_code(const principal& who, ws::view_kind kind,
                                        const std::string& lg_code);
 
+  // Wake-ups from subscriptions (on_ready, on the sequencer thread) for many connections at
+  // once: the sequencer makes one post per published group, not one per connection (a post
+  // from outside the I/O threads may cost a syscall to wake one; a thousand would stall the
+  // sequencer for milliseconds). An I/O thread then wakes each connection on its strand.
+  // Before set_executor (never, in a server) each wake-up is posted directly.
+  void set_executor(boost::asio::any_io_executor executor);
+  void wake_later(std::weak_ptr<ws_session> session);
+
   const websocket_options& options() const { return options_; }
   const backend& parts() const { return parts_; }
   websocket_stats& stats() { return *stats_; }
@@ -118,6 +129,14 @@ class stream_service {
     std::uint64_t erasures = 0;
     std::shared_ptr<const std::string> text;
   };
+  void drain_wakeups();
+
+  std::mutex wake_mutex_;
+  std::optional<boost::asio::any_io_executor> executor_;
+  std::vector<std::weak_ptr<ws_session>> wake_ready_;
+  std::vector<std::weak_ptr<ws_session>> wake_draining_;  // used by drain_wakeups only
+  bool wake_posted_ = false;
+
   std::mutex cache_mutex_;
   std::map<std::pair<position_t, delivery>, cached> cache_;
   std::size_t cache_bytes_ = 0;
