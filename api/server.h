@@ -41,7 +41,7 @@ struct websocket_options {
   // Per connection: bytes of messages waiting to be written. While full, the connection stops
   // taking events from its subscriptions (which fall back to reading the store) and stops
   // reading client messages; it may overshoot by one message.
-  std::size_t max_queued_bytes = 1 << 20;
+  std::size_t max_queued_bytes = 256 * 1024;
   std::size_t max_subscriptions = 16;  // subscriptions and watches per connection
   // Each store subscription's live buffer (subscription_options::max_buffered_bytes).
   std::size_t subscription_buffer_bytes = 256 * 1024;

@@ -27,6 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,8 +89,12 @@ class stream_service : public std::enable_shared_from_this<stream_service> {
 
   // The CloudEvent text of `event` for `how` (not hidden); `erasures` is
   // store().keys().stats().erasures read before the caller decided anything about the event.
-  result<std::shared_ptr<const std::string>> encoded(const event_ptr& event, delivery how,
+  result<std::shared_ptr<const std::string>> encoded(const recorded_event& event, delivery how,
                                                      std::uint64_t erasures);
+  // encoded() for n events at once (one lock for the lookups): out[i] is null for a hidden
+  // event and for one that cannot be encoded.
+  void encoded_batch(const recorded_event* const* events, const delivery* how, std::size_t n,
+                     std::uint64_t erasures, std::shared_ptr<const std::string>* out);
 
   // The view for a watch, computed from the live model. Errors: forbidden when `who` may not
   // read it; unavailable without a read model.
@@ -137,7 +142,7 @@ class stream_service : public std::enable_shared_from_this<stream_service> {
   std::vector<std::weak_ptr<ws_session>> wake_draining_;  // used by drain_wakeups only
   bool wake_posted_ = false;
 
-  std::mutex cache_mutex_;
+  std::shared_mutex cache_mutex_;
   std::map<std::pair<position_t, delivery>, cached> cache_;
   std::size_t cache_bytes_ = 0;
   std::uint64_t cache_erasures_ = 0;

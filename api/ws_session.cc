@@ -30,8 +30,9 @@ constexpr std::size_t pump_batch = 64;
 // While a municipality's events wait for the read model: first retry, and the longest pause.
 constexpr std::chrono::milliseconds model_retry_min{1};
 constexpr std::chrono::milliseconds model_retry_max{100};
-// One write gathers queued frames up to this size (plus the message that crosses it).
-constexpr std::size_t max_write_bytes = 64 * 1024;
+// Write buffers larger than this are given back when the connection has been quiet for a
+// while, so an idle connection holds little memory whatever its busiest moment was.
+constexpr std::size_t max_idle_buffer_bytes = 64 * 1024;
 constexpr std::size_t read_chunk_bytes = 16 * 1024;
 
 // Non-municipality roles never consult the model (api/event_access.h).
@@ -57,7 +58,7 @@ ws_session::ws_session(net::ip::tcp::socket&& socket, std::shared_ptr<session_co
 
 ws_session::~ws_session() {
   auto& stats = service_.stats();
-  stats.queued_bytes.fetch_sub(queued_bytes_, std::memory_order_relaxed);
+  stats.queued_bytes.fetch_sub(published_bytes_, std::memory_order_relaxed);
   if (counted_) stats.connections.fetch_sub(1, std::memory_order_relaxed);
   subs_.clear();  // detaches from the live feed before the registry lets shutdown finish
   context_->connections.remove(this);
@@ -129,14 +130,10 @@ void ws_session::begin_close(std::uint16_t code, bool wait_for_peer) {
   close_queued_ = true;
   close_after_write_ = !wait_for_peer;
   // What is still queued will not be read by anyone.
-  std::size_t dropped = 0;
-  for (const auto& m : queue_)
-    dropped += m.size();
-  queued_bytes_ -= dropped;
-  service_.stats().queued_bytes.fetch_sub(dropped, std::memory_order_relaxed);
-  queue_.clear();
+  staging_.clear();
+  sync_stats();
   std::string frame = ws::close_frame(code);
-  enqueue({ws::opcode::close, frame.substr(2), nullptr, nullptr});
+  enqueue_frame(ws::opcode::close, std::string_view(frame).substr(2));
   // Bounds the wait for the peer's close frame (and a write the peer never reads).
   idle_timer_.expires_after(service_.options().handshake_timeout);
   idle_timer_.async_wait([self = shared_from_this()](error_code ec) {
@@ -164,7 +161,7 @@ void ws_session::close_socket() {
 // ---- reading client frames
 
 bool ws_session::queue_full() const {
-  return queued_bytes_ >= service_.options().max_queued_bytes;
+  return queued_bytes() >= service_.options().max_queued_bytes;
 }
 
 void ws_session::do_read() {
@@ -213,7 +210,7 @@ void ws_session::handle_frame(ws::frame_event& frame) {
       if (!closing_) send_error("", "bad_message", "messages are JSON text, not binary");
       return;
     case kind::ping:
-      if (!close_queued_) enqueue({ws::opcode::pong, std::move(frame.payload), nullptr, nullptr});
+      if (!close_queued_) enqueue_frame(ws::opcode::pong, frame.payload);
       return;
     case kind::pong:
       return;
@@ -325,15 +322,31 @@ void ws_session::send_error(std::string_view sub, std::string_view code, std::st
   send_text(ws::error_message(sub, code, message));
 }
 
-void ws_session::enqueue(outgoing message) {
-  if (closed_ || (close_queued_ && message.op != ws::opcode::close)) return;
-  std::size_t bytes = message.size();
-  queued_bytes_ += bytes;
+// The shared counters follow at batch boundaries, not per frame: they are contended between
+// the I/O threads, and only their values between handlers matter.
+void ws_session::sync_stats() {
   auto& stats = service_.stats();
-  stats.queued_bytes.fetch_add(bytes, std::memory_order_relaxed);
-  websocket_stats::raise_to(stats.peak_connection_queued_bytes, queued_bytes_);
-  queue_.push_back(std::move(message));
-  schedule_write();
+  std::size_t now = queued_bytes();
+  if (now > published_bytes_) {
+    stats.queued_bytes.fetch_add(now - published_bytes_, std::memory_order_relaxed);
+    websocket_stats::raise_to(stats.peak_connection_queued_bytes, now);
+  } else if (now < published_bytes_) {
+    stats.queued_bytes.fetch_sub(published_bytes_ - now, std::memory_order_relaxed);
+  }
+  published_bytes_ = now;
+}
+
+void ws_session::enqueue_frame(ws::opcode op, std::string_view a, std::string_view b,
+                               std::string_view c) {
+  if (closed_ || (close_queued_ && op != ws::opcode::close)) return;
+  ws::append_frame_header(staging_, op, a.size() + b.size() + c.size());
+  staging_ += a;
+  staging_ += b;
+  staging_ += c;
+  if (op == ws::opcode::close) close_in_staging_ = true;
+  ++staged_messages_;
+  // Inside pump() the write starts when the pump is done; elsewhere after this handler.
+  if (!pumping_) schedule_write();
 }
 
 // Writes after the current handler has queued everything it will, so it all goes in one write.
@@ -347,40 +360,24 @@ void ws_session::schedule_write() {
 }
 
 void ws_session::do_write() {
-  if (writing_ || queue_.empty() || closed_ || !open_) return;
-  write_buffer_.clear();
-  writing_bytes_ = 0;
-  std::size_t messages = 0;
-  while (!queue_.empty() && write_buffer_.size() < max_write_bytes) {
-    outgoing& m = queue_.front();
-    ws::append_frame_header(write_buffer_, m.op, m.payload_size());
-    if (m.head) {
-      write_buffer_ += *m.head;
-      write_buffer_ += *m.body;
-      write_buffer_ += ws::event_message_tail;
-    } else {
-      write_buffer_ += m.text;
-    }
-    writing_bytes_ += m.size();
-    ++messages;
-    bool last = m.op == ws::opcode::close;
-    queue_.pop_front();
-    if (last) {
-      close_in_write_ = true;
-      break;
-    }
-  }
+  sync_stats();
+  if (writing_ || staging_.empty() || closed_ || !open_) return;
+  write_buffer_.swap(staging_);
+  staging_.clear();
+  close_in_write_ = close_in_staging_;
+  close_in_staging_ = false;
+  service_.stats().messages_sent.fetch_add(staged_messages_, std::memory_order_relaxed);
+  staged_messages_ = 0;
   writing_ = true;
-  service_.stats().messages_sent.fetch_add(messages, std::memory_order_relaxed);
   net::async_write(socket_, net::buffer(write_buffer_),
                    beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
 }
 
 void ws_session::on_write(error_code ec, std::size_t) {
   writing_ = false;
-  queued_bytes_ -= writing_bytes_;
-  service_.stats().queued_bytes.fetch_sub(writing_bytes_, std::memory_order_relaxed);
-  writing_bytes_ = 0;
+  sync_stats();           // the largest this connection's output gets: staging filled meanwhile
+  write_buffer_.clear();  // keeps its capacity for the next write; see on_idle_tick
+  sync_stats();
   if (ec) return close_socket();
   if (close_in_write_) {
     close_written_ = true;
@@ -392,7 +389,7 @@ void ws_session::on_write(error_code ec, std::size_t) {
   }
   if (closed_) return;
   // Resume taking events once half the queue is free, so it is refilled in large steps.
-  if (pump_blocked_ && queued_bytes_ <= service_.options().max_queued_bytes / 2) {
+  if (pump_blocked_ && queued_bytes() <= service_.options().max_queued_bytes / 2) {
     pump_blocked_ = false;
     pump();
   }
@@ -412,11 +409,17 @@ void ws_session::arm_idle_timer() {
 
 void ws_session::on_idle_tick() {
   if (closed_ || close_queued_) return;
+  // Give back what a burst made the buffers grow to, once there is nothing to write: freeing
+  // them after every large write would fault their pages in again for the next.
+  if (!writing_ && staging_.empty()) {
+    if (write_buffer_.capacity() > max_idle_buffer_bytes) std::string().swap(write_buffer_);
+    if (staging_.capacity() > max_idle_buffer_bytes) std::string().swap(staging_);
+  }
   auto quiet = clock::now() - last_received_;
   if (quiet >= service_.options().idle_timeout) return close_socket();
   if (quiet >= service_.options().idle_timeout / 2 && !ping_outstanding_) {
     ping_outstanding_ = true;
-    enqueue({ws::opcode::ping, std::string(), nullptr, nullptr});
+    enqueue_frame(ws::opcode::ping, {});
   }
   arm_idle_timer();
 }
@@ -440,8 +443,16 @@ void ws_session::wake() {
 }
 
 void ws_session::pump() {
-  if (closing_ || !open_) return;
+  if (closing_ || !open_ || pumping_) return;
   last_pump_ = clock::now();
+  pumping_ = true;
+  struct done_pumping {
+    ws_session* self;
+    ~done_pumping() {
+      self->pumping_ = false;
+      self->do_write();  // everything this pump queued, in one write
+    }
+  } finally{this};
   bool progress = true;
   while (progress && !queue_full()) {
     progress = false;
@@ -494,7 +505,12 @@ ws_session::pump_step ws_session::pump_one(const std::string& id, stream_sub& su
   }
   for (auto& e : batch->events)
     sub.pending.push_back(std::move(e));
-  return pump_step::progress;
+  // Caught up: the live buffer is empty, and its next event calls on_ready. Asking next()
+  // again now would only find nothing, and an empty next() is not cheap (it waits on a
+  // condition variable, however briefly).
+  bool drained = batch->caught_up;
+  if (!deliver_pending(id, sub)) return pump_step::idle;
+  return drained ? pump_step::idle : pump_step::progress;
 }
 
 bool ws_session::deliver_pending(const std::string& id, stream_sub& sub) {
@@ -525,24 +541,34 @@ bool ws_session::deliver_pending(const std::string& id, stream_sub& sub) {
         for (std::size_t i = 0; i < n; ++i)
           decided[i] = event_delivery(who_, *sub.pending[i], no_model());
       }
-      for (std::size_t i = 0; i < n && !queue_full(); ++i) {
-        event_ptr e = std::move(sub.pending.front());
-        sub.pending.pop_front();
-        if (decided[i] == delivery::hidden) {
-          stats.events_hidden.fetch_add(1, std::memory_order_relaxed);
+      // The CloudEvent texts for the visible ones, from the shared cache (one lock).
+      std::array<const recorded_event*, pump_batch> events{};
+      std::array<std::shared_ptr<const std::string>, pump_batch> texts{};
+      for (std::size_t i = 0; i < n; ++i)
+        events[i] = sub.pending[i].get();
+      service_.encoded_batch(events.data(), decided.data(), n, erasures, texts.data());
+      std::uint64_t sent = 0, hidden = 0;
+      std::size_t taken = 0;
+      for (; taken < n && !queue_full(); ++taken) {
+        const recorded_event& e = *events[taken];
+        if (decided[taken] == delivery::hidden) {
+          ++hidden;
           continue;
         }
-        auto text = service_.encoded(e, decided[i], erasures);
-        if (!text) {
+        if (!texts[taken]) {
           // A stored payload that does not decode: say so rather than skip it silently.
           send_error(id, "event_unreadable",
-                     "the event at position " + std::to_string(e->position) +
+                     "the event at position " + std::to_string(e.position) +
                          " could not be encoded and was skipped");
           continue;
         }
-        enqueue({ws::opcode::text, std::string(), sub.head, std::move(*text)});
-        stats.events_sent.fetch_add(1, std::memory_order_relaxed);
+        enqueue_frame(ws::opcode::text, *sub.head, *texts[taken], ws::event_message_tail);
+        ++sent;
       }
+      sub.pending.erase(sub.pending.begin(),
+                        sub.pending.begin() + static_cast<std::ptrdiff_t>(taken));
+      stats.events_sent.fetch_add(sent, std::memory_order_relaxed);
+      stats.events_hidden.fetch_add(hidden, std::memory_order_relaxed);
     }
     if (!sub.pending.empty()) return false;
   }

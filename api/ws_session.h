@@ -78,18 +78,6 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   using error_code = boost::system::error_code;
   using clock = std::chrono::steady_clock;
 
-  // A control or text message (`text`), or an event: the subscription's message head, the
-  // CloudEvent text shared with every other connection sending it, and the tail.
-  struct outgoing {
-    ws::opcode op = ws::opcode::text;
-    std::string text;
-    std::shared_ptr<const std::string> head;
-    std::shared_ptr<const std::string> body;
-    std::size_t payload_size() const {
-      return text.size() + (head ? head->size() + body->size() + ws::event_message_tail.size() : 0);
-    }
-    std::size_t size() const { return payload_size() + 10; }  // with its frame header
-  };
   struct stream_sub {
     std::unique_ptr<subscription> feed;
     std::shared_ptr<const std::string> head;  // ws::event_message_head(id)
@@ -115,10 +103,13 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   void watch(ws::client_op op);
   void unsubscribe(const std::string& id);
 
-  void enqueue(outgoing message);
-  void send_text(std::string text) {
-    enqueue({ws::opcode::text, std::move(text), nullptr, nullptr});
-  }
+  // Appends one frame (payload a + b + c) to the staging buffer.
+  void enqueue_frame(ws::opcode op, std::string_view a, std::string_view b = {},
+                     std::string_view c = {});
+  void send_text(std::string_view text) { enqueue_frame(ws::opcode::text, text); }
+  // Staged plus being written: the connection's output memory.
+  std::size_t queued_bytes() const { return staging_.size() + write_buffer_.size(); }
+  void sync_stats();
   void send_error(std::string_view sub, std::string_view code, std::string_view message);
   void schedule_write();
   void do_write();
@@ -160,10 +151,14 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   clock::time_point last_received_;
   bool ping_outstanding_ = false;
 
-  std::deque<outgoing> queue_;
-  std::size_t queued_bytes_ = 0;   // queued plus being written
-  std::string write_buffer_;       // frames being written
-  std::size_t writing_bytes_ = 0;  // queued_bytes_ accounted to write_buffer_
+  // Outgoing frames, already encoded: staging_ collects them while write_buffer_ is written;
+  // then they swap.
+  std::string staging_;
+  std::string write_buffer_;
+  std::size_t published_bytes_ = 0;  // queued_bytes() as last added to stats().queued_bytes
+  std::uint64_t staged_messages_ = 0;
+  bool close_in_staging_ = false;
+  bool pumping_ = false;
   bool writing_ = false;
   bool write_scheduled_ = false;
   bool reading_ = false;
