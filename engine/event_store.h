@@ -165,7 +165,7 @@ struct subscription_options {
   // Bound on events held for this subscriber. When the live feed would exceed it, the
   // subscription falls back to reading from the store; it is never dropped.
   std::size_t max_buffered_bytes = 1 << 20;
-  // Called when next() has something new after it returned nothing. Runs on the sequencer
+  // Called when next() has something new after it returned nothing. Runs on the store's commit
   // thread: must be cheap, must not block and must not call into the subscription.
   std::function<void()> on_ready;
 };
@@ -201,7 +201,7 @@ class event_store {
 
   // Blocks until the append is durable (fsync'd) or rejected; a rejected append wrote nothing.
   virtual result<append_result> append(append_request request) = 0;
-  // As append, but completes through `done`, called once on the sequencer thread (or at once on
+  // As append, but completes through `done`, called once on the committer thread (or at once on
   // the caller's thread for an invalid request or a full queue). `done` must not block.
   virtual void append_async(append_request request, append_callback done) = 0;
 

@@ -48,8 +48,9 @@ double quantile_ms(std::vector<std::uint64_t>& ns, double q) {
 }  // namespace
 
 result<raw_bench_report> run_raw_rocksdb_append(const raw_bench_options& options) {
-  if (options.path.empty() || options.writers == 0)
-    return make_error(errc::invalid_argument, "bad_options", "raw bench needs a path and writers");
+  if (options.path.empty() || options.writers == 0 || options.puts_per_batch == 0)
+    return make_error(errc::invalid_argument, "bad_options",
+                      "raw bench needs a path, writers and puts per batch");
 
   rocksdb::Options db_options;
   db_options.create_if_missing = true;
@@ -78,17 +79,20 @@ result<raw_bench_report> run_raw_rocksdb_append(const raw_bench_options& options
     for (auto& c : value)
       c = static_cast<char>('a' + rng() % 26);  // incompressible enough
     auto& lat = latencies[w];
-    lat.reserve(options.events / options.writers + 1);
+    lat.reserve(options.events / options.writers / options.puts_per_batch + 1);
     rocksdb::WriteOptions write_options;
     write_options.sync = options.sync;
     char key[8];
     for (;;) {
-      std::uint64_t n = next.fetch_add(1, std::memory_order_relaxed);
+      std::uint64_t n = next.fetch_add(options.puts_per_batch, std::memory_order_relaxed);
       if (n >= options.events || failed.load(std::memory_order_relaxed)) break;
-      put_be64(key, base + n + 1);
-      if (value.size() >= 8) put_be64(value.data(), n);
+      std::uint64_t end = std::min<std::uint64_t>(n + options.puts_per_batch, options.events);
       rocksdb::WriteBatch batch;
-      batch.Put(rocksdb::Slice(key, 8), value);
+      for (; n < end; ++n) {
+        put_be64(key, base + n + 1);
+        if (value.size() >= 8) put_be64(value.data(), n);
+        batch.Put(rocksdb::Slice(key, 8), value);
+      }
       auto start = clock_type::now();
       rocksdb::Status ws = db->Write(write_options, &batch);
       auto took = clock_type::now() - start;
@@ -116,9 +120,9 @@ result<raw_bench_report> run_raw_rocksdb_append(const raw_bench_options& options
   for (auto& lat : latencies)
     all.insert(all.end(), lat.begin(), lat.end());
   raw_bench_report report;
-  report.events = all.size();
+  report.events = std::min<std::uint64_t>(next.load(), options.events);
   report.seconds = seconds;
-  report.events_per_sec = seconds > 0 ? static_cast<double>(all.size()) / seconds : 0;
+  report.events_per_sec = seconds > 0 ? static_cast<double>(report.events) / seconds : 0;
   report.max_ms =
       all.empty() ? 0 : static_cast<double>(*std::max_element(all.begin(), all.end())) / 1e6;
   report.p99_ms = quantile_ms(all, 0.99);

@@ -15,24 +15,26 @@
 namespace kakehashi {
 
 struct raw_bench_options {
-  std::string path;               // created if missing; an existing database is appended to
-  std::size_t writers = 1;        // real threads, each doing synced single-put WriteBatches
-  std::uint64_t events = 100000;  // total puts across all writers
-  std::size_t value_bytes = 400;  // size of each value; the key is an 8-byte big-endian counter
-  bool sync = true;               // WriteOptions::sync, as the event store writes
+  std::string path;                // created if missing; an existing database is appended to
+  std::size_t writers = 1;         // real threads, each doing synced WriteBatches
+  std::size_t puts_per_batch = 1;  // puts in each writer's WriteBatch
+  std::uint64_t events = 100000;   // total puts across all writers
+  std::size_t value_bytes = 400;   // size of each value; the key is an 8-byte big-endian counter
+  bool sync = true;                // WriteOptions::sync, as the event store writes
 };
 
 struct raw_bench_report {
   std::uint64_t events = 0;  // puts acknowledged
   double seconds = 0;
   double events_per_sec = 0;
-  double p50_ms = 0;  // per-put latency (Write call), over all writers
+  double p50_ms = 0;  // per-batch latency (Write call), over all writers
   double p99_ms = 0;
   double max_ms = 0;
 };
 
-// Writes `events` puts from `writers` threads with RocksDB's own write-group commit and reports
-// throughput and latency. Keys continue after the largest key already in the database.
+// Writes `events` puts from `writers` threads, each in synced WriteBatches of `puts_per_batch`
+// puts (RocksDB groups concurrent writers into one WAL write and sync), and reports throughput
+// and latency. Keys continue after the largest key already in the database.
 result<raw_bench_report> run_raw_rocksdb_append(const raw_bench_options& options);
 
 struct raw_scan_report {

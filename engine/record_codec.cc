@@ -75,55 +75,84 @@ void chain_hash(const hash256& prev, std::string_view stored, std::size_t hash_o
 
 }  // namespace
 
-std::string encode_record(const new_event& event, const record_header& header,
-                          const hash256& prev_hash, hash256& hash_out) {
-  // One segment sized for the whole record keeps the flat layout simple and allocation single.
+struct record_encoder::buffers {
+  // The message's only segment; zero except while a message is being built in it
+  // (MallocMessageBuilder zeroes what it used when it is destroyed).
+  kj::Array<capnp::word> segment;
+  std::string stored;
+};
+
+record_encoder::record_encoder() : buffers_(std::make_unique<buffers>()) {}
+record_encoder::~record_encoder() = default;
+
+std::string_view record_encoder::encode(const new_event& event, const record_header& header,
+                                        const hash256& prev_hash, hash256& hash_out) {
+  // One segment sized for the whole record keeps the flat layout simple: the fields and blobs
+  // below, each blob padded to a word, plus slack.
   std::size_t estimate_words =
       (event.payload.size() + header.stream.size() + event.type.size() + event.who.id.size() +
        event.who.role.size() + event.who.on_behalf_of.size()) /
           8 +
       64;
-  capnp::MallocMessageBuilder message(static_cast<unsigned>(estimate_words),
-                                      capnp::AllocationStrategy::FIXED_SIZE);
-  auto record = message.initRoot<schema::EventRecord>();
-  set_uuid(&schema::EventRecord::Builder::initEventId, record, header.id);
-  record.setStream(capnp::Text::Reader(header.stream.data(), header.stream.size()));
-  record.setVersion(header.version);
-  record.setPosition(header.position);
-  record.setType(event.type);
-  record.setSchemaVersion(event.schema_version);
-  record.setOccurredAt(event.occurred_at != 0 ? event.occurred_at : header.recorded_at);
-  record.setRecordedAt(header.recorded_at);
-  auto who = record.initActor();
-  who.setId(event.who.id);
-  who.setRole(event.who.role);
-  who.setOnBehalfOf(event.who.on_behalf_of);
-  set_uuid(&schema::EventRecord::Builder::initCorrelationId, record, event.correlation_id);
-  set_uuid(&schema::EventRecord::Builder::initCausationId, record, event.causation_id);
-  std::memcpy(record.initPrevHash(32).begin(), prev_hash.data(), 32);
-  auto hash_field = record.initHash(32);  // zeroed until the hash is known
-  record.setPayload(
-      kj::arrayPtr(reinterpret_cast<const kj::byte*>(event.payload.data()), event.payload.size()));
-
-  auto segments = message.getSegmentsForOutput();
-  auto flat = capnp::messageToFlatArray(segments);
-  std::string stored(reinterpret_cast<const char*>(flat.begin()), flat.asBytes().size());
-
-  // Locate the hash bytes in the flat array: segment table, then the segments in order.
-  auto field = reinterpret_cast<const char*>(hash_field.begin());
-  std::size_t offset = (segments.size() / 2 + 1) * sizeof(capnp::word);
-  for (auto segment : segments) {
-    auto begin = reinterpret_cast<const char*>(segment.begin());
-    auto end = reinterpret_cast<const char*>(segment.end());
-    if (field >= begin && field < end) {
-      offset += static_cast<std::size_t>(field - begin);
-      break;
-    }
-    offset += static_cast<std::size_t>(end - begin);
+  auto& segment = buffers_->segment;
+  if (segment.size() < estimate_words) {
+    segment = kj::heapArray<capnp::word>(estimate_words);
+    std::memset(segment.begin(), 0, segment.size() * sizeof(capnp::word));
   }
+  std::size_t offset = 0;
+  {
+    capnp::MallocMessageBuilder message(segment.slice(0, estimate_words),
+                                        capnp::AllocationStrategy::FIXED_SIZE);
+    auto record = message.initRoot<schema::EventRecord>();
+    set_uuid(&schema::EventRecord::Builder::initEventId, record, header.id);
+    record.setStream(capnp::Text::Reader(header.stream.data(), header.stream.size()));
+    record.setVersion(header.version);
+    record.setPosition(header.position);
+    record.setType(event.type);
+    record.setSchemaVersion(event.schema_version);
+    record.setOccurredAt(event.occurred_at != 0 ? event.occurred_at : header.recorded_at);
+    record.setRecordedAt(header.recorded_at);
+    auto who = record.initActor();
+    who.setId(event.who.id);
+    who.setRole(event.who.role);
+    who.setOnBehalfOf(event.who.on_behalf_of);
+    set_uuid(&schema::EventRecord::Builder::initCorrelationId, record, event.correlation_id);
+    set_uuid(&schema::EventRecord::Builder::initCausationId, record, event.causation_id);
+    std::memcpy(record.initPrevHash(32).begin(), prev_hash.data(), 32);
+    auto hash_field = record.initHash(32);  // zeroed until the hash is known
+    record.setPayload(kj::arrayPtr(reinterpret_cast<const kj::byte*>(event.payload.data()),
+                                   event.payload.size()));
+
+    auto segments = message.getSegmentsForOutput();
+    auto& stored = buffers_->stored;
+    stored.resize(capnp::computeSerializedSizeInWords(segments) * sizeof(capnp::word));
+    kj::ArrayOutputStream out(
+        kj::arrayPtr(reinterpret_cast<kj::byte*>(stored.data()), stored.size()));
+    capnp::writeMessage(out, segments);
+
+    // Locate the hash bytes in the flat array: segment table, then the segments in order.
+    auto field = reinterpret_cast<const char*>(hash_field.begin());
+    offset = (segments.size() / 2 + 1) * sizeof(capnp::word);
+    for (auto part : segments) {
+      auto begin = reinterpret_cast<const char*>(part.begin());
+      auto end = reinterpret_cast<const char*>(part.end());
+      if (field >= begin && field < end) {
+        offset += static_cast<std::size_t>(field - begin);
+        break;
+      }
+      offset += static_cast<std::size_t>(end - begin);
+    }
+  }
+  auto& stored = buffers_->stored;
   chain_hash(prev_hash, stored, offset, hash_out);
   std::memcpy(stored.data() + offset, hash_out.data(), hash_out.size());
   return stored;
+}
+
+std::string encode_record(const new_event& event, const record_header& header,
+                          const hash256& prev_hash, hash256& hash_out) {
+  record_encoder encoder;
+  return std::string(encoder.encode(event, header, prev_hash, hash_out));
 }
 
 status decode_record(std::string_view stored, recorded_event& out) {

@@ -5,6 +5,7 @@
 // Internal to the engine. Pure functions, thread-safe.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -23,8 +24,26 @@ struct record_header {
   std::int64_t recorded_at = 0;
 };
 
-// Encodes `event` with the header fields and chain link; returns the stored bytes and sets
-// `hash_out` to the new record's hash.
+// Encodes records into buffers it keeps, so the sequencer's per-event encoding allocates
+// nothing once the buffers have grown. One per thread: not thread-safe.
+class record_encoder {
+ public:
+  record_encoder();
+  ~record_encoder();
+  record_encoder(const record_encoder&) = delete;
+  record_encoder& operator=(const record_encoder&) = delete;
+
+  // Encodes `event` with the header fields and chain link and sets `hash_out` to the new
+  // record's hash. Returns the stored bytes, valid until the next call.
+  std::string_view encode(const new_event& event, const record_header& header,
+                          const hash256& prev_hash, hash256& hash_out);
+
+ private:
+  struct buffers;
+  std::unique_ptr<buffers> buffers_;
+};
+
+// As record_encoder::encode, into a string of its own.
 std::string encode_record(const new_event& event, const record_header& header,
                           const hash256& prev_hash, hash256& hash_out);
 

@@ -1,10 +1,15 @@
 // The write path: request validation on the caller's thread, then one sequencer thread that
 // drains the queue, checks expectations against its stream heads, assigns gap-free positions,
-// links the hash chain and writes the whole group as one WriteBatch (group commit, as LevelDB's
+// links the hash chain and stages each group as one WriteBatch (group commit, as LevelDB's
 // BuildBatchGroup), and one committer thread that syncs the WAL for every group written so far
-// and only then completes callers and wakes subscribers. A failed write or sync is reported to
-// every caller that depended on it, and stops all writes until the store is reopened.
+// and only then completes callers and wakes subscribers. Batches are written unsynced, in
+// position order, by the sequencer while the committer syncs and by the committer otherwise
+// (see store_impl.h). A failed write or sync is reported to every caller that depended on it,
+// and stops all writes until the store is reopened.
+#include <pthread.h>
+
 #include <algorithm>
+#include <array>
 #include <future>
 #include <unordered_set>
 
@@ -18,6 +23,10 @@ constexpr std::size_t max_cached_stream_heads = 1 << 20;
 constexpr const char* chain_head_key = "chain_head";
 // Groups written but not yet synced; the sequencer waits when the committer falls this far back.
 constexpr std::size_t max_unsynced_groups = 64;
+// Events per group the sequencer hands over unwritten while the committer is free: small
+// enough that the committer writes one group while the next is staged, large enough that the
+// fixed cost of a RocksDB write stays small.
+constexpr std::size_t handoff_events = 16;
 
 error wrong_version(const std::string& stream, std::optional<std::uint64_t> current,
                     const expected_version& expected) {
@@ -58,16 +67,43 @@ bool same_content(const recorded_event& stored, const std::string& stream, const
   return stored.stream == stream && stored.type == e.type && stored.payload == e.payload;
 }
 
+// Remembers values to report the first repeat. Validation runs on every append on the caller's
+// thread, and most appends carry one stream and a few events: those are compared in place,
+// without allocating a hash set.
+template <class T, class Hash>
+class repeat_finder {
+ public:
+  bool seen_before(const T& value) {
+    if (large_.empty()) {
+      if (std::find(small_.begin(), small_.begin() + small_count_, value) !=
+          small_.begin() + small_count_)
+        return true;
+      if (small_count_ < small_.size()) {
+        small_[small_count_++] = value;
+        return false;
+      }
+      large_.insert(small_.begin(), small_.end());
+    }
+    return !large_.insert(value).second;
+  }
+
+ private:
+  std::array<T, 8> small_{};
+  std::size_t small_count_ = 0;
+  std::unordered_set<T, Hash> large_;
+};
+
 }  // namespace
 
 struct store_impl::group_state {
+  explicit group_state(std::size_t reserved_bytes) : batch(reserved_bytes) {}
   rocksdb::WriteBatch batch;
   position_t next_position = 0;
   hash256 chain{};
   std::int64_t recorded_at = 0;
-  std::unordered_map<std::string, std::optional<std::uint64_t>> heads;  // staged, not yet written
-  std::unordered_map<uuid, event_ptr, uuid_hash> staged_ids;
-  std::vector<event_ptr> staged;  // in position order, for the subscribers
+  std::vector<std::optional<std::uint64_t>> versions;  // scratch for stage()
+  std::string stream_key;                              // scratch for stage()
+  std::vector<event_ptr> staged;                       // in position order, for the subscribers
   bool depends_on_write = false;  // the request being staged needs this group's write
 };
 
@@ -78,11 +114,11 @@ status store_impl::validate(const append_request& request) const {
                       "streams");
   std::size_t events = 0;
   std::size_t bytes = 0;
-  std::unordered_set<std::string_view> streams;
-  std::unordered_set<uuid, uuid_hash> ids;
+  repeat_finder<std::string_view, std::hash<std::string_view>> streams;
+  repeat_finder<uuid, uuid_hash> ids;
   for (const auto& part : request.streams) {
     if (auto valid = validate_stream_name(part.stream); !valid) return valid;
-    if (!streams.insert(part.stream).second)
+    if (streams.seen_before(part.stream))
       return make_error(errc::invalid_argument, "duplicate_stream",
                         "stream " + part.stream + " appears twice in one append", "stream");
     if (part.events.empty())
@@ -105,7 +141,7 @@ status store_impl::validate(const append_request& request) const {
       if (e.occurred_at < 0)
         return make_error(errc::invalid_argument, "invalid_time",
                           "occurred_at must not precede 1970", "occurred_at");
-      if (!e.id.is_nil() && !ids.insert(e.id).second)
+      if (!e.id.is_nil() && ids.seen_before(e.id))
         return make_error(errc::invalid_argument, "duplicate_event_id",
                           "event id " + e.id.to_string() + " appears twice in one append",
                           "event_id");
@@ -150,6 +186,7 @@ void store_impl::append_async(append_request request, append_callback done) {
       return;
     }
     queue_.push_back({std::move(request), std::move(done), events});
+    enqueued_appends_.fetch_add(1, std::memory_order_release);
   }
   queue_not_empty_.notify_one();
 }
@@ -170,97 +207,187 @@ result<append_result> store_impl::append(append_request request) {
 }
 
 void store_impl::run_sequencer() {
+  pthread_setname_np(pthread_self(), "kh-sequencer");                    // for top and profilers
+  written_through_.store(written_position_, std::memory_order_release);  // as recovered
   std::vector<pending_append> group;
   for (;;) {
     {
       std::unique_lock lock(queue_mutex_);
       queue_not_empty_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and every queued append was completed
+      // While the committer syncs, this thread writes its groups itself and bigger groups mean
+      // fewer writes. Otherwise it hands over small ones, so the committer writes one while the
+      // next is being staged.
+      std::size_t limit = committer_syncing_.load(std::memory_order_acquire)
+                              ? options_.max_group_events
+                              : std::min(options_.max_group_events, handoff_events);
       std::size_t events = 0;
-      while (!queue_.empty() &&
-             (group.empty() || events + queue_.front().events <= options_.max_group_events)) {
+      while (!queue_.empty() && (group.empty() || events + queue_.front().events <= limit)) {
         events += queue_.front().events;
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
     queue_not_full_.notify_all();
-    write_group(group);
+    auto staged = stage_group(group);
+    hand_over(std::move(staged), group.size());
     group.clear();
   }
 }
 
-void store_impl::write_group(std::vector<pending_append>& group) {
-  group_state state;
+store_impl::staged_group store_impl::stage_group(std::vector<pending_append>& group) {
+  // Ids staged in groups that are now written can be found in the dedupe family.
+  position_t written = written_through_.load(std::memory_order_acquire);
+  while (!recent_ids_order_.empty() && recent_ids_order_.front().first <= written) {
+    recent_ids_.erase(recent_ids_order_.front().second);
+    recent_ids_order_.pop_front();
+  }
+
+  trim_stream_heads();
+
+  // Sized up front: growing the batch's buffer event by event reallocates and copies it
+  // several times per group.
+  std::size_t bytes = 256;
+  for (const auto& pending : group)
+    for (const auto& part : pending.request.streams)
+      for (const auto& e : part.events)
+        bytes += e.payload.size() + e.type.size() + 2 * part.stream.size() + e.who.id.size() +
+                 e.who.role.size() + e.who.on_behalf_of.size() + 400;
+  group_state state(bytes);
   state.next_position = written_position_ + 1;
   state.chain = chain_head_;
   state.recorded_at = now_micros();
 
-  written_group written;
-  written.outcomes.reserve(group.size());
+  staged_group staged;
+  staged.outcomes.reserve(group.size());
   for (auto& pending : group) {
     state.depends_on_write = false;
     if (writes_failed()) {
-      written.outcomes.push_back(make_error(
-          errc::unavailable, "writes_stopped",
-          "the store refuses writes after a write failure; reopen it"));
+      staged.outcomes.push_back(
+          make_error(errc::unavailable, "writes_stopped",
+                     "the store refuses writes after a write failure; reopen it"));
     } else {
-      written.outcomes.push_back(stage(pending, state));
+      staged.outcomes.push_back(stage(pending, state));
     }
-    written.needs_sync.push_back(state.depends_on_write);
-    written.callers.push_back(std::move(pending.done));
+    staged.needs_sync.push_back(state.depends_on_write);
+    staged.callers.push_back(std::move(pending.done));
+  }
+  if (state.staged.empty()) {
+    staged.written = true;  // nothing to write
+    return staged;
   }
 
-  if (!state.staged.empty()) {
-    position_t last = state.next_position - 1;
-    std::string head = position_key(last);
-    head.append(reinterpret_cast<const char*>(state.chain.data()), state.chain.size());
-    state.batch.Put(meta_, chain_head_key, head);
-    // Unsynced: the committer's WAL sync makes it durable before anyone is told.
-    auto status = db_->Write(rocksdb::WriteOptions(), &state.batch);
-    if (!status.ok()) {
-      // Never acknowledge what may be lost, and never write after a maybe-lost page.
-      writes_failed_.store(true, std::memory_order_release);
-      auto failure = io_failure(status, "the append was not written");
-      for (std::size_t i = 0; i < written.outcomes.size(); ++i)
-        if (written.needs_sync[i] && written.outcomes[i].ok()) written.outcomes[i] = failure;
-    } else {
-      if (stream_heads_.size() + state.heads.size() > max_cached_stream_heads)
-        stream_heads_.clear();
-      for (auto& [stream, version] : state.heads) stream_heads_[stream] = version;
-      chain_head_ = state.chain;
-      written_position_ = last;
-      written.events = std::move(state.staged);
-    }
-  }
+  position_t last = state.next_position - 1;
+  std::string head = position_key(last);
+  head.append(reinterpret_cast<const char*>(state.chain.data()), state.chain.size());
+  state.batch.Put(meta_, chain_head_key, head);
+  // The sequencer's view (stream_heads_, updated by stage(), and the chain) moves on now,
+  // before the batch is written: the next group is staged against it while this one is
+  // written. If the write fails, no write ever follows (the store must be reopened), so the
+  // view is never used against a log that lacks the group.
+  chain_head_ = state.chain;
+  written_position_ = last;
+  staged.batch = std::move(state.batch);
+  staged.events = std::move(state.staged);
+  return staged;
+}
 
-  // Every group goes through the committer, so callers complete in order, after the sync
-  // that covers anything they depend on.
+void store_impl::trim_stream_heads() {
+  // Checked between groups, so the cache may exceed its bound by one group's streams.
+  if (stream_heads_.size() < max_cached_stream_heads) return;
+  // A head staged but not yet written exists only here; dropping it would make the next
+  // lookup read an older version from the streams family. Wait for the writes to catch up.
+  if (written_through_.load(std::memory_order_acquire) != written_position_) return;
+  stream_heads_.clear();
+}
+
+void store_impl::hand_over(staged_group group, std::size_t appends) {
   std::unique_lock lock(commit_mutex_);
+  // Write here only while no earlier group waits to be written, so RocksDB receives the groups
+  // in position order, and only while the committer is busy syncing: otherwise it is free to
+  // write this group while this thread stages the next.
+  if (!group.written && unwritten_groups_ == 0 &&
+      committer_syncing_.load(std::memory_order_acquire)) {
+    lock.unlock();
+    write_group(group);
+    lock.lock();
+  }
   commit_room_.wait(lock, [&] { return commit_queue_.size() < max_unsynced_groups; });
-  commit_queue_.push_back(std::move(written));
+  if (!group.written) ++unwritten_groups_;
+  commit_queue_.push_back(std::move(group));
+  handed_over_appends_ += appends;
   lock.unlock();
   commit_ready_.notify_one();
 }
 
+void store_impl::write_group(staged_group& group) {
+  if (group.written) return;
+  group.written = true;
+  std::optional<error> failure;
+  if (writes_failed()) {
+    // An earlier group failed to write; this one chains onto it and must not follow it.
+    failure = make_error(errc::unavailable, "writes_stopped",
+                         "a write failed before this append was written");
+  } else if (auto status = db_->Write(rocksdb::WriteOptions(), &group.batch); !status.ok()) {
+    // Never acknowledge what may be lost, and never write after a maybe-lost page.
+    writes_failed_.store(true, std::memory_order_release);
+    failure = io_failure(status, "the append was not written");
+  } else {
+    // Unsynced: the committer's WAL sync makes it durable before anyone is told.
+    written_through_.store(group.events.back()->position, std::memory_order_release);
+  }
+  group.batch.Clear();
+  if (failure)
+    for (std::size_t i = 0; i < group.outcomes.size(); ++i)
+      if (group.needs_sync[i] && group.outcomes[i].ok()) group.outcomes[i] = *failure;
+}
+
 void store_impl::run_committer() {
-  std::deque<written_group> groups;
+  pthread_setname_np(pthread_self(), "kh-committer");
+  std::deque<staged_group> groups;
   for (;;) {
-    {
-      std::unique_lock lock(commit_mutex_);
+    std::unique_lock lock(commit_mutex_);
+    commit_ready_.wait(lock, [&] { return sequencer_done_ || !commit_queue_.empty(); });
+    if (commit_queue_.empty()) return;  // the sequencer stopped and everything is committed
+    // Appends queued by now (often resubmitted by the callbacks this thread just ran) would
+    // otherwise miss this sync and wait for all of it and then their own: closed-loop writers
+    // split into two cohorts that take turns, halving the events per sync. So this thread takes
+    // and writes the groups handed over until those appends are among them, and then syncs
+    // once for all. Bounded by what was queued at this moment and by max_group_events.
+    const std::uint64_t queued = enqueued_appends_.load(std::memory_order_acquire);
+    std::size_t events = 0;
+    for (;;) {
+      std::size_t taken = 0;
+      for (; !commit_queue_.empty(); commit_queue_.pop_front(), ++taken) {
+        events += commit_queue_.front().events.size();
+        groups.push_back(std::move(commit_queue_.front()));
+      }
+      bool complete =
+          sequencer_done_ || handed_over_appends_ >= queued || events >= options_.max_group_events;
+      lock.unlock();
+      commit_room_.notify_all();
+      // The groups are in position order and the sequencer writes none while any is unwritten.
+      std::size_t wrote = 0;
+      for (auto it = groups.end() - static_cast<std::ptrdiff_t>(taken); it != groups.end(); ++it)
+        if (!it->written) {
+          write_group(*it);
+          ++wrote;
+        }
+      lock.lock();
+      unwritten_groups_ -= wrote;
+      if (complete) break;
       commit_ready_.wait(lock, [&] { return sequencer_done_ || !commit_queue_.empty(); });
-      if (commit_queue_.empty()) return;  // the sequencer stopped and everything is committed
-      groups.swap(commit_queue_);
     }
-    commit_room_.notify_all();
+    committer_syncing_.store(true, std::memory_order_release);
+    lock.unlock();
     commit(groups);
     groups.clear();
   }
 }
 
-void store_impl::commit(std::deque<written_group>& groups) {
+void store_impl::commit(std::deque<staged_group>& groups) {
   bool wrote = std::any_of(groups.begin(), groups.end(),
-                           [](const written_group& g) { return !g.events.empty(); });
+                           [](const staged_group& g) { return !g.events.empty(); });
   std::optional<error> failure;
   if (wrote) {
     if (writes_failed()) {
@@ -271,6 +398,7 @@ void store_impl::commit(std::deque<written_group>& groups) {
       failure = io_failure(synced, "the append was not made durable");
     }
   }
+  committer_syncing_.store(false, std::memory_order_release);
   for (auto& group : groups) {
     if (failure) {
       for (std::size_t i = 0; i < group.outcomes.size(); ++i)
@@ -284,13 +412,11 @@ void store_impl::commit(std::deque<written_group>& groups) {
   }
 }
 
-std::optional<std::uint64_t> store_impl::current_version(const std::string& stream,
-                                                         group_state& state) {
-  if (auto staged = state.heads.find(stream); staged != state.heads.end()) return staged->second;
+std::optional<std::uint64_t> store_impl::current_version(const std::string& stream) {
   if (auto cached = stream_heads_.find(stream); cached != stream_heads_.end())
     return cached->second;
+  // Not staged since the cache was last cleared, so the streams family has its last version.
   auto stored = lookup_stream_version(stream, written_position_);
-  if (stream_heads_.size() >= max_cached_stream_heads) stream_heads_.clear();
   stream_heads_.emplace(stream, stored);
   return stored;
 }
@@ -304,9 +430,8 @@ result<std::optional<append_result>> store_impl::find_duplicate(const append_req
       ++total;
       if (e.id.is_nil()) continue;
       event_ptr prior;
-      if (auto staged = state.staged_ids.find(e.id); staged != state.staged_ids.end()) {
-        prior = staged->second;
-        state.depends_on_write = true;
+      if (auto staged = recent_ids_.find(e.id); staged != recent_ids_.end()) {
+        prior = staged->second;  // staged, maybe not yet written
       } else {
         std::string position;
         auto s = db_->Get(rocksdb::ReadOptions(), dedupe_, e.id.as_bytes(), &position);
@@ -316,6 +441,10 @@ result<std::optional<append_result>> store_impl::find_duplicate(const append_req
         if (!stored) return stored.take_err();
         prior = std::move(*stored);
       }
+      // A retry of an append that is not durable yet is answered only after the sync that
+      // makes it durable, and fails with it.
+      if (prior->position > last_position_.load(std::memory_order_acquire))
+        state.depends_on_write = true;
       if (!same_content(*prior, part.stream, e))
         return make_error(
             errc::conflict, "idempotency_conflict",
@@ -355,9 +484,10 @@ result<append_result> store_impl::stage(pending_append& pending, group_state& st
   if (!duplicate) return duplicate.take_err();
   if (*duplicate) return std::move(**duplicate);
 
-  std::vector<std::optional<std::uint64_t>> versions;
+  auto& versions = state.versions;
+  versions.clear();
   for (const auto& part : request.streams) {
-    auto current = current_version(part.stream, state);
+    auto current = current_version(part.stream);
     if (!expectation_holds(part.expected, current))
       return wrong_version(part.stream, current, part.expected);
     versions.push_back(current);
@@ -375,11 +505,15 @@ result<append_result> store_impl::stage(pending_append& pending, group_state& st
                            state.next_position, state.recorded_at};
       auto event = std::make_shared<recorded_event>();
       event->prev_hash = state.chain;
-      std::string stored = encode_record(e, header, state.chain, event->hash);
-      state.batch.Put(log_, position_key(header.position), stored);
-      state.batch.Put(streams_, stream_key(part.stream, version), position_key(header.position));
+      std::string_view stored = encoder_.encode(e, header, state.chain, event->hash);
+      std::string position = position_key(header.position);
+      state.batch.Put(log_, position, rocksdb::Slice(stored.data(), stored.size()));
+      auto& index_key = state.stream_key;
+      index_key.assign(part.stream).push_back('\0');
+      index_key.append(position_key(version));
+      state.batch.Put(streams_, index_key, position);
       // Only a caller-supplied id can come back in a retry; generated ids skip the index.
-      if (!e.id.is_nil()) state.batch.Put(dedupe_, header.id.as_bytes(), position_key(header.position));
+      if (!e.id.is_nil()) state.batch.Put(dedupe_, header.id.as_bytes(), position);
 
       event->id = header.id;
       event->stream = part.stream;
@@ -395,14 +529,17 @@ result<append_result> store_impl::stage(pending_append& pending, group_state& st
       event->payload = std::move(e.payload);
       event->stored_bytes = stored.size();
       state.chain = event->hash;
-      if (!e.id.is_nil()) state.staged_ids[e.id] = event;
+      if (!e.id.is_nil()) {
+        recent_ids_[e.id] = event;
+        recent_ids_order_.emplace_back(header.position, e.id);
+      }
       state.staged.push_back(event);
       outcome.event_ids.push_back(header.id);
       written.last_version = version;
       ++version;
       ++state.next_position;
     }
-    state.heads[part.stream] = written.last_version;
+    stream_heads_[part.stream] = written.last_version;
     outcome.streams.push_back(std::move(written));
   }
   outcome.last_position = state.next_position - 1;

@@ -4,15 +4,21 @@
 // position BE), dedupe (event id -> position BE), keys, proj, meta (format version, chain head).
 //
 // Two threads commit appends, as a pipeline: the sequencer stages each group (expectations,
-// positions, chain) and writes it to RocksDB unsynced, then hands it to the committer, which
-// syncs the WAL and only then publishes the group's events, moves the head position and
-// completes its callers. While one group's fsync runs, the next group is being written, so the
-// disk wait no longer stalls staging. Events written but not yet synced are invisible to every
-// reader: reads stop at head_position(), which moves only after a sync.
-// The sequencer owns stream_heads_, chain_head_ and written_position_ after open.
+// positions, chain) into a WriteBatch and hands it to the committer, which syncs the WAL and
+// only then publishes the group's events, moves the head position and completes its callers.
+// Each batch is written to RocksDB unsynced, in position order, by whichever thread is free:
+// while the committer's fsync runs, the sequencer writes the groups it stages itself, so the
+// disk wait does not stall staging; while the committer is free, it writes the small groups
+// the sequencer hands over, so writing one group overlaps staging the next. Before a sync the
+// committer waits (bounded) for the appends already queued, so one fsync covers them too.
+// Events written but not yet synced are invisible to every reader: reads stop at
+// head_position(), which moves only after a sync.
+// The sequencer owns stream_heads_, chain_head_, written_position_, recent_ids_ and encoder_
+// after open.
 #pragma once
 
 #include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -21,10 +27,12 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "engine/event_store.h"
 #include "engine/key_vault_impl.h"
 #include "engine/projection_store_impl.h"
+#include "engine/record_codec.h"
 #include "engine/subscription_hub.h"
 #include "events/names.h"
 
@@ -68,12 +76,14 @@ class store_impl final : public event_store {
     std::size_t events = 0;
   };
   struct group_state;  // sequencer.cc
-  // A group written to the WAL and waiting for the sync that makes it durable.
-  struct written_group {
+  // A staged group on its way to the WAL and then to the sync that makes it durable.
+  struct staged_group {
+    rocksdb::WriteBatch batch;  // cleared once written
+    bool written = false;       // given to RocksDB (or nothing to write); outcomes final
     std::vector<append_callback> callers;
     std::vector<result<append_result>> outcomes;
     std::vector<bool> needs_sync;   // outcome is only true once this group is durable
-    std::vector<event_ptr> events;  // written, in position order
+    std::vector<event_ptr> events;  // staged, in position order
   };
 
   explicit store_impl(const store_options& options);
@@ -88,13 +98,16 @@ class store_impl final : public event_store {
   // Write path (sequencer.cc).
   status validate(const append_request& request) const;
   void run_sequencer();
-  void write_group(std::vector<pending_append>& group);
+  staged_group stage_group(std::vector<pending_append>& group);
+  void trim_stream_heads();
+  void hand_over(staged_group group, std::size_t appends);
+  void write_group(staged_group& group);  // by whichever thread may write, in position order
   void run_committer();
-  void commit(std::deque<written_group>& groups);
+  void commit(std::deque<staged_group>& groups);
   result<append_result> stage(pending_append& pending, group_state& state);
   result<std::optional<append_result>> find_duplicate(const append_request& request,
                                                       group_state& state);
-  std::optional<std::uint64_t> current_version(const std::string& stream, group_state& state);
+  std::optional<std::uint64_t> current_version(const std::string& stream);
 
   const store_options options_;
   std::unique_ptr<rocksdb::DB> db_;
@@ -108,24 +121,40 @@ class store_impl final : public event_store {
 
   std::atomic<position_t> last_position_{0};  // durable and visible
   std::atomic<bool> writes_failed_{false};
-  hash256 chain_head_{};            // sequencer-owned after open
-  position_t written_position_ = 0;  // sequencer-owned: last position written, maybe unsynced
+  hash256 chain_head_{};  // sequencer-owned after open
+  // Sequencer-owned: the last position staged, which may not be written or synced yet.
+  position_t written_position_ = 0;
+  // The last position given to RocksDB; moved by whichever thread writes.
+  std::atomic<position_t> written_through_{0};
+  // Caller-supplied ids of events staged but maybe not written yet, so a retry finds them
+  // before the dedupe family does; pruned (in position order) once written. Sequencer-owned.
+  std::unordered_map<uuid, event_ptr, uuid_hash> recent_ids_;
+  std::deque<std::pair<position_t, uuid>> recent_ids_order_;
+  record_encoder encoder_;  // sequencer-owned
 
   // Stream heads known to the sequencer: last version, or nullopt for a stream known not to
-  // exist. A cache over the streams family; cleared when it grows past its bound.
+  // exist. A cache over the streams family that also holds heads staged but not yet written;
+  // cleared when it grows past its bound and everything staged is written.
   std::unordered_map<std::string, std::optional<std::uint64_t>> stream_heads_;
 
   std::mutex queue_mutex_;
   std::condition_variable queue_not_empty_;
   std::condition_variable queue_not_full_;
   std::deque<pending_append> queue_;
+  // Appends ever put on queue_ (written under queue_mutex_, read by the committer without it).
+  std::atomic<std::uint64_t> enqueued_appends_{0};
   bool stopping_ = false;
   std::thread sequencer_;
 
   std::mutex commit_mutex_;
   std::condition_variable commit_ready_;
   std::condition_variable commit_room_;
-  std::deque<written_group> commit_queue_;  // bounded by max_unsynced_groups
+  std::deque<staged_group> commit_queue_;  // bounded by max_unsynced_groups
+  std::uint64_t handed_over_appends_ = 0;  // appends of every group pushed to commit_queue_
+  // Groups handed over unwritten and not yet written by the committer. While any exist, only
+  // the committer writes, so RocksDB gets the groups in position order.
+  std::size_t unwritten_groups_ = 0;
+  std::atomic<bool> committer_syncing_{false};  // in SyncWAL: the sequencer writes its groups
   bool sequencer_done_ = false;
   std::thread committer_;
 

@@ -172,7 +172,7 @@ struct MunicipalityListed {
   nameJa @1 :Text $Json.name("name_ja") $required;
   nameEn @2 :Text $Json.name("name_en") $required;
   kind @3 :MunicipalityKind $required;
-  region @4 :Text;  # as in data/tokyo_municipalities.tsv: 23区, 多摩, 島しょ
+  region @4 :Text;  # as in reference/tokyo_municipalities.tsv: 23区, 多摩, 島しょ
 }
 
 struct MunicipalityContactAssigned {
@@ -383,6 +383,15 @@ struct AppointmentEnded {
 # Something the coordinator must look at (a talent's withdrawal); does not change the terms.
 struct AppointmentFlagged {
   reason @0 :Text $required;
+}
+
+# ---- audit-{days since 1970-01-01}: who read personal data (APPI), in the tamper-evident log itself ----
+struct PersonalDataRead {
+  readerId @0 :Text $Json.name("reader_id") $required;  # the token's id
+  readerRole @1 :Text $Json.name("reader_role") $required;
+  readerName @2 :Text $Json.name("reader_name");       # the token's label, not personal data
+  subjects @3 :List(Text) $required;                   # streams whose personal fields were shown
+  route @4 :Text $required;                            # what was read, e.g. "GET /v1/talents/{id}"
 }
 
 # ---- any stream ----

@@ -30,19 +30,29 @@ std::string stream_name(std::string_view category, std::string_view id) {
 
 namespace detail {
 
+namespace {
+
+std::uint64_t id_hash(std::string_view id) {
+  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (unsigned char c : id) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
+}  // namespace
+
 bool track_voidable(voidable_entries& entries, const event_view& event) {
   if (event.type == "EventVoided") {
     payload_reader reader(event.payload);
     auto voided = str(reader.root<s::EventVoided>().getVoidedEventId());
     entries.by_id.erase(voided);
     entries.voided.insert(voided);
-    entries.not_voidable.emplace(event.id);
+    entries.not_voidable.push_back(id_hash(event.id));
     return true;
   }
   if (is_voidable(event.type))
     entries.by_id.emplace(std::string(event.id), event.type);
   else
-    entries.not_voidable.emplace(event.id);
+    entries.not_voidable.push_back(id_hash(event.id));
   return false;
 }
 
@@ -51,7 +61,8 @@ decision decide_void(const command& cmd, const voidable_entries& entries, std::s
   auto target = str(reader.root<s::EventVoided>().getVoidedEventId());
   if (entries.voided.count(target))
     return rejected("already_voided", "event " + target + " is already voided");
-  if (entries.not_voidable.count(target))
+  if (std::find(entries.not_voidable.begin(), entries.not_voidable.end(), id_hash(target)) !=
+      entries.not_voidable.end())
     return rejected("event_not_voidable",
                     "event " + target + " cannot be voided; correct it with a new event");
   auto it = entries.by_id.find(target);

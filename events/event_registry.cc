@@ -76,6 +76,8 @@ std::vector<event_type_info> make_table() {
       entry<s::IssueResolved>("IssueResolved", "appointment"),
       entry<s::AppointmentEnded>("AppointmentEnded", "appointment"),
       entry<s::AppointmentFlagged>("AppointmentFlagged", "appointment"),
+      // audit-{yyyymmdd}
+      entry<s::PersonalDataRead>("PersonalDataRead", "audit"),
       // any stream
       entry<s::EventVoided>("EventVoided", ""),
   };

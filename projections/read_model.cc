@@ -87,10 +87,15 @@ class writer {
     if constexpr (std::is_enum_v<T>) {
       (*this)(static_cast<std::underlying_type_t<T>>(value));
     } else if constexpr (std::is_integral_v<T>) {
-      auto v = static_cast<std::uint64_t>(value);
-      char bytes[8];
-      for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(v >> (8 * i));
-      out.append(bytes, 8);
+      // LEB128 of the zigzag form: most numbers here are small, and snapshots stay compact.
+      auto v = static_cast<std::uint64_t>(static_cast<std::int64_t>(value));
+      if constexpr (std::is_signed_v<T>)
+        v = (v << 1) ^ static_cast<std::uint64_t>(static_cast<std::int64_t>(value) >> 63);
+      while (v >= 0x80) {
+        out.push_back(static_cast<char>(v | 0x80));
+        v >>= 7;
+      }
+      out.push_back(static_cast<char>(v));
     } else if constexpr (std::is_same_v<T, std::string>) {
       (*this)(value.size());
       out += value;
@@ -126,10 +131,15 @@ class reader {
       (*this)(raw);
       value = static_cast<T>(raw);
     } else if constexpr (std::is_integral_v<T>) {
-      if (in_.size() < 8) return fail();
       std::uint64_t v = 0;
-      for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(in_[i])) << (8 * i);
-      in_.remove_prefix(8);
+      for (int shift = 0;; shift += 7) {
+        if (in_.empty() || shift > 63) return fail();
+        auto byte = static_cast<unsigned char>(in_.front());
+        in_.remove_prefix(1);
+        v |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+        if ((byte & 0x80) == 0) break;
+      }
+      if constexpr (std::is_signed_v<T>) v = (v >> 1) ^ (~(v & 1) + 1);
       value = static_cast<T>(v);
     } else if constexpr (std::is_same_v<T, std::string>) {
       std::size_t n = 0;
@@ -254,6 +264,7 @@ status read_model::apply(const recorded_event& e, const stream_reader& read) {
 
 std::string read_model::save() const {
   writer w;
+  w.out.reserve(64 * (talents.size() + needs.size() + candidacies.size() + appointments.size()) + 4096);
   w(version);
   w(*this);
   return std::move(w.out);

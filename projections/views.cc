@@ -406,4 +406,52 @@ result<json::value> matches(const read_model& m, const std::string& need_id, std
   return json::value(std::move(out));
 }
 
+json::value ideas(const read_model& m, std::size_t per_municipality) {
+  std::set<std::string> with_open_need;
+  for (const auto& [id, n] : m.needs)
+    if (n.open()) with_open_need.insert(n.lg_code);
+  json::array out;
+  for (const auto& [lg, muni] : m.municipalities) {
+    if (with_open_need.count(lg)) continue;
+    struct scored {
+      int score;
+      std::string id;
+      json::array reasons;
+    };
+    std::vector<scored> ranked;
+    for (const auto& [id, t] : m.talents) {
+      if (t.status != talent_status::active || t.erased || !t.consent) continue;
+      scored s{0, id, {}};
+      if (t.residence_area == lg) {
+        s.score += 20;
+        s.reasons.emplace_back("lives in " + muni.name_ja);
+      }
+      if (std::find(t.areas.begin(), t.areas.end(), lg) != t.areas.end()) {
+        s.score += 20;
+        s.reasons.emplace_back("offers to work in " + muni.name_ja);
+      }
+      if (s.score == 0) continue;
+      auto free_hours = static_cast<int>(t.hours_per_week) - static_cast<int>(committed_hours(m, id));
+      if (free_hours > 0) {
+        s.score += std::min(free_hours, 20);
+        s.reasons.emplace_back(std::to_string(free_hours) + " h/week free");
+      }
+      ranked.push_back(std::move(s));
+    }
+    if (ranked.empty()) continue;
+    std::sort(ranked.begin(), ranked.end(), [](const scored& a, const scored& b) {
+      return a.score != b.score ? a.score > b.score : a.id < b.id;
+    });
+    json::array talents_out;
+    for (std::size_t i = 0; i < ranked.size() && i < per_municipality; ++i)
+      talents_out.push_back(json::object{{"talent_id", ranked[i].id}, {"score", ranked[i].score},
+                                         {"reasons", std::move(ranked[i].reasons)}});
+    out.push_back(json::object{{"lg_code", lg}, {"name_ja", muni.name_ja}, {"talents", std::move(talents_out)}});
+  }
+  json::object result;
+  result["ideas"] = std::move(out);
+  result["position"] = m.position;
+  return result;
+}
+
 }  // namespace kakehashi::views

@@ -39,6 +39,11 @@ boost::json::value talents(const read_model& m, const std::string& skill, bool a
 result<boost::json::value> matches(const read_model& m, const std::string& need_id,
                                    std::size_t limit = 20);
 
+// Talent-driven ideas: for each municipality with no open need, the active talents who live or
+// offer to work there, best first, with the reasons (a coordinator's starting point for
+// proposing what someone could offer before the municipality has noticed the need).
+boost::json::value ideas(const read_model& m, std::size_t per_municipality = 3);
+
 // The Tokyo calendar date of an instant, YYYY-MM-DD; and days between two such dates.
 std::string tokyo_date(std::int64_t micros);
 int days_between(const std::string& from, const std::string& to);

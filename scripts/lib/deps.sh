@@ -7,12 +7,25 @@ KAKEHASHI_DEB_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   librocksdb-dev libboost1.81-dev libboost-json1.81-dev
   capnproto libcapnp-dev doctest-dev libsodium-dev
+  libjemalloc-dev
+  # Browser tests of the dashboard (tests/browser): playwright-core from npm drives Debian's
+  # chromium; a Japanese font so the pages (and their screenshots) render 漢字, not boxes.
+  nodejs npm chromium fonts-noto-cjk
 )
+
+# Packages that count as present when their command is on PATH, however it got there: a
+# machine whose Node.js comes from another repository (which bundles npm and conflicts with
+# Debian's npm package) must not have it replaced.
+declare -gA KAKEHASHI_PACKAGE_COMMANDS=([nodejs]=node [npm]=npm [chromium]=chromium)
 
 # Prints the packages of "$@" that are not installed, one per line.
 kakehashi_missing_packages() {
   local package status
   for package in "$@"; do
+    if [[ -n ${KAKEHASHI_PACKAGE_COMMANDS[$package]:-} ]] &&
+      command -v "${KAKEHASHI_PACKAGE_COMMANDS[$package]}" >/dev/null; then
+      continue
+    fi
     status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
     [[ $status == "install ok installed" ]] || printf '%s\n' "$package"
   done

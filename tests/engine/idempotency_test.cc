@@ -155,5 +155,43 @@ TEST_CASE("events without ids get fresh v7 ids and are never deduplicated") {
     CHECK(stored[i]->id == all[i]);
 }
 
+TEST_CASE("retries queued right behind their originals are answered as duplicates") {
+  // The originals may still be staged but unwritten, or written but unsynced, when their
+  // retries are staged (in the same group or a later one): each retry must find its original
+  // and nothing may be written twice.
+  temp_dir dir;
+  auto store = open_store(dir);
+  constexpr std::size_t appends = 200;
+  std::vector<uuid> ids;
+  for (std::size_t i = 0; i < appends; ++i)
+    ids.push_back(new_uuid_v7());
+  std::vector<std::promise<result<append_result>>> done(2 * appends);
+  auto submit = [&](std::size_t slot, std::size_t i) {
+    store->append_async(
+        single("retry-" + std::to_string(i % 7), expected_version::any(),
+               make_event("Ordered", "{\"n\":" + std::to_string(i) + "}", ids[i])),
+        [&done, slot](result<append_result> r) { done[slot].set_value(std::move(r)); });
+  };
+  // Each original is followed closely by its retry, interleaved with other originals.
+  for (std::size_t i = 0; i < appends; ++i) {
+    submit(2 * i, i);
+    if (i >= 3) submit(2 * (i - 3) + 1, i - 3);
+  }
+  for (std::size_t i = appends - 3; i < appends; ++i)
+    submit(2 * i + 1, i);
+
+  for (std::size_t i = 0; i < appends; ++i) {
+    CAPTURE(i);
+    auto original = done[2 * i].get_future().get();
+    auto retry = done[2 * i + 1].get_future().get();
+    REQUIRE(original.ok());
+    REQUIRE(retry.ok());
+    CHECK_FALSE(original->duplicate);
+    check_same_positions(*original, *retry);
+  }
+  CHECK(store->head_position() == appends);
+  CHECK(read_everything(*store).size() == appends);
+}
+
 }  // namespace
 }  // namespace kakehashi::test

@@ -115,6 +115,14 @@ TEST_CASE("as of any position the model equals a fresh fold, with or without sna
     CHECK(coverage.at("municipalities").to_number<int>() == 62);
     auto queue = views::work_queue(m, today).as_object();
     CHECK(queue.contains("check_ins_due"));
+    // Ideas only for municipalities with no open need, each with reasons.
+    auto ideas = views::ideas(m).as_object().at("ideas").as_array();
+    REQUIRE_FALSE(ideas.empty());
+    for (const auto& idea : ideas) {
+      auto lg = std::string(idea.as_object().at("lg_code").as_string());
+      for (const auto& [id, n] : m.needs) CHECK_FALSE((n.open() && n.lg_code == lg));
+      CHECK_FALSE(idea.as_object().at("talents").as_array().empty());
+    }
     auto funnel = views::funnel(m, today).as_object();
     CHECK(funnel.at("registered").to_number<int>() > 888);
     // Suggestions exclude talents already on the need and say why they rank.
