@@ -75,15 +75,18 @@ void stream_service::wake_later(std::weak_ptr<ws_session> session) {
 }
 
 void stream_service::drain_wakeups() {
+  // Taken whole: once wake_posted_ is false again, the next publish posts another drain, which
+  // may run on the other I/O thread while this one is still waking connections.
+  std::vector<std::weak_ptr<ws_session>> ready;
   {
     std::lock_guard lock(wake_mutex_);
-    wake_draining_.swap(wake_ready_);
+    ready.swap(wake_ready_);
+    wake_ready_.reserve(ready.size());
     wake_posted_ = false;
   }
   // Posted from an I/O thread, these stay in its private queue: no syscall per connection.
-  for (auto& weak : wake_draining_)
+  for (auto& weak : ready)
     if (auto session = weak.lock()) session->wake_soon();
-  wake_draining_.clear();
 }
 
 bool stream_service::is_stream_target(const http_request& req) {

@@ -139,7 +139,6 @@ class stream_service : public std::enable_shared_from_this<stream_service> {
   std::mutex wake_mutex_;
   std::optional<boost::asio::any_io_executor> executor_;
   std::vector<std::weak_ptr<ws_session>> wake_ready_;
-  std::vector<std::weak_ptr<ws_session>> wake_draining_;  // used by drain_wakeups only
   bool wake_posted_ = false;
 
   std::shared_mutex cache_mutex_;

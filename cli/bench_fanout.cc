@@ -32,7 +32,9 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -125,6 +127,7 @@ bool write_line(int fd, const std::string& line) {
   std::size_t left = out.size();
   while (left > 0) {
     ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     p += n;
     left -= static_cast<std::size_t>(n);
@@ -135,11 +138,13 @@ bool write_line(int fd, const std::string& line) {
 bool read_line(int fd, std::string& line) {
   line.clear();
   char c;
-  while (::read(fd, &c, 1) == 1) {
+  for (;;) {
+    ssize_t n = ::read(fd, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n != 1) return false;
     if (c == '\n') return true;
     line += c;
   }
-  return false;
 }
 
 // ---- the clients (child process)
@@ -347,9 +352,11 @@ int run_clients(int from_parent, int to_parent, std::size_t subscribers, unsigne
   std::size_t failed = count(&client_totals::failed);
   write_line(to_parent, "ready " + std::to_string(ready) + " " + std::to_string(failed));
 
-  if (!read_line(from_parent, line)) return 1;
   unsigned long long last = 0, events = 0;
-  if (std::sscanf(line.c_str(), "end %llu %llu", &last, &events) != 2) return 1;
+  // The parent is gone or confused: nothing to report to, and the I/O threads cannot be joined.
+  if (!read_line(from_parent, line) ||
+      std::sscanf(line.c_str(), "end %llu %llu", &last, &events) != 2)
+    ::_exit(1);
   deadline = std::chrono::steady_clock::now() + 30s;
   while (std::chrono::steady_clock::now() < deadline) {
     bool all = std::all_of(clients.begin(), clients.end(),
@@ -422,6 +429,8 @@ int bench_fanout(const args& a) {
   if (::pipe(to_child) != 0 || ::pipe(to_parent) != 0)
     return fail_with("pipe", std::strerror(errno));
   std::fflush(nullptr);
+  // A client process that died must show up as a failed read, not kill us on the next write.
+  std::signal(SIGPIPE, SIG_IGN);
   pid_t child = ::fork();
   if (child < 0) return fail_with("fork", std::strerror(errno));
   if (child == 0) {
