@@ -8,7 +8,9 @@
 // to $all from "end". Once every client is caught up, the parent appends single-event appends
 // (copies of a real NeedOpened, each opening a new need) at --rate per second for --seconds,
 // open loop; then it tells the child the last position, and the child waits until every client
-// has it (or 30 s) and reports.
+// has it (or 30 s) and reports. The first --warmup seconds run at the same rate but are kept
+// out of the latency figures (reported apart as warmup_p99_ms / warmup_max_ms): the first second
+// of a thousand connections going live pays once for growing buffers and TCP windows.
 //
 // Latency: receipt time minus the event's recorded_at (the CloudEvent "time"), both from the
 // system clock of this machine. recorded_at is taken when the sequencer stages the group, before
@@ -16,7 +18,8 @@
 // commit-to-delivery. Both processes share the machine's cores: the clients' work is counted
 // against the server's.
 //
-// Output (one JSON object): subscribers, rate, seconds, events, deliveries, missing,
+// Output (one JSON object): subscribers, rate, seconds, events (measured), deliveries and
+// missing (warm-up included),
 // deliveries_per_sec, p50_ms, p90_ms, p99_ms, max_ms, server_rss_mb (the largest resident set
 // sampled while streaming), server_rss_idle_mb (before the clients connected), plus counters.
 #include <pthread.h>
@@ -70,7 +73,7 @@ using namespace std::chrono_literals;
 constexpr const char* fanout_usage =
     "usage: kakehashi bench fanout [--subscribers 1000] [--rate 500] [--seconds 10] [--data DIR]\n"
     "                              [--client-threads 1] [--server-threads 2] [--coalesce-ms 5]\n"
-    "                              [--json]\n";
+    "                              [--warmup 2] [--json]\n";
 
 // Latency histogram: 20 µs buckets up to 10 s.
 constexpr std::int64_t bucket_us = 20;
@@ -150,8 +153,15 @@ bool read_line(int fd, std::string& line) {
 // ---- the clients (child process)
 
 // One per client I/O thread, so recording a delivery takes no lock.
+// Events before this position are the warm-up's: counted, but kept out of the latency figures.
+std::atomic<position_t> measure_from{std::numeric_limits<position_t>::max()};
+
 struct client_totals {
   std::vector<std::uint32_t> histogram = std::vector<std::uint32_t>(bucket_count + 1, 0);
+  std::vector<std::uint32_t> warm_histogram = std::vector<std::uint32_t>(bucket_count + 1, 0);
+  std::uint64_t measured = 0;
+  std::uint64_t warm = 0;
+  std::int64_t warm_max_us = 0;
   std::uint64_t deliveries = 0;
   std::uint64_t out_of_order = 0;
   std::int64_t max_us = 0;
@@ -268,11 +278,19 @@ class fan_client : public std::enable_shared_from_this<fan_client> {
         position = position * 10 + static_cast<position_t>(c - '0');
       }
       std::int64_t us = recorded < 0 ? 0 : std::max<std::int64_t>(now - recorded, 0);
-      ++totals_.histogram[std::min<std::size_t>(static_cast<std::size_t>(us / bucket_us),
-                                                bucket_count)];
+      std::size_t bucket =
+          std::min<std::size_t>(static_cast<std::size_t>(us / bucket_us), bucket_count);
+      if (position >= measure_from.load(std::memory_order_relaxed)) {
+        ++totals_.histogram[bucket];
+        ++totals_.measured;
+        totals_.max_us = std::max(totals_.max_us, us);
+      } else {
+        ++totals_.warm_histogram[bucket];
+        ++totals_.warm;
+        totals_.warm_max_us = std::max(totals_.warm_max_us, us);
+      }
       ++totals_.deliveries;
       if (position <= last_.load(std::memory_order_relaxed)) ++totals_.out_of_order;
-      totals_.max_us = std::max(totals_.max_us, us);
       if (totals_.first_receipt == 0) totals_.first_receipt = now;
       totals_.last_receipt = now;
       last_.store(position, std::memory_order_release);
@@ -352,8 +370,12 @@ int run_clients(int from_parent, int to_parent, std::size_t subscribers, unsigne
   std::size_t failed = count(&client_totals::failed);
   write_line(to_parent, "ready " + std::to_string(ready) + " " + std::to_string(failed));
 
-  unsigned long long last = 0, events = 0;
+  unsigned long long last = 0, events = 0, from = 0;
   // The parent is gone or confused: nothing to report to, and the I/O threads cannot be joined.
+  if (!read_line(from_parent, line) || std::sscanf(line.c_str(), "measure %llu", &from) != 1)
+    ::_exit(1);
+  measure_from.store(from);
+  write_line(to_parent, "ok");
   if (!read_line(from_parent, line) ||
       std::sscanf(line.c_str(), "end %llu %llu", &last, &events) != 2)
     ::_exit(1);
@@ -372,11 +394,16 @@ int run_clients(int from_parent, int to_parent, std::size_t subscribers, unsigne
   client_totals sum;
   sum.first_receipt = std::numeric_limits<std::int64_t>::max();
   for (auto& t : totals) {
-    for (std::size_t i = 0; i < sum.histogram.size(); ++i)
+    for (std::size_t i = 0; i < sum.histogram.size(); ++i) {
       sum.histogram[i] += t->histogram[i];
+      sum.warm_histogram[i] += t->warm_histogram[i];
+    }
     sum.deliveries += t->deliveries;
+    sum.measured += t->measured;
+    sum.warm += t->warm;
     sum.out_of_order += t->out_of_order;
     sum.max_us = std::max(sum.max_us, t->max_us);
+    sum.warm_max_us = std::max(sum.warm_max_us, t->warm_max_us);
     if (t->deliveries > 0) {
       sum.first_receipt = std::min(sum.first_receipt, t->first_receipt);
       sum.last_receipt = std::max(sum.last_receipt, t->last_receipt);
@@ -389,15 +416,18 @@ int run_clients(int from_parent, int to_parent, std::size_t subscribers, unsigne
   std::snprintf(out, sizeof out,
                 "\"subscribers_ready\":%zu,\"subscribers_failed\":%zu,\"deliveries\":%llu,"
                 "\"missing\":%lld,\"out_of_order\":%llu,\"deliveries_per_sec\":%.0f,"
-                "\"p50_ms\":%.2f,\"p90_ms\":%.2f,\"p99_ms\":%.2f,\"max_ms\":%.2f",
+                "\"p50_ms\":%.2f,\"p90_ms\":%.2f,\"p99_ms\":%.2f,\"max_ms\":%.2f,"
+                "\"warmup_p99_ms\":%.2f,\"warmup_max_ms\":%.2f",
                 ready, failed, static_cast<unsigned long long>(sum.deliveries),
                 static_cast<long long>(expected) - static_cast<long long>(sum.deliveries),
                 static_cast<unsigned long long>(sum.out_of_order),
                 span > 0 ? static_cast<double>(sum.deliveries) / span : 0.0,
-                quantile_ms(sum.histogram, sum.deliveries, 0.50),
-                quantile_ms(sum.histogram, sum.deliveries, 0.90),
-                quantile_ms(sum.histogram, sum.deliveries, 0.99),
-                static_cast<double>(sum.max_us) / 1000.0);
+                quantile_ms(sum.histogram, sum.measured, 0.50),
+                quantile_ms(sum.histogram, sum.measured, 0.90),
+                quantile_ms(sum.histogram, sum.measured, 0.99),
+                static_cast<double>(sum.max_us) / 1000.0,
+                quantile_ms(sum.warm_histogram, sum.warm, 0.99),
+                static_cast<double>(sum.warm_max_us) / 1000.0);
   write_line(to_parent, out);
   std::fflush(nullptr);
   ::_exit(0);  // the clients' sockets close with the process
@@ -416,11 +446,12 @@ int bench_fanout(const args& a) {
   auto subscribers = a.get_u64("subscribers", 1000);
   auto rate = a.get_u64("rate", 500);
   auto seconds = a.get_u64("seconds", 10);
+  auto warmup = a.get_u64("warmup", 2);
   auto client_threads = a.get_u64("client-threads", 1);
   auto coalesce_ms = a.get_u64("coalesce-ms", 5);
   auto server_threads = a.get_u64("server-threads", 2);
   if (!subscribers || !rate || !seconds || !client_threads || !server_threads || !coalesce_ms ||
-      *rate == 0 || *seconds == 0 || *subscribers == 0) {
+      !warmup || *rate == 0 || *seconds == 0 || *subscribers == 0) {
     std::fputs(fanout_usage, stderr);
     return 2;
   }
@@ -553,10 +584,11 @@ int bench_fanout(const args& a) {
   // Append latency (due time to acknowledgement), for telling the commit's share of the
   // delivery latency from the fan-out's.
   std::vector<std::uint64_t> append_ns(total, 0);
-  auto start = std::chrono::steady_clock::now();
-  for (std::uint64_t i = 0; i < total; ++i) {
-    auto due = start + period * i;
-    std::this_thread::sleep_until(due);
+  // The warm-up: the same load for --warmup seconds, delivered and checked but kept out of the
+  // latency figures (the first second of a thousand connections going live pays for growing
+  // buffers and TCP windows once). Then the measured part starts at a known position.
+  const std::uint64_t warm_total = *rate * *warmup;
+  auto append_one = [&](std::uint64_t* slot, std::chrono::steady_clock::time_point due) {
     new_event e;
     e.type = seed->type;
     e.who = seed->who;
@@ -564,15 +596,36 @@ int bench_fanout(const args& a) {
     append_request request;
     request.streams.push_back(stream_append{
         "need-" + new_uuid_v7().to_string(), expected_version::no_stream(), {std::move(e)}});
-    (*store)->append_async(std::move(request), [&, i, due](result<append_result> r) {
-      append_ns[i] =
-          static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                         std::chrono::steady_clock::now() - due)
-                                         .count());
+    (*store)->append_async(std::move(request), [&, slot, due](result<append_result> r) {
+      if (slot)
+        *slot = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                               std::chrono::steady_clock::now() - due)
+                                               .count());
       (r ? acked : refused).fetch_add(1);
     });
+  };
+  auto warm_start = std::chrono::steady_clock::now();
+  for (std::uint64_t i = 0; i < warm_total; ++i) {
+    auto due = warm_start + period * i;
+    std::this_thread::sleep_until(due);
+    append_one(nullptr, due);
   }
-  while (acked.load() + refused.load() < total)
+  while (acked.load() + refused.load() < warm_total)
+    std::this_thread::sleep_for(1ms);
+  write_line(reaper.fd_out, "measure " + std::to_string((*store)->head_position() + 1));
+  if (!read_line(reaper.fd_in, line)) {
+    sampling = false;
+    sampler.join();
+    finish();
+    return fail_with("clients", "the client process ended early");
+  }
+  auto start = std::chrono::steady_clock::now();
+  for (std::uint64_t i = 0; i < total; ++i) {
+    auto due = start + period * i;
+    std::this_thread::sleep_until(due);
+    append_one(&append_ns[i], due);
+  }
+  while (acked.load() + refused.load() < warm_total + total)
     std::this_thread::sleep_for(1ms);
   double append_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -593,13 +646,15 @@ int bench_fanout(const args& a) {
 
   std::printf(
       "{\"bench\":\"fanout\",\"subscribers\":%llu,\"rate\":%llu,\"seconds\":%llu,"
+      "\"warmup_seconds\":%llu,"
       "\"events\":%llu,\"append_refused\":%llu,\"append_seconds\":%.2f,"
       "\"append_p50_ms\":%.2f,\"append_p99_ms\":%.2f,%s,"
       "\"server_rss_mb\":%.1f,\"server_rss_idle_mb\":%.1f,\"backpressure_pauses\":%llu,"
       "\"encode_cache_misses\":%llu,\"server_threads\":%llu,\"client_threads\":%llu,"
       "\"coalesce_ms\":%llu}\n",
       static_cast<unsigned long long>(*subscribers), static_cast<unsigned long long>(*rate),
-      static_cast<unsigned long long>(*seconds), static_cast<unsigned long long>(acked.load()),
+      static_cast<unsigned long long>(*seconds), static_cast<unsigned long long>(*warmup),
+      static_cast<unsigned long long>(acked.load() - warm_total),
       static_cast<unsigned long long>(refused.load()), append_seconds, append_q(0.5),
       append_q(0.99), line.c_str(), rss_peak_mb, rss_idle,
       static_cast<unsigned long long>(stats->backpressure_pauses.load()),
