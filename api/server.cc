@@ -45,7 +45,9 @@ class server_impl final : public server {
         acceptor_(strand_),
         signals_(strand_),
         grace_timer_(strand_),
-        retry_timer_(strand_) {}
+        retry_timer_(strand_) {
+    if (context_->streams) context_->streams->set_executor(ioc_.get_executor());
+  }
 
   status listen() {
     const server_options& options = context_->options;

@@ -41,13 +41,19 @@ struct websocket_options {
   // Per connection: bytes of messages waiting to be written. While full, the connection stops
   // taking events from its subscriptions (which fall back to reading the store) and stops
   // reading client messages; it may overshoot by one message.
-  std::size_t max_queued_bytes = 1 << 20;
+  std::size_t max_queued_bytes = 64 * 1024;
   std::size_t max_subscriptions = 16;  // subscriptions and watches per connection
-  // Each store subscription's live buffer (subscription_options::max_buffered_bytes).
-  std::size_t subscription_buffer_bytes = 256 * 1024;
+  // Each store subscription's live buffer (subscription_options::max_buffered_bytes), counted
+  // in stored bytes. It holds pointers to events every subscriber shares, so it absorbs a
+  // backlog of seconds for little memory; beyond it the subscriber reads from the store.
+  std::size_t subscription_buffer_bytes = 1 << 20;
   // Nothing received for this long closes the connection; a ping goes out at half of it.
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds handshake_timeout{10};  // the opening and the closing handshake
+  // After a subscription wakes an idle connection its events go out at once; after that the
+  // connection takes events at most this often, so a busy stream goes out in batches (one
+  // write for many events) instead of one send per event per subscriber.
+  std::chrono::milliseconds coalesce_delay{5};
   // Watches send an update at most this often, and only when the view changed.
   std::chrono::milliseconds watch_interval{250};
   // Encoded CloudEvents shared between connections (api/stream_service.h).

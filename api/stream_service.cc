@@ -1,5 +1,6 @@
 #include "api/stream_service.h"
 
+#include <boost/asio/post.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json/serialize.hpp>
@@ -7,6 +8,7 @@
 #include "api/auth.h"
 #include "api/authenticator.h"
 #include "api/router.h"
+#include "api/ws_session.h"
 #include "events/ids.h"
 #include "projections/runner.h"
 #include "projections/views.h"
@@ -50,6 +52,41 @@ stream_service::stream_service(const server_options& options, backend parts,
   for (auto& origin : allow_origins_)
     while (!origin.empty() && origin.back() == '/')
       origin.pop_back();
+}
+
+void stream_service::set_executor(boost::asio::any_io_executor executor) {
+  std::lock_guard lock(wake_mutex_);
+  executor_ = std::move(executor);
+}
+
+void stream_service::wake_later(std::weak_ptr<ws_session> session) {
+  std::unique_lock lock(wake_mutex_);
+  if (!executor_) {
+    lock.unlock();
+    if (auto s = session.lock()) s->wake_soon();
+    return;
+  }
+  wake_ready_.push_back(std::move(session));
+  if (wake_posted_) return;
+  wake_posted_ = true;
+  auto ex = *executor_;
+  lock.unlock();
+  boost::asio::post(ex, [self = shared_from_this()] { self->drain_wakeups(); });
+}
+
+void stream_service::drain_wakeups() {
+  // Taken whole: once wake_posted_ is false again, the next publish posts another drain, which
+  // may run on the other I/O thread while this one is still waking connections.
+  std::vector<std::weak_ptr<ws_session>> ready;
+  {
+    std::lock_guard lock(wake_mutex_);
+    ready.swap(wake_ready_);
+    wake_ready_.reserve(ready.size());
+    wake_posted_ = false;
+  }
+  // Posted from an I/O thread, these stay in its private queue: no syscall per connection.
+  for (auto& weak : ready)
+    if (auto session = weak.lock()) session->wake_soon();
 }
 
 bool stream_service::is_stream_target(const http_request& req) {
@@ -105,41 +142,69 @@ stream_service::handshake stream_service::check_handshake(const http_request& re
   return out;
 }
 
-result<std::shared_ptr<const std::string>> stream_service::encoded(const event_ptr& event,
+result<std::shared_ptr<const std::string>> stream_service::encoded(const recorded_event& event,
                                                                    delivery how,
                                                                    std::uint64_t erasures) {
-  const auto key = std::make_pair(event->position, how);
+  std::shared_ptr<const std::string> out;
+  const recorded_event* one = &event;
+  encoded_batch(&one, &how, 1, erasures, &out);
+  if (!out) return make_error(errc::internal, "event_unreadable", "the event cannot be encoded");
+  return out;
+}
+
+void stream_service::encoded_batch(const recorded_event* const* events, const delivery* how,
+                                   std::size_t n, std::uint64_t erasures,
+                                   std::shared_ptr<const std::string>* out) {
+  std::size_t missing = 0;
   {
-    std::lock_guard lock(cache_mutex_);
+    std::shared_lock lock(cache_mutex_);
+    bool stale = erasures > cache_erasures_;
+    for (std::size_t i = 0; i < n; ++i) {
+      out[i] = nullptr;
+      if (how[i] == delivery::hidden) continue;
+      if (!stale) {
+        auto it = cache_.find(std::make_pair(events[i]->position, how[i]));
+        if (it != cache_.end() && it->second.id == events[i]->id &&
+            it->second.erasures >= erasures) {
+          out[i] = it->second.text;
+          continue;
+        }
+      }
+      ++missing;
+    }
+  }
+  stats_->encode_cache_hits.fetch_add(n - missing, std::memory_order_relaxed);
+  if (missing == 0) return;
+  stats_->encode_cache_misses.fetch_add(missing, std::memory_order_relaxed);
+
+  for (std::size_t i = 0; i < n; ++i) {
+    if (out[i] || how[i] == delivery::hidden) continue;
+    auto object = cloud_event(*events[i], parts_.store->keys(), how[i]);
+    if (!object) continue;  // stays null: the caller reports it
+    auto text = std::make_shared<const std::string>(boost::json::serialize(*object));
+    out[i] = text;
+
+    std::unique_lock lock(cache_mutex_);
     if (erasures > cache_erasures_) {
       // Someone's personal data became unreadable: nothing decoded before may be served again.
       cache_.clear();
       cache_bytes_ = 0;
       cache_erasures_ = erasures;
     }
-    auto it = cache_.find(key);
-    if (it != cache_.end() && it->second.id == event->id && it->second.erasures >= erasures) {
-      stats_->encode_cache_hits.fetch_add(1, std::memory_order_relaxed);
-      return it->second.text;
+    if (erasures < cache_erasures_) continue;  // decoded before an erasure: use once, keep not
+    auto key = std::make_pair(events[i]->position, how[i]);
+    auto [it, inserted] = cache_.try_emplace(key, cached{events[i]->id, erasures, text});
+    if (!inserted) {
+      cache_bytes_ -= it->second.text->size();
+      it->second = cached{events[i]->id, erasures, text};
+    }
+    cache_bytes_ += text->size();
+    // Oldest positions first: live subscribers all want the newest ones.
+    while (cache_bytes_ > options_.event_cache_bytes && !cache_.empty()) {
+      cache_bytes_ -= cache_.begin()->second.text->size();
+      cache_.erase(cache_.begin());
     }
   }
-  stats_->encode_cache_misses.fetch_add(1, std::memory_order_relaxed);
-  auto object = cloud_event(*event, parts_.store->keys(), how);
-  if (!object) return object.take_err();
-  auto text = std::make_shared<const std::string>(boost::json::serialize(*object));
-
-  std::lock_guard lock(cache_mutex_);
-  if (erasures < cache_erasures_) return text;  // decoded before an erasure: use once, keep not
-  auto [it, inserted] = cache_.insert_or_assign(key, cached{event->id, erasures, text});
-  (void)it;
-  (void)inserted;
-  cache_bytes_ += text->size();
-  // Oldest positions first: live subscribers all want the newest ones.
-  while (cache_bytes_ > options_.event_cache_bytes && !cache_.empty()) {
-    cache_bytes_ -= cache_.begin()->second.text->size();
-    cache_.erase(cache_.begin());
-  }
-  return text;
 }
 
 std::string stream_service::effective_lg_code(const principal& who, ws::view_kind kind,

@@ -21,13 +21,16 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/any_io_executor.hpp>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/backend.h"
 #include "api/event_access.h"
@@ -39,6 +42,7 @@
 namespace kakehashi::api {
 
 class authenticator;
+class ws_session;
 
 // Counters of the WebSocket side, for tests, benchmarks and metrics. All monotonic except
 // `connections` and `queued_bytes` (current values).
@@ -70,7 +74,7 @@ struct websocket_stats {
   }
 };
 
-class stream_service {
+class stream_service : public std::enable_shared_from_this<stream_service> {
  public:
   stream_service(const server_options& options, backend parts, std::shared_ptr<authenticator> auth);
 
@@ -85,8 +89,12 @@ class stream_service {
 
   // The CloudEvent text of `event` for `how` (not hidden); `erasures` is
   // store().keys().stats().erasures read before the caller decided anything about the event.
-  result<std::shared_ptr<const std::string>> encoded(const event_ptr& event, delivery how,
+  result<std::shared_ptr<const std::string>> encoded(const recorded_event& event, delivery how,
                                                      std::uint64_t erasures);
+  // encoded() for n events at once (one lock for the lookups): out[i] is null for a hidden
+  // event and for one that cannot be encoded.
+  void encoded_batch(const recorded_event* const* events, const delivery* how, std::size_t n,
+                     std::uint64_t erasures, std::shared_ptr<const std::string>* out);
 
   // The view for a watch, computed from the live model. Errors: forbidden when `who` may not
   // read it; unavailable without a read model.
@@ -99,6 +107,14 @@ class stream_service {
   // The lg_code a watch of `kind` is about: a municipality's pipeline without one is its own.
   static std::string effective_lg_code(const principal& who, ws::view_kind kind,
                                        const std::string& lg_code);
+
+  // Wake-ups from subscriptions (on_ready, on the sequencer thread) for many connections at
+  // once: the sequencer makes one post per published group, not one per connection (a post
+  // from outside the I/O threads may cost a syscall to wake one; a thousand would stall the
+  // sequencer for milliseconds). An I/O thread then wakes each connection on its strand.
+  // Before set_executor (never, in a server) each wake-up is posted directly.
+  void set_executor(boost::asio::any_io_executor executor);
+  void wake_later(std::weak_ptr<ws_session> session);
 
   const websocket_options& options() const { return options_; }
   const backend& parts() const { return parts_; }
@@ -118,7 +134,14 @@ class stream_service {
     std::uint64_t erasures = 0;
     std::shared_ptr<const std::string> text;
   };
-  std::mutex cache_mutex_;
+  void drain_wakeups();
+
+  std::mutex wake_mutex_;
+  std::optional<boost::asio::any_io_executor> executor_;
+  std::vector<std::weak_ptr<ws_session>> wake_ready_;
+  bool wake_posted_ = false;
+
+  std::shared_mutex cache_mutex_;
   std::map<std::pair<position_t, delivery>, cached> cache_;
   std::size_t cache_bytes_ = 0;
   std::uint64_t cache_erasures_ = 0;

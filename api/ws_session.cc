@@ -4,8 +4,8 @@
 #include <array>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
-#include <boost/beast/websocket/error.hpp>
 #include <boost/json/serialize.hpp>
 #include <functional>
 #include <limits>
@@ -30,6 +30,10 @@ constexpr std::size_t pump_batch = 64;
 // While a municipality's events wait for the read model: first retry, and the longest pause.
 constexpr std::chrono::milliseconds model_retry_min{1};
 constexpr std::chrono::milliseconds model_retry_max{100};
+// Write buffers larger than this are given back when the connection has been quiet for a
+// while, so an idle connection holds little memory whatever its busiest moment was.
+constexpr std::size_t max_idle_buffer_bytes = 64 * 1024;
+constexpr std::size_t read_chunk_bytes = 16 * 1024;
 
 // Non-municipality roles never consult the model (api/event_access.h).
 const read_model& no_model() {
@@ -41,123 +45,188 @@ const read_model& no_model() {
 
 ws_session::ws_session(net::ip::tcp::socket&& socket, std::shared_ptr<session_context> context,
                        principal who)
-    : ws_(std::move(socket)),
+    : socket_(socket.get_executor()),
       context_(std::move(context)),
       service_(*context_->streams),
       who_(std::move(who)),
-      model_timer_(ws_.get_executor()),
-      watch_timer_(ws_.get_executor()) {}
+      handshake_(std::make_unique<websocket::stream<beast::tcp_stream>>(std::move(socket))),
+      parser_(service_.options().max_message_bytes),
+      model_timer_(socket_.get_executor()),
+      watch_timer_(socket_.get_executor()),
+      flush_timer_(socket_.get_executor()),
+      idle_timer_(socket_.get_executor()) {}
 
 ws_session::~ws_session() {
   auto& stats = service_.stats();
-  stats.queued_bytes.fetch_sub(queued_bytes_, std::memory_order_relaxed);
+  stats.queued_bytes.fetch_sub(published_bytes_, std::memory_order_relaxed);
   if (counted_) stats.connections.fetch_sub(1, std::memory_order_relaxed);
   subs_.clear();  // detaches from the live feed before the registry lets shutdown finish
   context_->connections.remove(this);
 }
 
 void ws_session::start(http_request upgrade) {
-  net::dispatch(ws_.get_executor(), [self = shared_from_this(),
-                                     req = std::move(upgrade)]() mutable {
-    self->upgrade_ = std::move(req);
-    self->counted_ = true;
-    self->service_.stats().connections.fetch_add(1, std::memory_order_relaxed);
-    const websocket_options& opts = self->service_.options();
-    // The WebSocket layer owns the timeouts from here; the TCP stream's would cut it off.
-    beast::get_lowest_layer(self->ws_).expires_never();
-    websocket::stream_base::timeout timeouts;
-    timeouts.handshake_timeout = opts.handshake_timeout;
-    timeouts.idle_timeout = opts.idle_timeout;
-    timeouts.keep_alive_pings = true;
-    self->ws_.set_option(timeouts);
-    self->ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
-      res.set(http::field::server, "kakehashi");
-      res.set(http::field::sec_websocket_protocol, ws::subprotocol);
-    }));
-    self->ws_.read_message_max(opts.max_message_bytes);
-    // One frame per message: one gather write, never a frame per 4 KiB.
-    self->ws_.auto_fragment(false);
-    self->ws_.text(true);
-    self->ws_.async_accept(self->upgrade_, beast::bind_front_handler(&ws_session::on_accept, self));
-  });
+  net::dispatch(
+      socket_.get_executor(), [self = shared_from_this(), req = std::move(upgrade)]() mutable {
+        self->upgrade_ = std::move(req);
+        self->counted_ = true;
+        self->service_.stats().connections.fetch_add(1, std::memory_order_relaxed);
+        auto& hs = *self->handshake_;
+        beast::get_lowest_layer(hs).expires_after(self->service_.options().handshake_timeout);
+        hs.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+          res.set(http::field::server, "kakehashi");
+          res.set(http::field::sec_websocket_protocol, ws::subprotocol);
+        }));
+        hs.async_accept(self->upgrade_, beast::bind_front_handler(&ws_session::on_accept, self));
+      });
 }
 
 void ws_session::shutdown() {
-  net::post(ws_.get_executor(), [self = shared_from_this()] {
+  net::post(socket_.get_executor(), [self = shared_from_this()] {
     if (!self->open_) return self->close_socket();
-    self->close_wanted_ = true;
-    self->begin_close();
+    self->begin_close(ws::close_code::going_away, true);
   });
 }
 
 void ws_session::force_close() {
-  net::post(ws_.get_executor(), [self = shared_from_this()] { self->close_socket(); });
+  net::post(socket_.get_executor(), [self = shared_from_this()] { self->close_socket(); });
 }
 
 void ws_session::on_accept(error_code ec) {
   upgrade_ = {};
-  if (ec) return close_socket();
+  auto& tcp = beast::get_lowest_layer(*handshake_);
+  if (ec || closed_) {
+    error_code ignored;
+    tcp.socket().close(ignored);
+    handshake_.reset();
+    closed_ = true;
+    return;
+  }
+  // From here on every byte is framed here (api/ws_frame.h).
+  tcp.expires_never();
+  socket_ = tcp.release_socket();
+  handshake_.reset();
   open_ = true;
   service_.stats().accepted.fetch_add(1, std::memory_order_relaxed);
-  if (close_wanted_) return begin_close();
+  last_received_ = clock::now();
+  arm_idle_timer();
   do_read();
 }
 
 // ---- closing
 
-void ws_session::begin_close() {
+void ws_session::stop_work() {
   closing_ = true;
+  subs_.clear();
+  watches_.clear();
   model_timer_.cancel();
   watch_timer_.cancel();
-  if (close_sent_ || !open_) return;
-  if (writing_) return;  // on_write comes back here: a close may not overlap a write
-  close_sent_ = true;
-  ws_.async_close(websocket::close_code::going_away, [self = shared_from_this()](error_code) {
-    // Beast has torn the connection down (or the handshake timed out); make sure.
-    self->close_socket();
+  flush_timer_.cancel();
+}
+
+void ws_session::begin_close(std::uint16_t code, bool wait_for_peer) {
+  if (closed_) return;
+  stop_work();
+  if (close_queued_) return;
+  close_queued_ = true;
+  close_after_write_ = !wait_for_peer;
+  // What is still queued will not be read by anyone.
+  staging_.clear();
+  sync_stats();
+  std::string frame = ws::close_frame(code);
+  enqueue_frame(ws::opcode::close, std::string_view(frame).substr(2));
+  // Bounds the wait for the peer's close frame (and a write the peer never reads).
+  idle_timer_.expires_after(service_.options().handshake_timeout);
+  idle_timer_.async_wait([self = shared_from_this()](error_code ec) {
+    if (!ec) self->close_socket();
   });
 }
 
 void ws_session::close_socket() {
-  closing_ = true;
-  model_timer_.cancel();
-  watch_timer_.cancel();
-  auto& tcp = beast::get_lowest_layer(ws_);
+  if (closed_) return;
+  closed_ = true;
+  stop_work();
+  idle_timer_.cancel();
   error_code ignored;
-  tcp.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
-  tcp.close();  // cancels whatever is pending; the handlers then let the session end
+  if (handshake_) {
+    beast::get_lowest_layer(*handshake_)
+        .socket()
+        .shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(*handshake_).close();
+    return;
+  }
+  socket_.shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);  // cancels whatever is pending; the handlers then let the session end
 }
 
-// ---- reading client messages
+// ---- reading client frames
 
 bool ws_session::queue_full() const {
-  return queued_bytes_ >= service_.options().max_queued_bytes;
+  return queued_bytes() >= service_.options().max_queued_bytes;
 }
 
 void ws_session::do_read() {
-  if (reading_ || closing_ || !open_) return;
-  if (queue_full()) return;  // on_write resumes reading once the queue has room
+  if (reading_ || closed_ || !open_) return;
+  if (queue_full() && !close_queued_) return;  // on_write resumes reading once there is room
   reading_ = true;
-  ws_.async_read(read_buffer_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+  std::size_t had = inbox_.size();
+  inbox_.resize(had + read_chunk_bytes);
+  socket_.async_read_some(net::buffer(inbox_.data() + had, read_chunk_bytes),
+                          [self = shared_from_this(), had](error_code ec, std::size_t bytes) {
+                            self->inbox_.resize(had + bytes);
+                            self->on_read(ec, bytes);
+                          });
 }
 
 void ws_session::on_read(error_code ec, std::size_t) {
   reading_ = false;
-  if (ec) {
-    // The peer closed, went idle, broke the protocol or sent too large a message (Beast has
-    // answered with the close code already), or we are shutting down.
-    if (!close_sent_) close_socket();
-    return;
+  if (ec) return close_socket();  // the peer went away, or we closed the socket
+  last_received_ = clock::now();
+  ping_outstanding_ = false;
+  std::size_t used = 0;
+  while (!closed_) {
+    ws::frame_event frame;
+    bool produced = false;
+    std::size_t n = parser_.parse(std::string_view(inbox_).substr(used), frame, produced);
+    if (n == 0) break;
+    used += n;
+    if (produced) handle_frame(frame);
+    if (frame.what == ws::frame_event::kind::fail && produced) break;
   }
-  if (closing_) return;
-  if (!ws_.got_text()) {
-    send_error("", "bad_message", "messages are JSON text, not binary");
-  } else {
-    auto data = read_buffer_.data();
-    handle_message(std::string_view(static_cast<const char*>(data.data()), data.size()));
-  }
-  read_buffer_.consume(read_buffer_.size());
+  if (closed_ || close_after_write_) return;  // nothing more is read after a close frame
+  inbox_.erase(0, used);
+  // The parser fails a frame over the limit on its header, so the inbox stays within one frame
+  // and one read; anything else is a bug, not a client to serve.
+  if (inbox_.size() > parser_.max_frame_bytes() + read_chunk_bytes) return close_socket();
   do_read();
+}
+
+void ws_session::handle_frame(ws::frame_event& frame) {
+  using kind = ws::frame_event::kind;
+  switch (frame.what) {
+    case kind::text:
+      if (!closing_) handle_message(frame.payload);
+      return;
+    case kind::binary:
+      if (!closing_) send_error("", "bad_message", "messages are JSON text, not binary");
+      return;
+    case kind::ping:
+      if (!close_queued_) enqueue_frame(ws::opcode::pong, frame.payload);
+      return;
+    case kind::pong:
+      return;
+    case kind::close:
+      if (close_written_) return close_socket();  // the answer to ours: done
+      if (close_queued_) {
+        close_after_write_ = true;  // both sides are closing: ours goes out, then done
+        return;
+      }
+      // Echo the peer's code (RFC 6455 5.5.1), then close once it is written.
+      begin_close(frame.code == 1005 ? ws::close_code::normal : frame.code, false);
+      return;
+    case kind::fail:
+      begin_close(frame.code, false);
+      return;
+  }
 }
 
 void ws_session::handle_message(std::string_view text) {
@@ -165,7 +234,7 @@ void ws_session::handle_message(std::string_view text) {
   if (!parsed.ok) return send_error(parsed.error.sub, parsed.error.code, parsed.error.message);
   switch (parsed.op.op) {
     case ws::op_kind::ping:
-      return enqueue({ws::pong_message(), nullptr, nullptr});
+      return send_text(ws::pong_message());
     case ws::op_kind::subscribe:
       return subscribe(std::move(parsed.op));
     case ws::op_kind::watch:
@@ -206,10 +275,8 @@ void ws_session::subscribe(ws::client_op op) {
   }
   options.max_buffered_bytes = service_.options().subscription_buffer_bytes;
   // Runs on the sequencer thread: only hand the work to this connection's strand.
-  options.on_ready = [weak = weak_from_this(), ex = ws_.get_executor()] {
-    net::post(ex, [weak] {
-      if (auto self = weak.lock()) self->pump();
-    });
+  options.on_ready = [service = service_.shared_from_this(), weak = weak_from_this()] {
+    service->wake_later(weak);
   };
   auto feed = parts.store->subscribe(std::move(options));
   if (!feed) return send_error(id, "unavailable", "the store cannot be subscribed to now");
@@ -239,7 +306,7 @@ void ws_session::watch(ws::client_op op) {
   w.last_position = view->position;
   watches_.emplace(id, std::move(w));
   if (watch_day_.empty()) watch_day_ = views::tokyo_date(now_micros());
-  enqueue({ws::view_message("snapshot", id, view->position, text), nullptr, nullptr});
+  send_text(ws::view_message("snapshot", id, view->position, text));
   arm_watch_timer();
 }
 
@@ -252,48 +319,77 @@ void ws_session::unsubscribe(const std::string& id) {
 
 void ws_session::send_error(std::string_view sub, std::string_view code, std::string_view message) {
   service_.stats().errors_sent.fetch_add(1, std::memory_order_relaxed);
-  enqueue({ws::error_message(sub, code, message), nullptr, nullptr});
+  send_text(ws::error_message(sub, code, message));
 }
 
-void ws_session::enqueue(outgoing message) {
-  if (closing_) return;
-  std::size_t bytes = message.size();
-  queued_bytes_ += bytes;
+// The shared counters follow at batch boundaries, not per frame: they are contended between
+// the I/O threads, and only their values between handlers matter.
+void ws_session::sync_stats() {
   auto& stats = service_.stats();
-  stats.queued_bytes.fetch_add(bytes, std::memory_order_relaxed);
-  websocket_stats::raise_to(stats.peak_connection_queued_bytes, queued_bytes_);
-  queue_.push_back(std::move(message));
-  do_write();
+  std::size_t now = queued_bytes();
+  if (now > published_bytes_) {
+    stats.queued_bytes.fetch_add(now - published_bytes_, std::memory_order_relaxed);
+    websocket_stats::raise_to(stats.peak_connection_queued_bytes, now);
+  } else if (now < published_bytes_) {
+    stats.queued_bytes.fetch_sub(published_bytes_ - now, std::memory_order_relaxed);
+  }
+  published_bytes_ = now;
+}
+
+void ws_session::enqueue_frame(ws::opcode op, std::string_view a, std::string_view b,
+                               std::string_view c) {
+  if (closed_ || (close_queued_ && op != ws::opcode::close)) return;
+  ws::append_frame_header(staging_, op, a.size() + b.size() + c.size());
+  staging_ += a;
+  staging_ += b;
+  staging_ += c;
+  if (op == ws::opcode::close) close_in_staging_ = true;
+  ++staged_messages_;
+  // Inside pump() the write starts when the pump is done; elsewhere after this handler.
+  if (!pumping_) schedule_write();
+}
+
+// Writes after the current handler has queued everything it will, so it all goes in one write.
+void ws_session::schedule_write() {
+  if (writing_ || write_scheduled_ || !open_ || closed_) return;
+  write_scheduled_ = true;
+  net::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->write_scheduled_ = false;
+    self->do_write();
+  });
 }
 
 void ws_session::do_write() {
-  if (writing_ || queue_.empty() || closing_ || !open_) return;
+  sync_stats();
+  if (writing_ || staging_.empty() || closed_ || !open_) return;
+  write_buffer_.swap(staging_);
+  staging_.clear();
+  close_in_write_ = close_in_staging_;
+  close_in_staging_ = false;
+  service_.stats().messages_sent.fetch_add(staged_messages_, std::memory_order_relaxed);
+  staged_messages_ = 0;
   writing_ = true;
-  const outgoing& m = queue_.front();
-  auto done = beast::bind_front_handler(&ws_session::on_write, shared_from_this());
-  if (m.head) {
-    std::array<net::const_buffer, 3> parts{
-        net::buffer(*m.head), net::buffer(*m.body),
-        net::buffer(ws::event_message_tail.data(), ws::event_message_tail.size())};
-    ws_.async_write(parts, std::move(done));
-  } else {
-    ws_.async_write(net::buffer(m.text), std::move(done));
-  }
+  net::async_write(socket_, net::buffer(write_buffer_),
+                   beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
 }
 
 void ws_session::on_write(error_code ec, std::size_t) {
   writing_ = false;
+  sync_stats();           // the largest this connection's output gets: staging filled meanwhile
+  write_buffer_.clear();  // keeps its capacity for the next write; see on_idle_tick
+  sync_stats();
   if (ec) return close_socket();
-  std::size_t bytes = queue_.front().size();
-  queued_bytes_ -= bytes;
-  auto& stats = service_.stats();
-  stats.queued_bytes.fetch_sub(bytes, std::memory_order_relaxed);
-  stats.messages_sent.fetch_add(1, std::memory_order_relaxed);
-  queue_.pop_front();
-  if (close_wanted_) return begin_close();
-  if (closing_) return;
+  if (close_in_write_) {
+    close_written_ = true;
+    // The close frame is out: close now, or wait (reading) for the peer's answer.
+    if (close_after_write_) return close_socket();
+    error_code ignored;
+    socket_.shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+    return do_read();
+  }
+  if (closed_) return;
   // Resume taking events once half the queue is free, so it is refilled in large steps.
-  if (pump_blocked_ && queued_bytes_ <= service_.options().max_queued_bytes / 2) {
+  if (pump_blocked_ && queued_bytes() <= service_.options().max_queued_bytes / 2) {
     pump_blocked_ = false;
     pump();
   }
@@ -301,10 +397,62 @@ void ws_session::on_write(error_code ec, std::size_t) {
   do_write();
 }
 
+// ---- idle
+
+void ws_session::arm_idle_timer() {
+  if (closed_ || close_queued_) return;
+  idle_timer_.expires_after(service_.options().idle_timeout / 2);
+  idle_timer_.async_wait([self = shared_from_this()](error_code ec) {
+    if (!ec) self->on_idle_tick();
+  });
+}
+
+void ws_session::on_idle_tick() {
+  if (closed_ || close_queued_) return;
+  // Give back what a burst made the buffers grow to, once there is nothing to write: freeing
+  // them after every large write would fault their pages in again for the next.
+  if (!writing_ && staging_.empty()) {
+    if (write_buffer_.capacity() > max_idle_buffer_bytes) std::string().swap(write_buffer_);
+    if (staging_.capacity() > max_idle_buffer_bytes) std::string().swap(staging_);
+  }
+  auto quiet = clock::now() - last_received_;
+  if (quiet >= service_.options().idle_timeout) return close_socket();
+  if (quiet >= service_.options().idle_timeout / 2 && !ping_outstanding_) {
+    ping_outstanding_ = true;
+    enqueue_frame(ws::opcode::ping, {});
+  }
+  arm_idle_timer();
+}
+
 // ---- subscriptions
 
+void ws_session::wake_soon() {
+  net::post(socket_.get_executor(), [self = shared_from_this()] { self->wake(); });
+}
+
+void ws_session::wake() {
+  if (closing_ || !open_ || flush_timer_armed_) return;
+  auto due = last_pump_ + service_.options().coalesce_delay;
+  if (due <= clock::now()) return pump();
+  flush_timer_armed_ = true;
+  flush_timer_.expires_at(due);
+  flush_timer_.async_wait([self = shared_from_this()](error_code ec) {
+    self->flush_timer_armed_ = false;
+    if (!ec) self->pump();
+  });
+}
+
 void ws_session::pump() {
-  if (closing_ || !open_) return;
+  if (closing_ || !open_ || pumping_) return;
+  last_pump_ = clock::now();
+  pumping_ = true;
+  struct done_pumping {
+    ws_session* self;
+    ~done_pumping() {
+      self->pumping_ = false;
+      self->do_write();  // everything this pump queued, in one write
+    }
+  } finally{this};
   bool progress = true;
   while (progress && !queue_full()) {
     progress = false;
@@ -352,12 +500,17 @@ ws_session::pump_step ws_session::pump_one(const std::string& id, stream_sub& su
     // Behind, and this round examined only events the filter skips, or the log moved on while
     // the feed was joining the live list: no on_ready will come, so go round again after the
     // strand's other work.
-    net::post(ws_.get_executor(), [self = shared_from_this()] { self->pump(); });
+    net::post(socket_.get_executor(), [self = shared_from_this()] { self->pump(); });
     return pump_step::idle;
   }
   for (auto& e : batch->events)
     sub.pending.push_back(std::move(e));
-  return pump_step::progress;
+  // Caught up: the live buffer is empty, and its next event calls on_ready. Asking next()
+  // again now would only find nothing, and an empty next() is not cheap (it waits on a
+  // condition variable, however briefly).
+  bool drained = batch->caught_up;
+  if (!deliver_pending(id, sub)) return pump_step::idle;
+  return drained ? pump_step::idle : pump_step::progress;
 }
 
 bool ws_session::deliver_pending(const std::string& id, stream_sub& sub) {
@@ -388,30 +541,40 @@ bool ws_session::deliver_pending(const std::string& id, stream_sub& sub) {
         for (std::size_t i = 0; i < n; ++i)
           decided[i] = event_delivery(who_, *sub.pending[i], no_model());
       }
-      for (std::size_t i = 0; i < n && !queue_full(); ++i) {
-        event_ptr e = std::move(sub.pending.front());
-        sub.pending.pop_front();
-        if (decided[i] == delivery::hidden) {
-          stats.events_hidden.fetch_add(1, std::memory_order_relaxed);
+      // The CloudEvent texts for the visible ones, from the shared cache (one lock).
+      std::array<const recorded_event*, pump_batch> events{};
+      std::array<std::shared_ptr<const std::string>, pump_batch> texts{};
+      for (std::size_t i = 0; i < n; ++i)
+        events[i] = sub.pending[i].get();
+      service_.encoded_batch(events.data(), decided.data(), n, erasures, texts.data());
+      std::uint64_t sent = 0, hidden = 0;
+      std::size_t taken = 0;
+      for (; taken < n && !queue_full(); ++taken) {
+        const recorded_event& e = *events[taken];
+        if (decided[taken] == delivery::hidden) {
+          ++hidden;
           continue;
         }
-        auto text = service_.encoded(e, decided[i], erasures);
-        if (!text) {
+        if (!texts[taken]) {
           // A stored payload that does not decode: say so rather than skip it silently.
           send_error(id, "event_unreadable",
-                     "the event at position " + std::to_string(e->position) +
+                     "the event at position " + std::to_string(e.position) +
                          " could not be encoded and was skipped");
           continue;
         }
-        enqueue({std::string(), sub.head, std::move(*text)});
-        stats.events_sent.fetch_add(1, std::memory_order_relaxed);
+        enqueue_frame(ws::opcode::text, *sub.head, *texts[taken], ws::event_message_tail);
+        ++sent;
       }
+      sub.pending.erase(sub.pending.begin(),
+                        sub.pending.begin() + static_cast<std::ptrdiff_t>(taken));
+      stats.events_sent.fetch_add(sent, std::memory_order_relaxed);
+      stats.events_hidden.fetch_add(hidden, std::memory_order_relaxed);
     }
     if (!sub.pending.empty()) return false;
   }
   if (sub.caught_up_at && !sub.caught_up_sent) {
     sub.caught_up_sent = true;
-    enqueue({ws::caught_up_message(id, *sub.caught_up_at), nullptr, nullptr});
+    send_text(ws::caught_up_message(id, *sub.caught_up_at));
     sub.caught_up_at.reset();
   }
   return true;
@@ -459,7 +622,7 @@ void ws_session::on_watch_tick() {
       w.last_position = view->position;
       if (hash == w.last_hash) continue;
       w.last_hash = hash;
-      enqueue({ws::view_message("update", id, view->position, text), nullptr, nullptr});
+      send_text(ws::view_message("update", id, view->position, text));
       stats.view_updates.fetch_add(1, std::memory_order_relaxed);
     }
   }

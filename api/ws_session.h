@@ -1,18 +1,24 @@
 // One WebSocket connection of `GET /v1/stream` (API.md, "WebSocket"; messages in
 // api/ws_protocol.h). An http_session that accepted the handshake (api/stream_service.h) hands
-// over its socket, the upgrade request and the principal; the ws_session answers 101 and then
-// serves subscriptions and watches until either side closes.
+// over its socket, the upgrade request and the principal; Beast answers 101, and from then on
+// this session frames every byte itself (api/ws_frame.h), so that many messages go out in one
+// write: one send per batch, not per event per subscriber.
 //
 // Flow control, so a connection's memory is bounded whatever the client does:
 //   - Outgoing messages wait in a queue bounded in bytes (websocket_options::max_queued_bytes,
-//     overshooting by at most one message). Events are taken from a subscription only while the
-//     queue has room; meanwhile the store subscription's own bounded buffer fills and it falls
-//     back to reading from the store (engine/event_store.h), so a slow client is caught up from
-//     disk, never dropped for being slow. Events keep position order, each exactly once.
-//   - Client messages are read only while the queue has room, so replies cannot pile up; each
-//     client message is at most max_message_bytes (larger: close 1009, by Beast).
-//   - Nothing received for idle_timeout (a ping goes out at half) closes the connection; the
-//     opening and closing handshakes are bounded by handshake_timeout.
+//     overshooting by at most one message; the bytes being written count until written).
+//     Events are taken from a subscription only while the queue has room; meanwhile the store
+//     subscription's own bounded buffer fills and it falls back to reading from the store
+//     (engine/event_store.h), so a slow client is caught up from disk, never dropped for being
+//     slow. Events keep position order, each exactly once.
+//   - Client messages are read only while the queue has room, so replies cannot pile up; a
+//     client message is at most max_message_bytes (larger: close 1009 on its frame header).
+//   - Nothing received for idle_timeout closes the connection; a ping goes out when nothing has
+//     been received for half of it. The opening and closing handshakes are bounded by
+//     handshake_timeout.
+//   - Batching: after a wake-up from a subscription, events are taken at most once per
+//     coalesce_delay (an idle connection's first event goes at once), and everything queued
+//     goes out in one write of up to 64 KiB.
 //
 // Per-event authorization (api/event_access.h): hidden events are skipped, redacted ones carry
 // no personal data. For a municipality the decision needs the read model to know the event's
@@ -32,7 +38,6 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <deque>
@@ -43,6 +48,7 @@
 
 #include "api/connection.h"
 #include "api/http.h"
+#include "api/ws_frame.h"
 #include "api/ws_protocol.h"
 #include "engine/event_store.h"
 #include "events/roles.h"
@@ -60,24 +66,18 @@ class ws_session final : public connection, public std::enable_shared_from_this<
 
   // Answers the upgrade request (101 with the kakehashi.v1 subprotocol) and starts reading.
   void start(http_request upgrade);
-  // Sends a close frame (1001 going away) once the message being written is out, then waits
-  // for the peer's close frame at most handshake_timeout.
+  // Sends a close frame (1001 going away) after the write in progress, then waits for the
+  // peer's close frame at most handshake_timeout.
   void shutdown() override;
   void force_close() override;
+  // A subscription has something new (via stream_service::wake_later): posts wake() onto the
+  // strand. Any thread.
+  void wake_soon();
 
  private:
   using error_code = boost::system::error_code;
+  using clock = std::chrono::steady_clock;
 
-  // A control message (`text`), or an event: the subscription's message head, the CloudEvent
-  // text shared with every other connection sending it, and the tail.
-  struct outgoing {
-    std::string text;
-    std::shared_ptr<const std::string> head;
-    std::shared_ptr<const std::string> body;
-    std::size_t size() const {
-      return text.size() + (head ? head->size() + body->size() + ws::event_message_tail.size() : 0);
-    }
-  };
   struct stream_sub {
     std::unique_ptr<subscription> feed;
     std::shared_ptr<const std::string> head;  // ws::event_message_head(id)
@@ -92,22 +92,32 @@ class ws_session final : public connection, public std::enable_shared_from_this<
     std::size_t last_hash = 0;  // of the last view text sent
     position_t last_position = 0;
   };
+  enum class pump_step : std::uint8_t { progress, idle, failed };
 
   void on_accept(error_code ec);
   void do_read();
   void on_read(error_code ec, std::size_t bytes);
+  void handle_frame(ws::frame_event& frame);
   void handle_message(std::string_view text);
   void subscribe(ws::client_op op);
   void watch(ws::client_op op);
   void unsubscribe(const std::string& id);
 
-  void enqueue(outgoing message);
+  // Appends one frame (payload a + b + c) to the staging buffer.
+  void enqueue_frame(ws::opcode op, std::string_view a, std::string_view b = {},
+                     std::string_view c = {});
+  void send_text(std::string_view text) { enqueue_frame(ws::opcode::text, text); }
+  // Staged plus being written: the connection's output memory.
+  std::size_t queued_bytes() const { return staging_.size() + write_buffer_.size(); }
+  void sync_stats();
   void send_error(std::string_view sub, std::string_view code, std::string_view message);
+  void schedule_write();
   void do_write();
   void on_write(error_code ec, std::size_t bytes);
   bool queue_full() const;
 
-  enum class pump_step : std::uint8_t { progress, idle, failed };
+  // From a subscription's on_ready: pump now, or once coalesce_delay has passed since the last.
+  void wake();
   void pump();
   // One round for one subscription: progress when it took events and may have more; failed
   // when the subscription must be dropped (its error has been queued).
@@ -118,25 +128,47 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   void arm_model_timer();
   void arm_watch_timer();
   void on_watch_tick();
+  void arm_idle_timer();
+  void on_idle_tick();
 
-  void begin_close();
+  // Ends the conversation with a close frame carrying `code` (dropping what is queued), then
+  // closes the socket: at once after writing it when `wait_for_peer` is false, else when the
+  // peer's close frame arrives or handshake_timeout runs out.
+  void begin_close(std::uint16_t code, bool wait_for_peer);
   void close_socket();
+  void stop_work();
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::asio::ip::tcp::socket socket_;
   std::shared_ptr<session_context> context_;
   stream_service& service_;
   principal who_;
+  // Only during the opening handshake: Beast validates the request and writes the 101.
+  std::unique_ptr<boost::beast::websocket::stream<boost::beast::tcp_stream>> handshake_;
   http_request upgrade_;
-  boost::beast::flat_buffer read_buffer_;
 
-  std::deque<outgoing> queue_;
-  std::size_t queued_bytes_ = 0;
+  ws::frame_parser parser_;
+  std::string inbox_;  // received bytes not yet parsed; at most one frame plus one read
+  clock::time_point last_received_;
+  bool ping_outstanding_ = false;
+
+  // Outgoing frames, already encoded: staging_ collects them while write_buffer_ is written;
+  // then they swap.
+  std::string staging_;
+  std::string write_buffer_;
+  std::size_t published_bytes_ = 0;  // queued_bytes() as last added to stats().queued_bytes
+  std::uint64_t staged_messages_ = 0;
+  bool close_in_staging_ = false;
+  bool pumping_ = false;
   bool writing_ = false;
+  bool write_scheduled_ = false;
   bool reading_ = false;
-  bool open_ = false;          // the handshake completed
-  bool closing_ = false;       // no more work: a close is under way or the socket failed
-  bool close_wanted_ = false;  // send a close frame once the current write is done
-  bool close_sent_ = false;
+  bool open_ = false;               // the handshake completed and the socket is ours
+  bool closing_ = false;            // no more subscriptions, watches or client messages
+  bool close_queued_ = false;       // a close frame is queued or written; nothing follows it
+  bool close_after_write_ = false;  // close the socket once the close frame is out
+  bool close_in_write_ = false;     // the close frame is in write_buffer_
+  bool close_written_ = false;
+  bool closed_ = false;        // the socket is closed
   bool counted_ = false;       // counted in stats().connections
   bool pump_blocked_ = false;  // pumping stopped for a full queue; resume when it drains
 
@@ -149,6 +181,10 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   boost::asio::steady_timer watch_timer_;
   bool watch_timer_armed_ = false;
   std::string watch_day_;  // the Tokyo date the watches were last computed for
+  boost::asio::steady_timer flush_timer_;
+  bool flush_timer_armed_ = false;
+  clock::time_point last_pump_{};
+  boost::asio::steady_timer idle_timer_;  // idle pings and timeouts; also bounds the close
 };
 
 }  // namespace kakehashi::api

@@ -15,5 +15,6 @@ int run_crash(int argc, char** argv, int first);  // crash.cc: crash-test, crash
 
 class args;
 int bench_rebuild(const args& a);  // bench_rebuild.cc
+int bench_fanout(const args& a);   // bench_fanout.cc: WebSocket fan-out
 
 }  // namespace kakehashi::cli

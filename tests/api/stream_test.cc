@@ -416,6 +416,62 @@ TEST_CASE("stream: a client that stops reading cannot raise server memory past i
   }
 }
 
+TEST_CASE("stream: protocol violations close the connection with the RFC 6455 code") {
+  stream_server server;
+  auto token = server.token(access_role::admin);
+  SUBCASE("an unmasked client frame: 1002") {
+    ws_client c;
+    REQUIRE(c.connect_ok(server.port(), with_token(token)));
+    c.send_raw(std::string("\x81\x02{}", 4));
+    CHECK_FALSE(c.read_text().has_value());
+    CHECK(c.closed());
+    CHECK(c.close_reason().code == boost::beast::websocket::close_code::protocol_error);
+  }
+  SUBCASE("text that is not UTF-8: 1007") {
+    ws_client c;
+    REQUIRE(c.connect_ok(server.port(), with_token(token)));
+    // Masked with a zero key, so the payload bytes are sent as they are.
+    c.send_raw(std::string("\x81\x82\x00\x00\x00\x00\xff\xfe", 8));
+    CHECK_FALSE(c.read_text().has_value());
+    CHECK(c.close_reason().code == boost::beast::websocket::close_code::bad_payload);
+  }
+  SUBCASE("a client's close frame is answered and the connection ends") {
+    ws_client c;
+    REQUIRE(c.connect_ok(server.port(), with_token(token)));
+    c.close();
+    CHECK(c.closed());
+  }
+}
+
+TEST_CASE("stream: WebSocket pings are answered; an idle peer is pinged, a silent one dropped") {
+  api::server_options options;
+  options.websocket.idle_timeout = std::chrono::seconds(2);
+  stream_server server(options);
+  auto token = server.token(access_role::admin);
+
+  ws_client live;
+  REQUIRE(live.connect_ok(server.port(), with_token(token)));
+  live.ping();
+  CHECK_FALSE(live.read_text(200ms).has_value());  // reading delivers the pong
+  CHECK(live.pongs_seen() == 1);
+
+  // A peer that completes the handshake and then neither sends nor reads anything.
+  ws_client silent;
+  REQUIRE(silent.connect_ok(server.port(), with_token(token)));
+
+  // Across more than one idle timeout the reading client is pinged (Beast answers for it) and
+  // stays; the silent one is closed by the server.
+  auto until = std::chrono::steady_clock::now() + 3500ms;
+  while (std::chrono::steady_clock::now() < until)
+    CHECK_FALSE(live.read_text(100ms).has_value());
+  CHECK(live.pings_seen() >= 1);
+  CHECK_FALSE(live.closed());
+  CHECK_FALSE(silent.read_text(5s).has_value());
+  CHECK(silent.closed());
+  live.send(R"({"op":"ping"})");
+  CHECK(op_of(live.read()) == "pong");
+}
+
 TEST_CASE("stream: watch headline sends a snapshot, then an update after a command") {
   api::server_options options;
   options.websocket.watch_interval = 20ms;

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/json/parse.hpp>
 
@@ -167,6 +168,10 @@ beast::http::response<beast::http::string_body> ws_client::connect(
     if (!options.subprotocol.empty())
       req.set(beast::http::field::sec_websocket_protocol, options.subprotocol);
   }));
+  ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+    if (kind == websocket::frame_type::pong) ++pongs_;
+    if (kind == websocket::frame_type::ping) ++pings_;
+  });
   std::string target = "/v1/stream";
   if (options.token_in_query) target += "?access_token=" + options.token;
   websocket::response_type res;
@@ -196,6 +201,16 @@ void ws_client::send(std::string_view text) {
                   });
   REQUIRE(run_until(done, std::chrono::seconds(5)));
   REQUIRE_MESSAGE(!ec, "send failed: " << ec.message());
+}
+
+void ws_client::send_raw(std::string_view bytes) {
+  net::write(beast::get_lowest_layer(ws_).socket(), net::buffer(bytes.data(), bytes.size()));
+}
+
+void ws_client::ping() {
+  bool done = false;
+  ws_.async_ping({}, [&](boost::system::error_code) { done = true; });
+  REQUIRE(run_until(done, std::chrono::seconds(5)));
 }
 
 void ws_client::send_binary(std::string_view bytes) {

@@ -89,6 +89,12 @@ class ws_client {
 
   void send(std::string_view text);
   void send_binary(std::string_view bytes);
+  // Bytes straight onto the socket, framed or not (for protocol violations).
+  void send_raw(std::string_view bytes);
+  // A WebSocket ping; pongs_seen() counts the pongs that came back (while reading).
+  void ping();
+  int pongs_seen() const { return pongs_; }
+  int pings_seen() const { return pings_; }
   // The next text message; nullopt when none came within `timeout` (a read stays pending and is
   // continued by the next call) or the connection closed (then closed() is true).
   std::optional<std::string> read_text(std::chrono::milliseconds timeout = std::chrono::seconds(5));
@@ -110,6 +116,8 @@ class ws_client {
   bool read_done_ = false;
   boost::system::error_code read_ec_;
   bool closed_ = false;
+  int pongs_ = 0;
+  int pings_ = 0;
 };
 
 }  // namespace kakehashi::test

@@ -1,0 +1,669 @@
+// `kakehashi bench fanout`: live fan-out over `GET /v1/stream` (DESIGN.md, "Performance
+// targets": 1,000 subscribers on $all, p99 commit-to-delivery <= 50 ms, bounded memory).
+//
+// One command, two processes: the benchmark forks first, so the server's memory can be measured
+// apart from the clients'. The parent opens a store in a temporary directory (or --data), runs
+// the read-model runner and the real server on 127.0.0.1:0, and issues an admin token; the child
+// connects --subscribers WebSocket clients (Beast, one I/O thread by default), each subscribing
+// to $all from "end". Once every client is caught up, the parent appends single-event appends
+// (copies of a real NeedOpened, each opening a new need) at --rate per second for --seconds,
+// open loop; then it tells the child the last position, and the child waits until every client
+// has it (or 30 s) and reports. The first --warmup seconds run at the same rate but are kept
+// out of the latency figures (reported apart as warmup_p99_ms / warmup_max_ms): the first second
+// of a thousand connections going live pays once for growing buffers and TCP windows.
+//
+// Latency: receipt time minus the event's recorded_at (the CloudEvent "time"), both from the
+// system clock of this machine. recorded_at is taken when the sequencer stages the group, before
+// its write and fsync, so the figure includes the commit itself: an upper bound on
+// commit-to-delivery. Both processes share the machine's cores: the clients' work is counted
+// against the server's.
+//
+// Output (one JSON object): subscribers, rate, seconds, events (measured), deliveries and
+// missing (warm-up included),
+// deliveries_per_sec, p50_ms, p90_ms, p99_ms, max_ms, server_rss_mb (the largest resident set
+// sampled while streaming), server_rss_idle_mb (before the clients connected), plus counters.
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/server.h"
+#include "api/stream_service.h"
+#include "api/token_store.h"
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "engine/command_service.h"
+#include "engine/event_store.h"
+#include "events/ids.h"
+#include "projections/runner.h"
+
+namespace kakehashi::cli {
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace fs = std::filesystem;
+using tcp = net::ip::tcp;
+using namespace std::chrono_literals;
+
+constexpr const char* fanout_usage =
+    "usage: kakehashi bench fanout [--subscribers 1000] [--rate 500] [--seconds 10] [--data DIR]\n"
+    "                              [--client-threads 1] [--server-threads 2] [--coalesce-ms 5]\n"
+    "                              [--warmup 2] [--json]\n";
+
+// Latency histogram: 20 µs buckets up to 10 s.
+constexpr std::int64_t bucket_us = 20;
+constexpr std::size_t bucket_count = 500000;
+
+std::int64_t system_micros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+int digits(std::string_view s, std::size_t at, std::size_t n) {
+  int v = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    v = v * 10 + (s[at + i] - '0');
+  return v;
+}
+
+// "2025-12-01T01:00:00.123456Z" (api::rfc3339) -> µs since the epoch; -1 when malformed.
+std::int64_t parse_time(std::string_view t) {
+  if (t.size() != 27 || t[4] != '-' || t[10] != 'T' || t[19] != '.' || t[26] != 'Z') return -1;
+  std::int64_t days = days_from_civil(digits(t, 0, 4), static_cast<unsigned>(digits(t, 5, 2)),
+                                      static_cast<unsigned>(digits(t, 8, 2)));
+  std::int64_t secs =
+      days * 86400 + digits(t, 11, 2) * 3600 + digits(t, 14, 2) * 60 + digits(t, 17, 2);
+  return secs * 1'000'000 + digits(t, 20, 6);
+}
+
+double rss_mb(const char* field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(field, 0) == 0)
+      return std::strtod(line.c_str() + std::strlen(field), nullptr) / 1024.0;
+  }
+  return 0;
+}
+
+// ---- pipes between the two processes: one line at a time
+
+bool write_line(int fd, const std::string& line) {
+  std::string out = line + "\n";
+  const char* p = out.data();
+  std::size_t left = out.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+bool read_line(int fd, std::string& line) {
+  line.clear();
+  char c;
+  for (;;) {
+    ssize_t n = ::read(fd, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n != 1) return false;
+    if (c == '\n') return true;
+    line += c;
+  }
+}
+
+// ---- the clients (child process)
+
+// One per client I/O thread, so recording a delivery takes no lock.
+// Events before this position are the warm-up's: counted, but kept out of the latency figures.
+std::atomic<position_t> measure_from{std::numeric_limits<position_t>::max()};
+
+struct client_totals {
+  std::vector<std::uint32_t> histogram = std::vector<std::uint32_t>(bucket_count + 1, 0);
+  std::vector<std::uint32_t> warm_histogram = std::vector<std::uint32_t>(bucket_count + 1, 0);
+  std::uint64_t measured = 0;
+  std::uint64_t warm = 0;
+  std::int64_t warm_max_us = 0;
+  std::uint64_t deliveries = 0;
+  std::uint64_t out_of_order = 0;
+  std::int64_t max_us = 0;
+  std::int64_t first_receipt = 0;
+  std::int64_t last_receipt = 0;
+  std::atomic<std::size_t> caught_up{0};
+  std::atomic<std::size_t> failed{0};
+};
+
+std::string_view after_key(std::string_view text, std::string_view key) {
+  const void* at = ::memmem(text.data(), text.size(), key.data(), key.size());
+  if (!at) return {};
+  return text.substr(static_cast<std::size_t>(static_cast<const char*>(at) - text.data()) +
+                     key.size());
+}
+
+// A subscriber as a dashboard would be, minus the browser: Beast performs the handshake, then
+// the client reads the server's (unmasked) frames straight off the socket, so the benchmark's
+// own clients cost as little as possible of the machine the server shares with them.
+class fan_client : public std::enable_shared_from_this<fan_client> {
+ public:
+  fan_client(net::io_context& ioc, client_totals& totals)
+      : handshake_(std::make_unique<websocket::stream<tcp::socket>>(ioc)),
+        socket_(ioc),
+        totals_(totals) {}
+
+  void start(unsigned short port, const std::string& token) {
+    token_ = token;
+    port_ = port;
+    handshake_->next_layer().async_connect(
+        tcp::endpoint(net::ip::make_address("127.0.0.1"), port),
+        [self = shared_from_this()](beast::error_code ec) { self->on_connect(ec); });
+  }
+  position_t last() const { return last_.load(std::memory_order_acquire); }
+
+ private:
+  void on_connect(beast::error_code ec) {
+    if (ec) return fail();
+    handshake_->set_option(
+        websocket::stream_base::decorator([t = token_](websocket::request_type& req) {
+          req.set(beast::http::field::authorization, "Bearer " + t);
+          req.set(beast::http::field::sec_websocket_protocol, "kakehashi.v1");
+        }));
+    handshake_->async_handshake(
+        "127.0.0.1:" + std::to_string(port_), "/v1/stream",
+        [self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
+  }
+  void on_handshake(beast::error_code ec) {
+    if (ec) return fail();
+    socket_ = std::move(handshake_->next_layer());
+    handshake_.reset();
+    // A masked text frame, as clients must send.
+    const std::string payload = R"({"op":"subscribe","id":"all","stream":"$all","from":"end"})";
+    const unsigned char mask[4] = {0x5a, 0x13, 0xc7, 0x2e};
+    frame_.push_back(static_cast<char>(0x81));
+    frame_.push_back(static_cast<char>(0x80 | payload.size()));
+    frame_.append(reinterpret_cast<const char*>(mask), 4);
+    for (std::size_t i = 0; i < payload.size(); ++i)
+      frame_.push_back(static_cast<char>(payload[i] ^ mask[i & 3]));
+    net::async_write(socket_, net::buffer(frame_),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec) return self->fail();
+                       self->do_read();
+                     });
+  }
+  void do_read() {
+    // Keep the unparsed tail at the front; the buffer never moves or gets zeroed.
+    if (used_ > 0) {
+      std::memmove(inbox_.get(), inbox_.get() + used_, filled_ - used_);
+      filled_ -= used_;
+      used_ = 0;
+    }
+    if (filled_ == inbox_bytes) return fail();  // a frame larger than the buffer
+    socket_.async_read_some(net::buffer(inbox_.get() + filled_, inbox_bytes - filled_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->filled_ += n;
+                              if (!ec) self->on_read();
+                            });
+  }
+  void on_read() {
+    std::int64_t now = system_micros();
+    std::string_view data(inbox_.get(), filled_);
+    for (;;) {
+      std::string_view rest = data.substr(used_);
+      if (rest.size() < 2) break;
+      std::size_t header = 2;
+      std::uint64_t length = static_cast<std::uint8_t>(rest[1]) & 0x7F;
+      if (length == 126) {
+        if (rest.size() < 4) break;
+        length = (std::uint64_t{static_cast<std::uint8_t>(rest[2])} << 8) |
+                 static_cast<std::uint8_t>(rest[3]);
+        header = 4;
+      } else if (length == 127) {
+        if (rest.size() < 10) break;
+        length = 0;
+        for (std::size_t i = 2; i < 10; ++i)
+          length = (length << 8) | static_cast<std::uint8_t>(rest[i]);
+        header = 10;
+      }
+      if (rest.size() < header + length) break;
+      on_message(rest.substr(header, static_cast<std::size_t>(length)), now);
+      used_ += header + static_cast<std::size_t>(length);
+    }
+    do_read();
+  }
+  void on_message(std::string_view text, std::int64_t now) {
+    if (text.rfind(R"({"op":"event")", 0) == 0) {
+      std::string_view time = after_key(text, R"("time":")");
+      std::int64_t recorded = time.size() >= 27 ? parse_time(time.substr(0, 27)) : -1;
+      std::string_view pos = after_key(text, R"("position":)");
+      position_t position = 0;
+      for (char c : pos) {
+        if (c < '0' || c > '9') break;
+        position = position * 10 + static_cast<position_t>(c - '0');
+      }
+      std::int64_t us = recorded < 0 ? 0 : std::max<std::int64_t>(now - recorded, 0);
+      std::size_t bucket =
+          std::min<std::size_t>(static_cast<std::size_t>(us / bucket_us), bucket_count);
+      if (position >= measure_from.load(std::memory_order_relaxed)) {
+        ++totals_.histogram[bucket];
+        ++totals_.measured;
+        totals_.max_us = std::max(totals_.max_us, us);
+      } else {
+        ++totals_.warm_histogram[bucket];
+        ++totals_.warm;
+        totals_.warm_max_us = std::max(totals_.warm_max_us, us);
+      }
+      ++totals_.deliveries;
+      if (position <= last_.load(std::memory_order_relaxed)) ++totals_.out_of_order;
+      if (totals_.first_receipt == 0) totals_.first_receipt = now;
+      totals_.last_receipt = now;
+      last_.store(position, std::memory_order_release);
+    } else if (text.rfind(R"({"op":"caught_up")", 0) == 0) {
+      totals_.caught_up.fetch_add(1);
+    }
+  }
+  void fail() { totals_.failed.fetch_add(1); }
+
+  std::unique_ptr<websocket::stream<tcp::socket>> handshake_;
+  tcp::socket socket_;
+  client_totals& totals_;
+  std::string token_;
+  std::string frame_;
+  static constexpr std::size_t inbox_bytes = 64 * 1024;
+  std::unique_ptr<char[]> inbox_ = std::make_unique_for_overwrite<char[]>(inbox_bytes);
+  std::size_t filled_ = 0;
+  std::size_t used_ = 0;
+  unsigned short port_ = 0;
+  std::atomic<position_t> last_{0};
+};
+
+double quantile_ms(const std::vector<std::uint32_t>& histogram, std::uint64_t total, double q) {
+  if (total == 0) return 0;
+  auto target = static_cast<std::uint64_t>(q * static_cast<double>(total - 1)) + 1;
+  std::uint64_t seen = 0;
+  for (std::size_t i = 0; i < histogram.size(); ++i) {
+    seen += histogram[i];
+    if (seen >= target)
+      return static_cast<double>((static_cast<std::int64_t>(i) + 1) * bucket_us) / 1000.0;
+  }
+  return static_cast<double>(bucket_count * bucket_us) / 1000.0;
+}
+
+// The child: reads "PORT TOKEN", connects, says "ready" once all are caught up, then reads
+// "end LAST EVENTS" and answers with one JSON line of results.
+int run_clients(int from_parent, int to_parent, std::size_t subscribers, unsigned threads) {
+  std::string line;
+  if (!read_line(from_parent, line)) return 1;
+  unsigned port = 0;
+  char token[128] = {};
+  if (std::sscanf(line.c_str(), "%u %127s", &port, token) != 2) return 1;
+
+  threads = std::max(1u, threads);
+  std::vector<std::unique_ptr<net::io_context>> contexts;
+  std::vector<std::unique_ptr<client_totals>> totals;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+  for (unsigned i = 0; i < threads; ++i) {
+    contexts.push_back(std::make_unique<net::io_context>(1));
+    totals.push_back(std::make_unique<client_totals>());
+    guards.push_back(net::make_work_guard(*contexts.back()));
+  }
+  std::vector<std::shared_ptr<fan_client>> clients;
+  clients.reserve(subscribers);
+  std::vector<std::thread> pool;
+  for (unsigned i = 0; i < threads; ++i)
+    pool.emplace_back([&, i] {
+      ::pthread_setname_np(::pthread_self(), "fan-client");
+      contexts[i]->run();
+    });
+  for (std::size_t i = 0; i < subscribers; ++i) {
+    clients.push_back(std::make_shared<fan_client>(*contexts[i % threads], *totals[i % threads]));
+    clients.back()->start(static_cast<unsigned short>(port), token);
+    if (i % 100 == 99) std::this_thread::sleep_for(5ms);  // stay inside the listen backlog
+  }
+  auto count = [&](auto member) {
+    std::size_t n = 0;
+    for (auto& t : totals)
+      n += ((*t).*member).load();
+    return n;
+  };
+  auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (count(&client_totals::caught_up) + count(&client_totals::failed) < subscribers &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  std::size_t ready = count(&client_totals::caught_up);
+  std::size_t failed = count(&client_totals::failed);
+  write_line(to_parent, "ready " + std::to_string(ready) + " " + std::to_string(failed));
+
+  unsigned long long last = 0, events = 0, from = 0;
+  // The parent is gone or confused: nothing to report to, and the I/O threads cannot be joined.
+  if (!read_line(from_parent, line) || std::sscanf(line.c_str(), "measure %llu", &from) != 1)
+    ::_exit(1);
+  measure_from.store(from);
+  write_line(to_parent, "ok");
+  if (!read_line(from_parent, line) ||
+      std::sscanf(line.c_str(), "end %llu %llu", &last, &events) != 2)
+    ::_exit(1);
+  deadline = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool all = std::all_of(clients.begin(), clients.end(),
+                           [&](const auto& c) { return c->last() >= last; });
+    if (all) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  for (auto& c : contexts)
+    c->stop();
+  for (auto& t : pool)
+    t.join();
+
+  client_totals sum;
+  sum.first_receipt = std::numeric_limits<std::int64_t>::max();
+  for (auto& t : totals) {
+    for (std::size_t i = 0; i < sum.histogram.size(); ++i) {
+      sum.histogram[i] += t->histogram[i];
+      sum.warm_histogram[i] += t->warm_histogram[i];
+    }
+    sum.deliveries += t->deliveries;
+    sum.measured += t->measured;
+    sum.warm += t->warm;
+    sum.out_of_order += t->out_of_order;
+    sum.max_us = std::max(sum.max_us, t->max_us);
+    sum.warm_max_us = std::max(sum.warm_max_us, t->warm_max_us);
+    if (t->deliveries > 0) {
+      sum.first_receipt = std::min(sum.first_receipt, t->first_receipt);
+      sum.last_receipt = std::max(sum.last_receipt, t->last_receipt);
+    }
+  }
+  std::uint64_t expected = static_cast<std::uint64_t>(ready) * events;
+  double span =
+      sum.deliveries > 0 ? static_cast<double>(sum.last_receipt - sum.first_receipt) / 1e6 : 0;
+  char out[1024];
+  std::snprintf(out, sizeof out,
+                "\"subscribers_ready\":%zu,\"subscribers_failed\":%zu,\"deliveries\":%llu,"
+                "\"missing\":%lld,\"out_of_order\":%llu,\"deliveries_per_sec\":%.0f,"
+                "\"p50_ms\":%.2f,\"p90_ms\":%.2f,\"p99_ms\":%.2f,\"max_ms\":%.2f,"
+                "\"warmup_p99_ms\":%.2f,\"warmup_max_ms\":%.2f",
+                ready, failed, static_cast<unsigned long long>(sum.deliveries),
+                static_cast<long long>(expected) - static_cast<long long>(sum.deliveries),
+                static_cast<unsigned long long>(sum.out_of_order),
+                span > 0 ? static_cast<double>(sum.deliveries) / span : 0.0,
+                quantile_ms(sum.histogram, sum.measured, 0.50),
+                quantile_ms(sum.histogram, sum.measured, 0.90),
+                quantile_ms(sum.histogram, sum.measured, 0.99),
+                static_cast<double>(sum.max_us) / 1000.0,
+                quantile_ms(sum.warm_histogram, sum.warm, 0.99),
+                static_cast<double>(sum.warm_max_us) / 1000.0);
+  write_line(to_parent, out);
+  std::fflush(nullptr);
+  ::_exit(0);  // the clients' sockets close with the process
+}
+
+// ---- the server (parent process)
+
+int fail_with(const char* what, const std::string& message) {
+  std::fprintf(stderr, "kakehashi bench fanout: %s: %s\n", what, message.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int bench_fanout(const args& a) {
+  auto subscribers = a.get_u64("subscribers", 1000);
+  auto rate = a.get_u64("rate", 500);
+  auto seconds = a.get_u64("seconds", 10);
+  auto warmup = a.get_u64("warmup", 2);
+  auto client_threads = a.get_u64("client-threads", 1);
+  auto coalesce_ms = a.get_u64("coalesce-ms", 5);
+  auto server_threads = a.get_u64("server-threads", 2);
+  if (!subscribers || !rate || !seconds || !client_threads || !server_threads || !coalesce_ms ||
+      !warmup || *rate == 0 || *seconds == 0 || *subscribers == 0) {
+    std::fputs(fanout_usage, stderr);
+    return 2;
+  }
+
+  int to_child[2], to_parent[2];
+  if (::pipe(to_child) != 0 || ::pipe(to_parent) != 0)
+    return fail_with("pipe", std::strerror(errno));
+  std::fflush(nullptr);
+  // A client process that died must show up as a failed read, not kill us on the next write.
+  std::signal(SIGPIPE, SIG_IGN);
+  pid_t child = ::fork();
+  if (child < 0) return fail_with("fork", std::strerror(errno));
+  if (child == 0) {
+    ::pthread_setname_np(::pthread_self(), "fan-child");
+    ::close(to_child[1]);
+    ::close(to_parent[0]);
+    return run_clients(to_child[0], to_parent[1], *subscribers,
+                       static_cast<unsigned>(*client_threads));
+  }
+  ::close(to_child[0]);
+  ::close(to_parent[1]);
+  struct reap {
+    pid_t pid;
+    int fd_out, fd_in;
+    ~reap() {
+      ::close(fd_out);
+      ::close(fd_in);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+    }
+  } reaper{child, to_child[1], to_parent[0]};
+
+  // The store, in a temporary directory unless --data.
+  std::string dir;
+  bool temporary = false;
+  if (auto d = a.get("data")) {
+    dir = *d;
+  } else {
+    std::string tmpl = (fs::temp_directory_path() / "kakehashi-fanout-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) return fail_with("mkdtemp", std::strerror(errno));
+    dir = tmpl;
+    temporary = true;
+  }
+  struct cleanup {
+    std::string dir;
+    bool temporary;
+    ~cleanup() {
+      std::error_code ec;
+      if (temporary) fs::remove_all(dir, ec);
+    }
+  } cleaner{dir, temporary};
+
+  store_options store_opts;
+  store_opts.path = dir;
+  auto store = event_store::open(store_opts);
+  if (!store) return fail_with("open", store.err().message);
+  auto service = command_service::create(**store);
+  if (auto listed = list_reference_municipalities(*service, now_micros()); !listed)
+    return fail_with("seed", listed.err().message);
+  // One real event whose payload the appends copy: a need opened in Shibuya.
+  command_request opened;
+  opened.type = "NeedOpened";
+  opened.body_json =
+      R"({"lg_code":"131130","origin":"municipality_request","department":"情報政策課","problem":"窓口業務のデジタル化とRPAによる定型業務の自動化"})";
+  opened.who = actor{"bench", "coordinator", ""};
+  auto model = service->execute(opened);
+  if (!model) return fail_with("seed", model.err().message);
+  auto model_events = (*store)->read_stream(model->stream, 0, read_direction::forward, 1);
+  if (!model_events || model_events->empty())
+    return fail_with("seed", "cannot read the seed event");
+  const event_ptr seed = (*model_events)[0];
+
+  auto token = api::token_store(dir).issue({access_role::admin, "", "bench fanout"});
+  if (!token) return fail_with("token", token.err().message);
+
+  projection_runner projections(**store);
+  if (auto started = projections.start(); !started)
+    return fail_with("projections", started.err().message);
+  std::thread projector([&projections] { projections.run(); });
+
+  auto stats = std::make_shared<api::websocket_stats>();
+  api::server_options options;
+  options.data_dir = dir;
+  options.listen = "127.0.0.1:0";
+  options.handle_signals = false;
+  options.threads = static_cast<unsigned>(*server_threads);
+  options.access_log = [](std::string_view) {};
+  options.websocket.stats = stats;
+  options.websocket.coalesce_delay = std::chrono::milliseconds(*coalesce_ms);
+  auto server =
+      api::server::create(options, api::backend{store->get(), service.get(), &projections});
+  if (!server) {
+    projections.stop();
+    projector.join();
+    return fail_with("server", server.err().message);
+  }
+  std::thread serving([&server] { (*server)->run(); });
+  auto finish = [&] {
+    (*server)->stop();
+    serving.join();
+    server->reset();
+    projections.stop();
+    projector.join();
+  };
+  double rss_idle = rss_mb("VmRSS:");
+
+  auto port = (*server)->url().substr((*server)->url().rfind(':') + 1);
+  write_line(reaper.fd_out, port + " " + token->bearer);
+  std::string line;
+  if (!read_line(reaper.fd_in, line)) {
+    finish();
+    return fail_with("clients", "the client process ended early");
+  }
+  std::size_t ready = 0, failed = 0;
+  std::sscanf(line.c_str(), "ready %zu %zu", &ready, &failed);
+
+  // Appending, open loop: event i is due at start + i / rate.
+  std::atomic<std::uint64_t> acked{0}, refused{0};
+  std::atomic<double> rss_peak{rss_mb("VmRSS:")};
+  const std::uint64_t total = *rate * *seconds;
+  const auto period = std::chrono::nanoseconds(1'000'000'000 / *rate);
+  std::atomic<bool> sampling{true};
+  std::thread sampler([&] {
+    while (sampling.load()) {
+      double now = rss_mb("VmRSS:");
+      if (now > rss_peak.load()) rss_peak.store(now);
+      std::this_thread::sleep_for(100ms);
+    }
+  });
+  // Append latency (due time to acknowledgement), for telling the commit's share of the
+  // delivery latency from the fan-out's.
+  std::vector<std::uint64_t> append_ns(total, 0);
+  // The warm-up: the same load for --warmup seconds, delivered and checked but kept out of the
+  // latency figures (the first second of a thousand connections going live pays for growing
+  // buffers and TCP windows once). Then the measured part starts at a known position.
+  const std::uint64_t warm_total = *rate * *warmup;
+  auto append_one = [&](std::uint64_t* slot, std::chrono::steady_clock::time_point due) {
+    new_event e;
+    e.type = seed->type;
+    e.who = seed->who;
+    e.payload = seed->payload;
+    append_request request;
+    request.streams.push_back(stream_append{
+        "need-" + new_uuid_v7().to_string(), expected_version::no_stream(), {std::move(e)}});
+    (*store)->append_async(std::move(request), [&, slot, due](result<append_result> r) {
+      if (slot)
+        *slot = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                               std::chrono::steady_clock::now() - due)
+                                               .count());
+      (r ? acked : refused).fetch_add(1);
+    });
+  };
+  auto warm_start = std::chrono::steady_clock::now();
+  for (std::uint64_t i = 0; i < warm_total; ++i) {
+    auto due = warm_start + period * i;
+    std::this_thread::sleep_until(due);
+    append_one(nullptr, due);
+  }
+  while (acked.load() + refused.load() < warm_total)
+    std::this_thread::sleep_for(1ms);
+  write_line(reaper.fd_out, "measure " + std::to_string((*store)->head_position() + 1));
+  if (!read_line(reaper.fd_in, line)) {
+    sampling = false;
+    sampler.join();
+    finish();
+    return fail_with("clients", "the client process ended early");
+  }
+  auto start = std::chrono::steady_clock::now();
+  for (std::uint64_t i = 0; i < total; ++i) {
+    auto due = start + period * i;
+    std::this_thread::sleep_until(due);
+    append_one(&append_ns[i], due);
+  }
+  while (acked.load() + refused.load() < warm_total + total)
+    std::this_thread::sleep_for(1ms);
+  double append_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  write_line(reaper.fd_out, "end " + std::to_string((*store)->head_position()) + " " +
+                                std::to_string(acked.load()));
+  bool got = read_line(reaper.fd_in, line);
+  sampling = false;
+  sampler.join();
+  double rss_peak_mb = rss_peak.load();
+  std::sort(append_ns.begin(), append_ns.end());
+  auto append_q = [&](double q) {
+    return static_cast<double>(
+               append_ns[static_cast<std::size_t>(q * static_cast<double>(total - 1))]) /
+           1e6;
+  };
+  finish();
+  if (!got) return fail_with("clients", "no results from the client process");
+
+  std::printf(
+      "{\"bench\":\"fanout\",\"subscribers\":%llu,\"rate\":%llu,\"seconds\":%llu,"
+      "\"warmup_seconds\":%llu,"
+      "\"events\":%llu,\"append_refused\":%llu,\"append_seconds\":%.2f,"
+      "\"append_p50_ms\":%.2f,\"append_p99_ms\":%.2f,%s,"
+      "\"server_rss_mb\":%.1f,\"server_rss_idle_mb\":%.1f,\"backpressure_pauses\":%llu,"
+      "\"encode_cache_misses\":%llu,\"server_threads\":%llu,\"client_threads\":%llu,"
+      "\"coalesce_ms\":%llu}\n",
+      static_cast<unsigned long long>(*subscribers), static_cast<unsigned long long>(*rate),
+      static_cast<unsigned long long>(*seconds), static_cast<unsigned long long>(*warmup),
+      static_cast<unsigned long long>(acked.load() - warm_total),
+      static_cast<unsigned long long>(refused.load()), append_seconds, append_q(0.5),
+      append_q(0.99), line.c_str(), rss_peak_mb, rss_idle,
+      static_cast<unsigned long long>(stats->backpressure_pauses.load()),
+      static_cast<unsigned long long>(stats->encode_cache_misses.load()),
+      static_cast<unsigned long long>(*server_threads),
+      static_cast<unsigned long long>(*client_threads),
+      static_cast<unsigned long long>(*coalesce_ms));
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace kakehashi::cli
