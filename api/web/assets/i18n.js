@@ -508,6 +508,11 @@ const event_names = {
   IssueResolved: ['課題の解決', 'Issue resolved'],
   AppointmentEnded: ['任用終了', 'Appointment ended'],
   EventVoided: ['記録の取消', 'Entry voided'],
+  CandidateAttached: ['候補者を案件に紐付け', 'Candidate attached'],
+  OpeningFilled: ['募集枠の充足', 'Opening filled'],
+  CandidacyAppointed: ['候補者の任用', 'Candidacy appointed'],
+  AppointmentFlagged: ['任用に要確認の印', 'Appointment flagged'],
+  PersonalDataRead: ['個人情報の閲覧記録', 'Personal data read'],
 };
 
 let current = localStorage.getItem('kakehashi.lang') === 'en' ? 'en' : 'ja';
@@ -536,6 +541,17 @@ export function t(key, params = {}) {
 
 export function has(key) {
   return key in strings[current];
+}
+
+const subject_kinds = {
+  talent: ['人材', 'Talent'], need: ['案件', 'Case'], candidacy: ['候補', 'Candidacy'],
+  appointment: ['任用', 'Appointment'], municipality: ['自治体', 'Municipality'],
+};
+// The aggregate a stream belongs to ("need-0192…" -> 案件).
+export function subject_kind(subject) {
+  const kind = String(subject ?? '').split('-')[0];
+  const names = subject_kinds[kind];
+  return names ? names[current === 'en' ? 1 : 0] : kind;
 }
 
 export function event_name(type) {
