@@ -2,14 +2,21 @@
 
 namespace kakehashi::api {
 
-bool connection_registry::add(const std::shared_ptr<http_session>& session) {
+bool connection_registry::add(const std::shared_ptr<connection>& session) {
   std::lock_guard lock(mutex_);
   if (shutting_down_ || live_.size() >= limit_) return false;
   live_.emplace(session.get(), session);
   return true;
 }
 
-void connection_registry::remove(const http_session* session) {
+bool connection_registry::replace(const connection* from, const std::shared_ptr<connection>& to) {
+  std::lock_guard lock(mutex_);
+  if (shutting_down_ || live_.erase(from) == 0) return false;
+  live_.emplace(to.get(), to);
+  return true;
+}
+
+void connection_registry::remove(const connection* session) {
   std::function<void()> notify;
   {
     std::lock_guard lock(mutex_);
@@ -20,8 +27,8 @@ void connection_registry::remove(const http_session* session) {
   if (notify) notify();
 }
 
-std::vector<std::shared_ptr<http_session>> connection_registry::snapshot() const {
-  std::vector<std::shared_ptr<http_session>> out;
+std::vector<std::shared_ptr<connection>> connection_registry::snapshot() const {
+  std::vector<std::shared_ptr<connection>> out;
   std::lock_guard lock(mutex_);
   out.reserve(live_.size());
   for (const auto& [key, weak] : live_)
@@ -34,9 +41,9 @@ std::size_t connection_registry::size() const {
   return live_.size();
 }
 
-std::vector<std::shared_ptr<http_session>> connection_registry::begin_shutdown(
+std::vector<std::shared_ptr<connection>> connection_registry::begin_shutdown(
     std::function<void()> on_empty) {
-  std::vector<std::shared_ptr<http_session>> out;
+  std::vector<std::shared_ptr<connection>> out;
   std::lock_guard lock(mutex_);
   shutting_down_ = true;
   if (!live_.empty()) on_empty_ = std::move(on_empty);

@@ -15,6 +15,8 @@
 #include "api/access_log.h"
 #include "api/router.h"
 #include "api/session_context.h"
+#include "api/stream_service.h"
+#include "api/ws_session.h"
 
 namespace kakehashi::api {
 
@@ -181,6 +183,7 @@ void http_session::handle_request() {
     return send_error(http::status::bad_request, "bad_target", "the request target must be a path");
   if (auto preflight = context_->cors.preflight(request_, context_->routes))
     return do_write(std::move(*preflight));
+  if (context_->streams && stream_service::is_stream_target(request_)) return upgrade_to_stream();
 
   // The reply may be called on any thread (an engine callback, say): it hops back onto this
   // strand, and the tracked executor keeps run() from returning while a reply is owed.
@@ -190,6 +193,34 @@ void http_session::handle_request() {
     net::post(work, [self, res = std::move(res)]() mutable { self->on_handled(std::move(res)); });
   });
   context_->routes.dispatch(request_, std::move(done), client_address_);
+}
+
+void http_session::upgrade_to_stream() {
+  auto shake = context_->streams->check_handshake(request_, client_address_);
+  if (shake.refusal) {
+    closing_ = true;  // a client refused an upgrade has no use for the connection
+    return do_write(std::move(*shake.refusal));
+  }
+  // A client sends frames only after our 101; bytes already here break the protocol.
+  if (buffer_.size() != 0)
+    return send_error(http::status::bad_request, "bad_request",
+                      "data arrived before the WebSocket handshake was answered");
+
+  auto elapsed = std::chrono::steady_clock::now() - request_start_;
+  access_entry entry{log_method_, log_path_, 101, 0,
+                     static_cast<std::uint64_t>(
+                         std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count())};
+  std::string line = format_access_line(entry);
+  if (context_->options.access_log)
+    context_->options.access_log(line);
+  else
+    write_stderr_line(line);
+
+  phase_ = phase::closed;  // this session does no more I/O; the socket is the ws_session's
+  auto ws = std::make_shared<ws_session>(stream_.release_socket(), context_, std::move(shake.who));
+  // Shutting down: dropping `ws` closes the socket.
+  if (!context_->connections.replace(this, ws)) return;
+  ws->start(std::move(request_));
 }
 
 void http_session::on_handled(http_response res) {

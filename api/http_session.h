@@ -2,6 +2,9 @@
 // and repeats while the connection is kept alive. One response in flight at a time (HTTP/1.1
 // without pipelined execution), so the write queue is bounded at one message.
 //
+// An accepted WebSocket upgrade hands the socket, and the session's place in the connection
+// registry, to a ws_session; this session then ends.
+//
 // Each session owns its socket and runs all its handlers on its own strand; it keeps itself alive
 // through shared_from_this in every pending operation and ends when the last one completes.
 // Every wait is bounded: idle (between requests), header, body and write timeouts, plus a
@@ -21,23 +24,24 @@
 #include <optional>
 #include <string>
 
+#include "api/connection.h"
 #include "api/http.h"
 
 namespace kakehashi::api {
 
 struct session_context;
 
-class http_session : public std::enable_shared_from_this<http_session> {
+class http_session final : public connection, public std::enable_shared_from_this<http_session> {
  public:
   http_session(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<session_context> context);
-  ~http_session();  // leaves the connection registry
+  ~http_session() override;  // leaves the connection registry
 
   void start();
   // Graceful: an idle connection is closed now; a request being read or handled is finished
   // and answered with `Connection: close`.
-  void shutdown();
+  void shutdown() override;
   // Closes the socket now, whatever is in progress.
-  void force_close();
+  void force_close() override;
 
  private:
   enum class phase : std::uint8_t { idle, reading, handling, writing, closing, closed };
@@ -52,6 +56,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void on_read_body(error_code ec, std::size_t bytes);
   void on_read_failed(error_code ec);
   void handle_request();
+  // GET /v1/stream: refuses as HTTP, or hands the socket to a ws_session (api/ws_session.h).
+  void upgrade_to_stream();
   void on_handled(http_response res);
   void send_error(http::status status, const char* code, const char* message);
   void do_write(http_response res);

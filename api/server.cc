@@ -21,6 +21,7 @@
 #include "api/listen_address.h"
 #include "api/routes.h"
 #include "api/session_context.h"
+#include "api/stream_service.h"
 
 namespace kakehashi::api {
 
@@ -37,8 +38,9 @@ constexpr std::chrono::milliseconds accept_retry_delay{100};
 class server_impl final : public server {
  public:
   server_impl(server_options options, backend parts, std::shared_ptr<authenticator> auth)
-      : context_(std::make_shared<session_context>(std::move(options),
-                                                   build_routes(parts, std::move(auth)))),
+      : context_(std::make_shared<session_context>(
+            options, build_routes(parts, auth),
+            parts.store ? std::make_shared<stream_service>(options, parts, auth) : nullptr)),
         strand_(net::make_strand(ioc_)),
         acceptor_(strand_),
         signals_(strand_),

@@ -33,6 +33,29 @@ class event_store;
 
 namespace api {
 
+struct websocket_stats;  // api/stream_service.h
+
+// `GET /v1/stream` (api/ws_session.h, api/stream_service.h).
+struct websocket_options {
+  std::size_t max_message_bytes = 64 * 1024;  // a larger client message closes with 1009
+  // Per connection: bytes of messages waiting to be written. While full, the connection stops
+  // taking events from its subscriptions (which fall back to reading the store) and stops
+  // reading client messages; it may overshoot by one message.
+  std::size_t max_queued_bytes = 1 << 20;
+  std::size_t max_subscriptions = 16;  // subscriptions and watches per connection
+  // Each store subscription's live buffer (subscription_options::max_buffered_bytes).
+  std::size_t subscription_buffer_bytes = 256 * 1024;
+  // Nothing received for this long closes the connection; a ping goes out at half of it.
+  std::chrono::seconds idle_timeout{60};
+  std::chrono::seconds handshake_timeout{10};  // the opening and the closing handshake
+  // Watches send an update at most this often, and only when the view changed.
+  std::chrono::milliseconds watch_interval{250};
+  // Encoded CloudEvents shared between connections (api/stream_service.h).
+  std::size_t event_cache_bytes = 16 << 20;
+  // Counters; the server makes its own when null. Shared so a test can read them.
+  std::shared_ptr<websocket_stats> stats;
+};
+
 struct server_options {
   // The data directory (the store's): bearer tokens are checked against its tokens.tsv
   // (api/token_store.h). Empty: there is no token file, so every token is refused.
@@ -65,6 +88,7 @@ struct server_options {
   // handle_signals) SIGINT/SIGTERM already lead to a clean shutdown; before any request runs.
   // `serve` prints its "listening on" line here.
   std::function<void(const std::string& url)> on_running;
+  websocket_options websocket;
 };
 
 class server {

@@ -165,7 +165,7 @@ struct subscription_options {
   // Bound on events held for this subscriber. When the live feed would exceed it, the
   // subscription falls back to reading from the store; it is never dropped.
   std::size_t max_buffered_bytes = 1 << 20;
-  // Called when next() has something new after it returned nothing. Runs on the sequencer
+  // Called when next() has something new after it returned nothing. Runs on the store's commit
   // thread: must be cheap, must not block and must not call into the subscription.
   std::function<void()> on_ready;
 };

@@ -1,5 +1,6 @@
 #include "events/payload_io.h"
 
+#include <cstdint>
 #include <cstring>
 
 #include "events/event_codec.h"
@@ -11,13 +12,20 @@ constexpr unsigned max_capnp_nesting = 8;  // payloads nest 3 deep
 
 }  // namespace
 
-payload_reader::payload_reader(std::string_view bytes)
-    : words_(kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word))) {
-  std::memcpy(words_.begin(), bytes.data(), words_.size() * sizeof(capnp::word));
+payload_reader::payload_reader(std::string_view bytes) {
+  const std::size_t words = bytes.size() / sizeof(capnp::word);
+  kj::ArrayPtr<const capnp::word> view;
+  if (reinterpret_cast<std::uintptr_t>(bytes.data()) % alignof(capnp::word) == 0) {
+    view = {reinterpret_cast<const capnp::word*>(bytes.data()), words};
+  } else {
+    copy_ = kj::heapArray<capnp::word>(words);
+    std::memcpy(copy_.begin(), bytes.data(), words * sizeof(capnp::word));
+    view = copy_.asPtr();
+  }
   capnp::ReaderOptions options;
   options.traversalLimitInWords = max_payload_bytes / sizeof(capnp::word);
   options.nestingLimit = max_capnp_nesting;
-  reader_ = kj::heap<capnp::FlatArrayMessageReader>(words_.asPtr(), options);
+  reader_.emplace(view, options);
 }
 
 status check_payload_length(std::string_view bytes) {

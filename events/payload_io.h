@@ -1,6 +1,7 @@
 // Reading and writing Cap'n Proto payload bytes as typed structs, for the deciders and folds.
-// A payload_reader copies the bytes into word-aligned memory (Cap'n Proto reads words in place)
-// and opens them with traversal and nesting limits small enough that a hostile record cannot
+// A payload_reader reads the bytes in place when they are word-aligned (Cap'n Proto reads words
+// in place; std::string's heap buffers are) and copies them to aligned memory otherwise; the
+// bytes must outlive the reader. It opens them with traversal and nesting limits small enough that a hostile record cannot
 // amplify into a long walk or a deep stack.
 //
 // Cap'n Proto reports malformed input by throwing kj::Exception, from the constructor or later
@@ -12,6 +13,7 @@
 #include <capnp/serialize.h>
 #include <kj/array.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +25,8 @@ class payload_reader {
  public:
   // Throws kj::Exception for a malformed segment table; call check_payload_length first.
   explicit payload_reader(std::string_view bytes);
+  // The reader may point into its input: a temporary would dangle.
+  explicit payload_reader(std::string&&) = delete;
 
   capnp::MessageReader& message() { return *reader_; }
   template <class T>
@@ -31,8 +35,8 @@ class payload_reader {
   }
 
  private:
-  kj::Array<capnp::word> words_;
-  kj::Own<capnp::FlatArrayMessageReader> reader_;
+  kj::Array<capnp::word> copy_;  // only for unaligned input
+  std::optional<capnp::FlatArrayMessageReader> reader_;
 };
 
 // `invalid_payload` unless the length is a positive multiple of 8 within max_payload_bytes.

@@ -323,7 +323,8 @@ TEST_CASE("set_sealed keeps the fields a newer schema wrote") {
 }
 
 TEST_CASE("a newer schema reads today's records with defaults for its added fields") {
-  payload_reader reader(public_bytes("NeedOpened"));
+  const std::string bytes = public_bytes("NeedOpened");
+  payload_reader reader(bytes);
   auto old = reader.root<evolution_test::NeedOpened>();
   CHECK(text_view(old.getLgCode()) == "132241");
   CHECK(old.getOrigin() == evolution_test::Origin::MUNICIPALITY_REQUEST);

@@ -1,0 +1,127 @@
+// What every WebSocket connection of `GET /v1/stream` shares: the handshake checks, the backend
+// it streams from, the encoded-event cache and the counters. One per server, owned by a
+// shared_ptr in the session context, so it outlives the last connection.
+//
+// Handshake (before upgrading, answered as plain HTTP when refused):
+//   - a WebSocket upgrade (`Upgrade: websocket`) of GET /v1/stream, else 426 upgrade_required;
+//   - Origin: absent (not a browser: nothing ambient to abuse), listed in allow_origins (exact
+//     match, as for CORS), or the server's own origin (`http(s)://` + the Host header: the
+//     dashboard page the server served itself), else 403 origin_not_allowed. Tokens are never
+//     ambient (no cookies), so the check is defence in depth against cross-site WebSocket
+//     hijacking rather than the only barrier;
+//   - the client offers the `kakehashi.v1` subprotocol, else 400 subprotocol_required;
+//   - a bearer token in `Authorization` or `?access_token=`: 401/429/503 as on every route.
+//
+// Encoded events: the CloudEvent text of an event is the same for every connection with the
+// same delivery (full or redacted), so it is made once and shared (`encoded`). The cache is
+// bounded in bytes; an erasure (key_vault::stats().erasures moving) invalidates every entry,
+// so personal data of an erased subject is never served from it.
+//
+// Thread safety: every member may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/backend.h"
+#include "api/event_access.h"
+#include "api/http.h"
+#include "api/server.h"
+#include "api/ws_protocol.h"
+#include "events/roles.h"
+
+namespace kakehashi::api {
+
+class authenticator;
+
+// Counters of the WebSocket side, for tests, benchmarks and metrics. All monotonic except
+// `connections` and `queued_bytes` (current values).
+struct websocket_stats {
+  std::atomic<std::uint64_t> connections{0};   // open now
+  std::atomic<std::uint64_t> accepted{0};      // upgrades completed
+  std::atomic<std::uint64_t> refused{0};       // handshakes answered with an HTTP error
+  std::atomic<std::uint64_t> queued_bytes{0};  // waiting to be written, all connections, now
+  // The most any one connection has had waiting to be written: stays under
+  // websocket_options::max_queued_bytes plus one message.
+  std::atomic<std::uint64_t> peak_connection_queued_bytes{0};
+  // The most any store subscription has held in its live buffer when sampled (while its
+  // connection's queue was full): stays under subscription_buffer_bytes.
+  std::atomic<std::uint64_t> peak_subscription_buffered_bytes{0};
+  std::atomic<std::uint64_t> messages_sent{0};
+  std::atomic<std::uint64_t> events_sent{0};
+  std::atomic<std::uint64_t> events_hidden{0};  // skipped by per-event authorization
+  std::atomic<std::uint64_t> view_updates{0};
+  std::atomic<std::uint64_t> errors_sent{0};
+  // Times a connection stopped pumping because its write queue was full (backpressure).
+  std::atomic<std::uint64_t> backpressure_pauses{0};
+  std::atomic<std::uint64_t> encode_cache_hits{0};
+  std::atomic<std::uint64_t> encode_cache_misses{0};
+
+  static void raise_to(std::atomic<std::uint64_t>& peak, std::uint64_t value) {
+    auto seen = peak.load(std::memory_order_relaxed);
+    while (value > seen && !peak.compare_exchange_weak(seen, value, std::memory_order_relaxed)) {
+    }
+  }
+};
+
+class stream_service {
+ public:
+  stream_service(const server_options& options, backend parts, std::shared_ptr<authenticator> auth);
+
+  // Whether `req` is for the stream endpoint (the path, whatever the method).
+  static bool is_stream_target(const http_request& req);
+
+  struct handshake {
+    std::optional<http_response> refusal;  // set: answer this and do not upgrade
+    principal who;
+  };
+  handshake check_handshake(const http_request& req, std::string_view client_address) const;
+
+  // The CloudEvent text of `event` for `how` (not hidden); `erasures` is
+  // store().keys().stats().erasures read before the caller decided anything about the event.
+  result<std::shared_ptr<const std::string>> encoded(const event_ptr& event, delivery how,
+                                                     std::uint64_t erasures);
+
+  // The view for a watch, computed from the live model. Errors: forbidden when `who` may not
+  // read it; unavailable without a read model.
+  struct view_result {
+    position_t position = 0;
+    boost::json::value view;
+  };
+  result<view_result> view(const principal& who, ws::view_kind kind,
+                           const std::string& lg_code) const;
+  // The lg_code a watch of `kind` is about: a municipality's pipeline without one is its own.
+  static std::string effective_lg_code(const principal& who, ws::view_kind kind,
+                                       const std::string& lg_code);
+
+  const websocket_options& options() const { return options_; }
+  const backend& parts() const { return parts_; }
+  websocket_stats& stats() { return *stats_; }
+
+ private:
+  bool origin_allowed(const http_request& req) const;
+
+  websocket_options options_;
+  std::vector<std::string> allow_origins_;
+  backend parts_;
+  std::shared_ptr<authenticator> auth_;
+  std::shared_ptr<websocket_stats> stats_;
+
+  struct cached {
+    uuid id;
+    std::uint64_t erasures = 0;
+    std::shared_ptr<const std::string> text;
+  };
+  std::mutex cache_mutex_;
+  std::map<std::pair<position_t, delivery>, cached> cache_;
+  std::size_t cache_bytes_ = 0;
+  std::uint64_t cache_erasures_ = 0;
+};
+
+}  // namespace kakehashi::api

@@ -1,0 +1,477 @@
+// GET /v1/stream end to end: a real server with the whole backend, real WebSocket clients.
+#include <doctest/doctest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <set>
+
+#include "events/ids.h"
+#include "ws_support.h"
+
+namespace kakehashi::test {
+
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+std::string op_of(const json::object& m) {
+  return std::string(m.at("op").as_string());
+}
+position_t position_of_event(const json::object& m) {
+  return m.at("event").as_object().at("position").to_number<position_t>();
+}
+
+struct received {
+  std::vector<json::object> events;
+  std::optional<position_t> caught_up;
+};
+
+// Reads until the subscription's caught_up message; fails on anything else.
+received read_until_caught_up(ws_client& c, std::string_view sub) {
+  received out;
+  for (;;) {
+    auto m = c.read();
+    REQUIRE_MESSAGE(m.at("sub").as_string() == sub, json::serialize(m));
+    if (op_of(m) == "caught_up") {
+      out.caught_up = m.at("position").to_number<position_t>();
+      return out;
+    }
+    REQUIRE_MESSAGE(op_of(m) == "event", json::serialize(m));
+    out.events.push_back(std::move(m));
+  }
+}
+
+// Reads `count` event messages.
+std::vector<json::object> read_events(ws_client& c, std::size_t count) {
+  std::vector<json::object> out;
+  while (out.size() < count) {
+    auto m = c.read();
+    REQUIRE_MESSAGE(op_of(m) == "event", json::serialize(m));
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::string subscribe_message(std::string_view id, std::string_view stream, std::string from) {
+  return R"({"op":"subscribe","id":")" + std::string(id) + R"(","stream":")" + std::string(stream) +
+         R"(","from":)" + from + "}";
+}
+
+ws_connect_options with_token(std::string token) {
+  ws_connect_options o;
+  o.token = std::move(token);
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("stream: $all from start delivers every event in order, then caught_up, then live") {
+  stream_server server;
+  server.talent();
+  server.need();
+  auto stored = server.all_events();
+  REQUIRE(stored.size() > 60);  // the 62 municipalities and more
+
+  ws_client c;
+  REQUIRE(c.connect_ok(server.port(), with_token(server.token(access_role::admin))));
+  c.send(subscribe_message("s1", "$all", "\"start\""));
+  auto got = read_until_caught_up(c, "s1");
+  REQUIRE(got.events.size() == stored.size());
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    const auto& e = got.events[i].at("event").as_object();
+    CHECK(e.at("position").to_number<position_t>() == stored[i]->position);
+    CHECK(e.at("id").as_string() == stored[i]->id.to_string());
+    CHECK(e.at("type").as_string() == stored[i]->type);
+    CHECK(e.at("specversion").as_string() == "1.0");
+  }
+  CHECK(*got.caught_up == stored.back()->position);
+
+  // Live: each new event arrives once, in order.
+  auto need_id = server.need();
+  auto live = read_events(c, 1);
+  CHECK(position_of_event(live[0]) == stored.back()->position + 1);
+  CHECK(live[0].at("event").as_object().at("subject").as_string() == "need-" + need_id);
+  // And nothing else is pending: a ping is answered next.
+  c.send(R"({"op":"ping"})");
+  CHECK(op_of(c.read()) == "pong");
+}
+
+TEST_CASE("stream: from end delivers only new events, and types and category filters apply") {
+  stream_server server;
+  server.need();
+  ws_client c;
+  REQUIRE(c.connect_ok(server.port(), with_token(server.token(access_role::coordinator))));
+  c.send(subscribe_message("live", "$all", "\"end\""));
+  auto got = read_until_caught_up(c, "live");
+  CHECK(got.events.empty());
+  c.send(
+      R"({"op":"subscribe","id":"needs","stream":"$ce-need","from":"start","types":["NeedOpened"]})");
+  auto needs = read_until_caught_up(c, "needs");
+  REQUIRE(needs.events.size() == 1);
+  CHECK(needs.events[0].at("event").as_object().at("type").as_string() == "NeedOpened");
+
+  server.talent();  // matches "live" only
+  auto m = c.read();
+  CHECK(m.at("sub").as_string() == "live");
+  CHECK(m.at("event").as_object().at("type").as_string() == "TalentRegistered");
+  server.need();  // both
+  std::multiset<std::string> subs;
+  for (int i = 0; i < 2; ++i)
+    subs.insert(std::string(c.read().at("sub").as_string()));
+  CHECK(subs == std::multiset<std::string>{"live", "needs"});
+}
+
+TEST_CASE("stream: a client that reconnects with from = last position + 1 misses nothing") {
+  stream_server server;
+  auto token = server.token(access_role::admin);
+  position_t last = 0;
+  std::vector<position_t> seen;
+  {
+    ws_client c;
+    REQUIRE(c.connect_ok(server.port(), with_token(token)));
+    c.send(subscribe_message("s", "$all", "\"start\""));
+    for (auto& m : read_events(c, 20))
+      seen.push_back(position_of_event(m));
+    last = seen.back();
+    c.close();
+  }
+  // Written while the client was away.
+  server.talent();
+  server.need(tama);
+  {
+    ws_client c;
+    REQUIRE(c.connect_ok(server.port(), with_token(token)));
+    c.send(subscribe_message("s", "$all", std::to_string(last + 1)));
+    auto got = read_until_caught_up(c, "s");
+    for (auto& m : got.events)
+      seen.push_back(position_of_event(m));
+    server.need();
+    seen.push_back(position_of_event(read_events(c, 1)[0]));
+  }
+  auto stored = server.all_events();
+  REQUIRE(seen.size() == stored.size());
+  for (std::size_t i = 0; i < stored.size(); ++i)
+    CHECK(seen[i] == stored[i]->position);
+}
+
+TEST_CASE("stream: a municipality on $all receives none of another municipality's events") {
+  stream_server server;
+  std::string own_need = server.need(shibuya);
+  std::string other_need = server.need(tama);
+  server.must("HearingRecorded", other_need,
+              R"({"held_on":"2025-05-01","attendees":["課長"],"notes":"n","findings":"f"})");
+  server.talent();
+  // The model must know the needs' municipalities before the check below means anything.
+  REQUIRE(server.projections().wait_for(server.store().head_position(), 5s));
+
+  ws_client c;
+  REQUIRE(
+      c.connect_ok(server.port(), with_token(server.token(access_role::municipality, shibuya))));
+  c.send(subscribe_message("s", "$all", "\"start\""));
+  auto got = read_until_caught_up(c, "s");
+  std::set<std::string> subjects;
+  for (auto& m : got.events)
+    subjects.insert(std::string(m.at("event").as_object().at("subject").as_string()));
+  CHECK(subjects.count("need-" + own_need) == 1);
+  CHECK(subjects.count(std::string("municipality-") + shibuya) == 1);
+  CHECK(subjects.count("need-" + other_need) == 0);
+  CHECK(subjects.count(std::string("municipality-") + tama) == 0);
+  for (const auto& s : subjects)
+    CHECK(s.rfind("talent-", 0) != 0);
+  CHECK(subjects.size() == 2);
+  CHECK(server.stats().events_hidden.load() > 0);
+
+  // Live, too: the other municipality's need comes first and must not arrive.
+  server.need(tama);
+  std::string later = server.need(shibuya);
+  auto live = c.read();
+  CHECK(live.at("event").as_object().at("subject").as_string() == "need-" + later);
+}
+
+TEST_CASE("stream: a dashboard token gets no personal data, an admin token does") {
+  stream_server server;
+  server.talent("hanako@example.jp");
+  ws_client dashboard, admin;
+  REQUIRE(dashboard.connect_ok(server.port(), with_token(server.token(access_role::dashboard))));
+  REQUIRE(admin.connect_ok(server.port(), with_token(server.token(access_role::admin))));
+  const std::string sub = R"({"op":"subscribe","id":"t","stream":"$ce-talent","from":"start"})";
+  dashboard.send(sub);
+  admin.send(sub);
+
+  auto text = dashboard.read_text();
+  REQUIRE(text);
+  CHECK(text->find("hanako@example.jp") == std::string::npos);
+  CHECK(text->find("090-0000-0000") == std::string::npos);
+  auto redacted = json::parse(*text).as_object();
+  const auto& data = redacted.at("event").as_object().at("data").as_object();
+  CHECK_FALSE(data.empty());  // the public fields are there
+  CHECK_FALSE(data.contains("email"));
+
+  auto full = admin.read_text();
+  REQUIRE(full);
+  CHECK(full->find("hanako@example.jp") != std::string::npos);
+}
+
+TEST_CASE("stream: after an erasure no connection is served the erased data from the cache") {
+  stream_server server;
+  std::string talent = server.talent("erase-me@example.jp");
+  auto token = server.token(access_role::admin);
+  const std::string sub = R"({"op":"subscribe","id":"t","stream":"$ce-talent","from":"start"})";
+  {
+    ws_client c;
+    REQUIRE(c.connect_ok(server.port(), with_token(token)));
+    c.send(sub);
+    auto text = c.read_text();
+    REQUIRE(text);
+    CHECK(text->find("erase-me@example.jp") != std::string::npos);  // now in the shared cache
+  }
+  REQUIRE(erase_talent(server.service(), server.store(), talent, "request",
+                       actor{"admin-1", "admin", ""})
+              .ok());
+  ws_client c;
+  REQUIRE(c.connect_ok(server.port(), with_token(token)));
+  c.send(sub);
+  auto text = c.read_text();
+  REQUIRE(text);
+  CHECK(text->find("TalentRegistered") != std::string::npos);
+  CHECK(text->find("erase-me@example.jp") == std::string::npos);
+  CHECK(text->find("[erased]") != std::string::npos);
+}
+
+TEST_CASE("stream: the handshake checks Origin, subprotocol and token before upgrading") {
+  api::server_options options;
+  options.allow_origins = {"https://dash.example.jp"};
+  stream_server server(options);
+  auto token = server.token(access_role::dashboard);
+
+  SUBCASE("a foreign Origin is refused with 403") {
+    ws_client c;
+    auto o = with_token(token);
+    o.origin = "https://evil.example.com";
+    auto res = c.connect(server.port(), o);
+    CHECK(res.result_int() == 403);
+    CHECK(res.body().find("origin_not_allowed") != std::string::npos);
+  }
+  SUBCASE("a listed Origin, the server's own origin and no Origin are accepted") {
+    for (std::string origin :
+         {std::string("https://dash.example.jp"),
+          "http://127.0.0.1:" + std::to_string(server.port()), std::string()}) {
+      ws_client c;
+      auto o = with_token(token);
+      o.origin = origin;
+      CHECK_MESSAGE(c.connect(server.port(), o).result_int() == 101, origin);
+    }
+  }
+  SUBCASE("no kakehashi.v1 subprotocol: 400") {
+    ws_client c;
+    auto o = with_token(token);
+    o.subprotocol = "";
+    CHECK(c.connect(server.port(), o).result_int() == 400);
+    ws_client d;
+    o.subprotocol = "graphql-ws";
+    CHECK(d.connect(server.port(), o).result_int() == 400);
+  }
+  SUBCASE("no token or a bad one: 401; the token may come as ?access_token=") {
+    ws_client none, bad, query;
+    CHECK(none.connect(server.port(), with_token("")).result_int() == 401);
+    CHECK(bad.connect(server.port(), with_token("kh_notatokenatallnotatokenatallnotatokenatall0"))
+              .result_int() == 401);
+    auto o = with_token(token);
+    o.token_in_query = true;
+    CHECK(query.connect(server.port(), o).result_int() == 101);
+  }
+  SUBCASE("a plain GET is told to upgrade") {
+    client http(server.port());
+    auto req = make_request(http::verb::get, "/v1/stream");
+    req.set(http::field::authorization, "Bearer " + token);
+    CHECK(http.send(req).result_int() == 426);
+  }
+}
+
+TEST_CASE("stream: bad messages get error replies and the connection survives") {
+  stream_server server;
+  ws_client c;
+  REQUIRE(
+      c.connect_ok(server.port(), with_token(server.token(access_role::municipality, shibuya))));
+  auto expect_error = [&](std::string_view message, std::string_view code, std::string_view sub) {
+    c.send(message);
+    auto m = c.read();
+    CHECK_MESSAGE(op_of(m) == "error", message);
+    CHECK_MESSAGE(m.at("code").as_string() == code, message << " -> " << json::serialize(m));
+    if (sub.empty())
+      CHECK_FALSE(m.contains("sub"));
+    else
+      CHECK(m.at("sub").as_string() == sub);
+  };
+  expect_error("not json", "bad_message", "");
+  expect_error("[1,2]", "bad_message", "");
+  expect_error(R"({"op":"launch","id":"x"})", "unknown_op", "x");
+  expect_error(R"({"op":"subscribe","id":"bad id!","stream":"$all"})", "bad_id", "");
+  expect_error(R"({"op":"subscribe","id":")" + std::string(65, 'a') + R"(","stream":"$all"})",
+               "bad_id", "");
+  expect_error(R"({"op":"subscribe","stream":"$all"})", "bad_id", "");
+  expect_error(R"({"op":"subscribe","id":"s","stream":"$ce-"})", "invalid_stream", "s");
+  expect_error(R"({"op":"subscribe","id":"s","stream":"no spaces allowed"})", "invalid_stream",
+               "s");
+  expect_error(R"({"op":"subscribe","id":"s","stream":"$all","from":-3})", "bad_message", "s");
+  expect_error(R"({"op":"subscribe","id":"s","stream":"$all","types":"NeedOpened"})", "bad_message",
+               "s");
+  expect_error(R"({"op":"watch","id":"w","view":"secrets"})", "unknown_view", "w");
+  expect_error(R"({"op":"watch","id":"w","view":"pipeline","lg_code":"132241"})", "forbidden", "w");
+  expect_error(R"({"op":"watch","id":"w","view":"pipeline","lg_code":"123"})", "invalid_lg_code",
+               "w");
+  expect_error(R"({"op":"watch","id":"w","view":"work-queue"})", "forbidden", "w");
+  expect_error(R"({"op":"unsubscribe","id":"nope"})", "unknown_subscription", "nope");
+
+  c.send(R"({"op":"subscribe","id":"s1","stream":"$all","from":"end"})");
+  CHECK(op_of(c.read()) == "caught_up");
+  expect_error(R"({"op":"subscribe","id":"s1","stream":"$all"})", "duplicate_id", "s1");
+  // Up to 16 subscriptions and watches per connection.
+  for (int i = 2; i <= 16; ++i) {
+    c.send(R"({"op":"subscribe","id":"s)" + std::to_string(i) +
+           R"(","stream":"$ce-need","from":"end"})");
+    CHECK(op_of(c.read()) == "caught_up");
+  }
+  expect_error(R"({"op":"subscribe","id":"s17","stream":"$all"})", "too_many_subscriptions", "s17");
+  c.send(R"({"op":"unsubscribe","id":"s16"})");
+  c.send(R"({"op":"watch","id":"own","view":"pipeline"})");  // a municipality's own pipeline
+  auto snapshot = c.read();
+  CHECK(op_of(snapshot) == "snapshot");
+
+  c.send_binary("\x01\x02");
+  CHECK(c.read().at("code").as_string() == "bad_message");
+  c.send(R"({"op":"ping"})");
+  CHECK(op_of(c.read()) == "pong");
+  CHECK_FALSE(c.closed());
+}
+
+TEST_CASE("stream: a message over 64 KiB closes the connection with 1009") {
+  stream_server server;
+  ws_client c;
+  REQUIRE(c.connect_ok(server.port(), with_token(server.token(access_role::admin))));
+  c.send(R"({"op":"ping","pad":")" + std::string(70 * 1024, 'x') + "\"}");
+  CHECK_FALSE(c.read_text().has_value());
+  CHECK(c.closed());
+  CHECK(c.close_reason().code == boost::beast::websocket::close_code::too_big);
+}
+
+TEST_CASE("stream: a client that stops reading cannot raise server memory past its bound") {
+  api::server_options options;
+  options.websocket.max_queued_bytes = 64 * 1024;
+  options.websocket.subscription_buffer_bytes = 32 * 1024;
+  stream_server server(options);
+  // A real event to copy into thousands of streams: a few MiB overflow every kernel buffer.
+  std::string model_need = server.need();
+  auto model = server.store().read_stream("need-" + model_need, 0, read_direction::forward, 1);
+  REQUIRE(model.ok());
+  REQUIRE(model->size() == 1);
+
+  ws_client c;
+  auto o = with_token(server.token(access_role::admin));
+  o.receive_buffer_bytes = 4096;
+  REQUIRE(c.connect_ok(server.port(), o));
+  c.send(subscribe_message("s", "$all", "\"end\""));
+  CHECK(op_of(c.read()) == "caught_up");
+  position_t first = server.store().head_position() + 1;
+
+  // The client reads nothing from here on, while ~12 MiB of events are appended.
+  std::size_t appended = 0;
+  for (int round = 0; round < 12; ++round) {
+    append_request request;
+    for (int i = 0; i < 500; ++i) {
+      new_event e;
+      e.type = (*model)[0]->type;
+      e.who = actor{"bench", "coordinator", ""};
+      e.payload = (*model)[0]->payload;
+      stream_append s;
+      s.stream = "need-" + new_uuid_v7().to_string();
+      s.expected = expected_version::no_stream();
+      s.events.push_back(std::move(e));
+      request.streams.push_back(std::move(s));
+    }
+    REQUIRE(server.store().append(std::move(request)).ok());
+    appended += 500;
+  }
+  // Give the server time to fill every buffer it can.
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (server.stats().backpressure_pauses.load() == 0 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  std::this_thread::sleep_for(200ms);
+  auto& stats = server.stats();
+  CHECK(stats.backpressure_pauses.load() > 0);
+  std::size_t one_message = 4096;  // the copied events are far smaller
+  CHECK(stats.peak_connection_queued_bytes.load() <=
+        options.websocket.max_queued_bytes + one_message);
+  CHECK(stats.queued_bytes.load() <= options.websocket.max_queued_bytes + one_message);
+  CHECK(stats.peak_subscription_buffered_bytes.load() <=
+        options.websocket.subscription_buffer_bytes);
+
+  // Reading again, the client gets every event, in order, exactly once (caught up from disk).
+  for (std::size_t i = 0; i < appended; ++i) {
+    auto m = c.read();
+    REQUIRE(op_of(m) == "event");
+    REQUIRE(position_of_event(m) == first + i);
+  }
+}
+
+TEST_CASE("stream: watch headline sends a snapshot, then an update after a command") {
+  api::server_options options;
+  options.websocket.watch_interval = 20ms;
+  stream_server server(options);
+  REQUIRE(server.projections().wait_for(server.store().head_position(), 5s));
+  ws_client c;
+  REQUIRE(c.connect_ok(server.port(), with_token(server.token(access_role::dashboard))));
+  c.send(R"({"op":"watch","id":"h","view":"headline"})");
+  auto snapshot = c.read();
+  REQUIRE(op_of(snapshot) == "snapshot");
+  CHECK(snapshot.at("sub").as_string() == "h");
+  CHECK(snapshot.at("view").as_object().at("registrants").to_number<int>() == 0);
+
+  server.talent();
+  // Updates follow the model; the one that counts the new talent arrives within a few ticks.
+  for (;;) {
+    auto update = c.read();
+    REQUIRE(op_of(update) == "update");
+    CHECK(update.at("position").to_number<position_t>() >
+          snapshot.at("position").to_number<position_t>());
+    if (update.at("view").as_object().at("registrants").to_number<int>() == 1) break;
+  }
+  // Nothing changes, nothing is sent.
+  CHECK_FALSE(c.read_text(150ms).has_value());
+  CHECK_FALSE(c.closed());
+
+  c.send(R"({"op":"watch","id":"p","view":"pipeline","lg_code":"131130"})");
+  CHECK(op_of(c.read()) == "snapshot");
+  c.send(R"({"op":"unsubscribe","id":"h"})");
+  server.need(shibuya);
+  auto update = c.read();
+  CHECK(op_of(update) == "update");
+  CHECK(update.at("sub").as_string() == "p");
+}
+
+TEST_CASE("stream: watches need the read model") {
+  stream_server server(api::server_options{}, false);
+  ws_client c;
+  REQUIRE(c.connect_ok(server.port(), with_token(server.token(access_role::admin))));
+  c.send(R"({"op":"watch","id":"h","view":"headline"})");
+  CHECK(c.read().at("code").as_string() == "unavailable");
+}
+
+TEST_CASE("stream: server shutdown sends a close frame") {
+  stream_server server;
+  ws_client c;
+  REQUIRE(c.connect_ok(server.port(), with_token(server.token(access_role::admin))));
+  c.send(subscribe_message("s", "$all", "\"end\""));
+  CHECK(op_of(c.read()) == "caught_up");
+  std::thread stopper([&] { server.stop(); });
+  CHECK_FALSE(c.read_text().has_value());
+  CHECK(c.closed());
+  CHECK(c.close_error() == boost::beast::websocket::error::closed);
+  CHECK(c.close_reason().code == boost::beast::websocket::close_code::going_away);
+  stopper.join();
+  CHECK(server.stats().connections.load() == 0);
+}
+
+}  // namespace kakehashi::test
