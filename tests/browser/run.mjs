@@ -370,29 +370,35 @@ scenario('a dropped connection resumes without missing the events appended meanw
   }
 });
 
-scenario('the work queue, metrics, coverage and a case page render; English toggle; keyboard', async (t) => {
+scenario('the work queue and the live headline render from the stream; English toggle', async (t) => {
   const page = await new_page(t.browser);
   await sign_in(page, t.base, t.tokens.coordinator);
-  await page.locator('.board .card').first().waitFor({ timeout: 20_000 });
-
-  // Keyboard: tab to the first card and open it with Enter.
-  await page.locator('.board .card').first().focus();
-  await page.keyboard.press('Enter');
-  await page.waitForURL(/#\/case\//, { timeout: 5_000 });
-  await page.locator('#case-title').waitFor({ timeout: 10_000 });
-  await page.locator('.timeline .tl-item').first().waitFor({ timeout: 10_000 });
-  check(await page.locator('#notes-hidden').count() === 0, 'a coordinator is told hearing notes are hidden');
-  await shot(page, 'case');
-
   await page.locator('#nav a[data-view="queue"]').click();
   await page.locator('.queue-section').first().waitFor({ timeout: 20_000 });
+  check(await page.locator('.queue-section').count() === 6, 'the work queue does not show its six sections');
   await shot(page, 'work-queue');
 
   await page.locator('#nav a[data-view="metrics"]').click();
-  await page.locator('#headline [data-metric="registrants"]').waitFor({ timeout: 20_000 });
-  await page.locator('svg.chart.funnel').waitFor({ timeout: 20_000 });
+  await page.locator('#headline [data-metric="registrants"] .number[data-value]:not([data-value=""])').waitFor({ timeout: 20_000 });
   const registrants = Number(await page.locator('#headline [data-metric="registrants"] .number').getAttribute('data-value'));
   check(registrants >= 888, `the live headline shows ${registrants} registrants`);
+
+  await page.locator('#lang').click();
+  await page.locator('#nav a[data-view="board"]', { hasText: 'Pipeline' }).waitFor({ timeout: 5_000 });
+  check((await page.locator('html').getAttribute('lang')) === 'en', 'the page language is not en');
+  check((await page.locator('#conn').textContent()) === 'Connected', 'the connection state is not in English');
+  await page.locator('#nav a[data-view="board"]').click();
+  await page.locator('.board .card').first().waitFor({ timeout: 20_000 });
+  await shot(page, 'board-en');
+  no_problems(page);
+  await page.context().close();
+});
+
+scenario('the funnel chart and the coverage of the 62 municipalities by region render', async (t) => {
+  const page = await new_page(t.browser);
+  await sign_in(page, t.base, t.tokens.coordinator);
+  await page.locator('#nav a[data-view="metrics"]').click();
+  await page.locator('svg.chart.funnel').waitFor({ timeout: 20_000 });
   await shot(page, 'metrics');
 
   await page.locator('#nav a[data-view="coverage"]').click();
@@ -402,20 +408,29 @@ scenario('the work queue, metrics, coverage and a case page render; English togg
     `coverage regions: ${JSON.stringify(per_region)}`);
   await shot(page, 'coverage');
 
-  await page.locator('#lang').click();
-  await page.locator('#nav a[data-view="board"]', { hasText: 'Pipeline' }).waitFor({ timeout: 5_000 });
-  check((await page.locator('html').getAttribute('lang')) === 'en', 'the page language is not en');
-  await shot(page, 'coverage-en');
-  await page.locator('#nav a[data-view="board"]').click();
-  await page.locator('.board .card').first().waitFor({ timeout: 20_000 });
-  await shot(page, 'board-en');
-
-  // A projector: 1920x1080 at a distance.
+  // A projector: 1920x1080, read from the back of the room.
   await page.setViewportSize({ width: 1920, height: 1080 });
-  await page.locator('#lang').click();
   await page.locator('#nav a[data-view="metrics"]').click();
   await page.locator('svg.chart.funnel').waitFor({ timeout: 20_000 });
   await shot(page, 'metrics-projector');
+  no_problems(page);
+  await page.context().close();
+});
+
+scenario('keyboard: a focused card opens its case page, with the timeline and its actors', async (t) => {
+  const page = await new_page(t.browser);
+  await sign_in(page, t.base, t.tokens.coordinator);
+  await page.locator('.board .card').first().waitFor({ timeout: 20_000 });
+  // Tab from the start of the page reaches the cards; Enter opens one.
+  await page.locator('.board .card').first().focus();
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/#\/case\//, { timeout: 5_000 });
+  await page.locator('#case-title').waitFor({ timeout: 10_000 });
+  await page.locator('.timeline .tl-item').first().waitFor({ timeout: 10_000 });
+  const actors = await page.locator('.timeline .tl-actor').allTextContents();
+  check(actors.length > 0 && actors.every((a) => !a.endsWith('—')), `timeline actors: ${actors.slice(0, 3).join(' | ')}`);
+  check(await page.locator('#notes-hidden').count() === 0, 'a coordinator is told hearing notes are hidden');
+  await shot(page, 'case');
   no_problems(page);
   await page.context().close();
 });
