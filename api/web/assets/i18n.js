@@ -596,10 +596,19 @@ export function municipality(lg_code) {
   return municipalities.get(lg_code);
 }
 
+// English names collide (豊島区 and 利島村 are both "Toshima"): a name shared by more than one
+// municipality gets its kind, so the English board never shows two different places alike.
+const kind_en = { ward: 'ward', city: 'city', town: 'town', village: 'village' };
+function english_name(m) {
+  let same = 0;
+  for (const other of municipalities.values()) if (other.name_en === m.name_en) same++;
+  return same > 1 ? `${m.name_en} (${kind_en[m.kind] ?? m.kind})` : m.name_en;
+}
+
 export function municipality_name(lg_code, fallback = '') {
   const m = municipalities.get(lg_code);
   if (!m) return fallback || lg_code || '';
-  return current === 'en' ? m.name_en : m.name_ja;
+  return current === 'en' ? english_name(m) : m.name_ja;
 }
 
 export function all_municipalities() {
