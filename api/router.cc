@@ -55,7 +55,7 @@ void reply::operator()(http_response res) const {
 }
 
 void router::add(http::verb method, std::string_view pattern, handler h) {
-  route r{method, {}, std::move(h)};
+  route r{method, std::string(pattern), {}, std::move(h)};
   for_each_segment(pattern, [&](std::string_view segment) {
     r.segments.emplace_back(segment);
     return true;
@@ -85,6 +85,14 @@ bool router::match(const route& r, std::string_view path, request_view* out) {
 }
 
 void router::dispatch(const http_request& req, reply done, std::string_view client_address) const {
+  if (observer_) {
+    done = reply([inner = done, observer = observer_, start = std::chrono::steady_clock::now()](
+                     http_response res) {
+      observer(res.result_int(), std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::steady_clock::now() - start));
+      inner(std::move(res));
+    });
+  }
   request_view view;
   view.message = &req;
   view.client_address = client_address;
@@ -125,6 +133,15 @@ std::string router::allowed_methods(std::string_view path) const {
   }
   return out;
 }
+
+std::vector<router::route_info> router::list() const {
+  std::vector<route_info> out;
+  out.reserve(routes_.size());
+  for (const route& r : routes_) out.push_back({r.method, r.pattern});
+  return out;
+}
+
+void router::observe_replies(reply_observer observer) { observer_ = std::move(observer); }
 
 std::pair<std::string_view, std::string_view> split_target(std::string_view target) {
   auto q = target.find('?');

@@ -12,6 +12,7 @@
 // dispatch() runs concurrently on I/O threads.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -65,15 +66,30 @@ class router {
   // "GET, POST" for the methods routed on `path`; "" when no pattern matches it.
   std::string allowed_methods(std::string_view path) const;
 
+  // Every route as registered, in registration order: for the OpenAPI document and its test.
+  struct route_info {
+    http::verb method;
+    std::string pattern;  // as given to add(): "/v1/needs/{id}/hearings"
+  };
+  std::vector<route_info> list() const;
+
+  // Called once per answered request (routes, 404 and 405 alike) with its status and the time
+  // from dispatch to the reply, on whichever thread replies: for the metrics. Must be
+  // thread-safe and cheap. Set while building, like add().
+  using reply_observer = std::function<void(unsigned status, std::chrono::microseconds elapsed)>;
+  void observe_replies(reply_observer observer);
+
  private:
   struct route {
     http::verb method;
+    std::string pattern;
     std::vector<std::string> segments;  // "{name}" for a placeholder
     handler run;
   };
   static bool match(const route& r, std::string_view path, request_view* out);
 
   std::vector<route> routes_;
+  reply_observer observer_;
 };
 
 // Splits a request target into path and query.

@@ -31,4 +31,11 @@ void add_static_routes(router& routes);
 // GET /v1/whoami: the token's role, municipality and read rights (api/whoami_routes.cc).
 void add_whoami_routes(router& routes, std::shared_ptr<authenticator> auth);
 
+struct route_context;
+// The command routes of API.md (api/command_routes.cc), the queries (api/query_routes.cc), and
+// GET /v1/openapi.json and /metrics (api/meta_routes.cc).
+void add_command_routes(router& routes, std::shared_ptr<const route_context> ctx);
+void add_query_routes(router& routes, std::shared_ptr<const route_context> ctx);
+void add_meta_routes(router& routes, std::shared_ptr<const route_context> ctx);
+
 }  // namespace kakehashi::api

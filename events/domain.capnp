@@ -172,7 +172,7 @@ struct MunicipalityListed {
   nameJa @1 :Text $Json.name("name_ja") $required;
   nameEn @2 :Text $Json.name("name_en") $required;
   kind @3 :MunicipalityKind $required;
-  region @4 :Text;  # as in data/tokyo_municipalities.tsv: 23区, 多摩, 島しょ
+  region @4 :Text;  # as in reference/tokyo_municipalities.tsv: 23区, 多摩, 島しょ
 }
 
 struct MunicipalityContactAssigned {

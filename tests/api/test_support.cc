@@ -1,5 +1,7 @@
 #include "test_support.h"
 
+#include "api/token_store.h"
+
 #include <doctest/doctest.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -25,7 +27,7 @@ temp_dir::~temp_dir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-running_server::running_server(api::server_options options) {
+running_server::running_server(api::server_options options, backend_setup setup) {
   store_options store_opts;
   store_opts.path = dir_.path() + "/data";
   if (options.data_dir.empty()) options.data_dir = store_opts.path;
@@ -40,9 +42,22 @@ running_server::running_server(api::server_options options) {
     std::lock_guard lock(log_mutex_);
     log_.emplace_back(line);
   };
-  auto server = api::server::create(std::move(options), *store_);
+  api::backend parts{store_.get(), nullptr, nullptr};
+  if (setup.full) {
+    service_ = command_service::create(*store_);
+    auto listed = list_reference_municipalities(*service_, now_micros());
+    REQUIRE_MESSAGE(listed.ok(), (listed.ok() ? "" : listed.err().message));
+    if (setup.seed) setup.seed(*store_, *service_);
+    projections_ = std::make_unique<projection_runner>(*store_);
+    auto started = projections_->start();
+    REQUIRE_MESSAGE(started.ok(), (started.ok() ? "" : started.err().message));
+    parts = api::backend{store_.get(), service_.get(), projections_.get()};
+  }
+  auto server = api::server::create(std::move(options), parts);
   REQUIRE_MESSAGE(server.ok(), (server.ok() ? "" : server.err().message));
   server_ = std::move(server.value());
+  // Started last: a failed REQUIRE above leaves no thread to join.
+  if (projections_) projector_ = std::thread([this] { projections_->run(); });
   thread_ = std::thread([this] {
     server_->run();
     run_returned_ = true;
@@ -52,7 +67,17 @@ running_server::running_server(api::server_options options) {
 running_server::~running_server() {
   if (thread_.joinable()) stop_and_join();
   server_.reset();
+  if (projections_) projections_->stop();
+  if (projector_.joinable()) projector_.join();
+  projections_.reset();
+  service_.reset();
   store_.reset();
+}
+
+std::string running_server::issue_token(access_role role, std::string lg_code, std::string name) {
+  auto issued = api::token_store(data_dir_).issue({role, std::move(lg_code), std::move(name)});
+  REQUIRE_MESSAGE(issued.ok(), (issued.ok() ? "" : issued.err().message));
+  return issued->bearer;
 }
 
 unsigned short running_server::port() const { return port_of(url()); }

@@ -9,6 +9,7 @@
 #include <boost/beast/http.hpp>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,7 +18,10 @@
 #include <vector>
 
 #include "api/server.h"
+#include "engine/command_service.h"
 #include "engine/event_store.h"
+#include "events/roles.h"
+#include "projections/runner.h"
 
 namespace kakehashi::test {
 
@@ -37,12 +41,21 @@ class temp_dir {
   std::string path_;
 };
 
+// What a server is built over besides its store. With `full` the server gets a real command
+// service (the 62 municipalities listed) and a projection runner following the log on its own
+// thread, as `kakehashi serve` runs them; `seed` runs on the store and the service before the
+// runner starts and the server listens (e.g. demo::seed).
+struct backend_setup {
+  bool full = false;
+  std::function<void(event_store&, command_service&)> seed;
+};
+
 // A server on 127.0.0.1:0 with its own store, run() on a background thread. The destructor
 // stops it and joins. Access-log lines are captured instead of printed. The store's directory
 // is the server's data_dir (so tokens issued into data_dir() count) unless options set one.
 class running_server {
  public:
-  explicit running_server(api::server_options options = {});
+  explicit running_server(api::server_options options = {}, backend_setup setup = {});
   ~running_server();
 
   std::string url() const { return server_->url(); }
@@ -55,12 +68,19 @@ class running_server {
   // line after the response has gone out, so a client may see the response first.
   std::vector<std::string> access_log(std::size_t count) const;
   event_store& store() { return *store_; }
+  command_service& commands() { return *service_; }      // with backend_setup::full
+  projection_runner& projections() { return *projections_; }
   const std::string& data_dir() const { return data_dir_; }
+  // A bearer token issued into this server's token file.
+  std::string issue_token(access_role role, std::string lg_code = {}, std::string name = "test");
 
  private:
   temp_dir dir_;
   std::string data_dir_;
   std::unique_ptr<event_store> store_;
+  std::unique_ptr<command_service> service_;
+  std::unique_ptr<projection_runner> projections_;
+  std::thread projector_;
   std::unique_ptr<api::server> server_;
   std::thread thread_;
   std::atomic<bool> run_returned_{false};

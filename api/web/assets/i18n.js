@@ -1,7 +1,7 @@
 // Japanese first, English on the toggle. Every string the dashboard shows comes from here, so a
 // missing translation shows its key (easy to spot) instead of breaking the page. Role categories
 // and municipality names come from the shipped reference data (/assets/*.tsv), so a category
-// added to data/taxonomy.tsv gets its label without a code change.
+// added to reference/taxonomy.tsv gets its label without a code change.
 
 const strings = {
   ja: {

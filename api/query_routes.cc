@@ -1,0 +1,611 @@
+// The query routes of API.md. Every query reads one read model: the live one (optionally after
+// waiting, at most route_context::min_position_wait, until it has applied `min_position`:
+// read-your-writes, else 504 `timeout`), or the model as of a past point (`as_of` = a log
+// position, a date meaning the end of that Tokyo day, or an RFC 3339 time; times cut on business
+// time, occurred_at). Views that speak of "today" (due, overdue, stale) use the as-of date for
+// time cuts, the date of the model's latest business time for position cuts, the Tokyo date now
+// for live reads.
+//
+// Who sees what (events/roles.h, api/event_access.h):
+// - a municipality token reads only its own municipality: /v1/municipalities lists only it, the
+//   pipeline and work queue are narrowed to it (another lg_code is 403), its needs, appointments
+//   and proposed candidacies; never the talent pool (talents, matches: 403) nor the cross-
+//   municipality metrics (403);
+// - dashboard tokens read everything without personal data; events come redacted;
+// - events (timelines, streams, the global log) are filtered and redacted per event.
+// Responses that carry personal data are counted in /metrics and logged (who, which stream;
+// never the data) on stderr.
+#include <algorithm>
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "api/access_log.h"
+#include "api/event_access.h"
+#include "api/input.h"
+#include "api/route_context.h"
+#include "api/routes.h"
+#include "api/state_json.h"
+#include "engine/event_json.h"
+#include "engine/read_log.h"
+#include "events/event_codec.h"
+#include "events/text_formats.h"
+#include "projections/runner.h"
+#include "projections/views.h"
+
+namespace kakehashi::api {
+
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::uint64_t default_page = 100;
+constexpr std::uint64_t max_page = 1000;
+// A timeline is an aggregate's whole stream; streams this long are paged through
+// /v1/streams/{stream} instead.
+constexpr std::size_t max_timeline_events = 1000;
+
+error bad_input(std::string code, std::string message, std::string field) {
+  return make_error(errc::invalid_argument, std::move(code), std::move(message), std::move(field));
+}
+
+http_response forbidden(std::string_view message) {
+  return forbidden_response(message);
+}
+
+// One read: the model it reads and the day it calls today.
+struct reading {
+  const read_model* model = nullptr;
+  std::string today;
+  read_point point;
+};
+
+using view_fn = std::function<http_response(const reading&)>;
+
+// Runs `fn` over the model `point` names. On a worker thread.
+http_response with_model(const route_context& ctx, const read_point& point, const view_fn& fn) {
+  if (!ctx.parts.projections)
+    return error_response(http::status::service_unavailable, "unavailable",
+                          "this server has no read model");
+  reading r;
+  r.point = point;
+  if (point.at == read_point::kind::live) {
+    if (point.min_position &&
+        !ctx.parts.projections->wait_for(*point.min_position, ctx.min_position_wait))
+      return error_response(http::status::gateway_timeout, "timeout",
+                            "the read model has not reached min_position yet; retry",
+                            "min_position");
+    r.today = views::tokyo_date(now_micros());
+    return ctx.parts.projections->read([&](const read_model& m) {
+      r.model = &m;
+      return fn(r);
+    });
+  }
+  result<read_model> model = make_error(errc::internal, "internal", "unreachable");
+  if (point.at == read_point::kind::position) {
+    if (point.position > ctx.parts.store->head_position())
+      return error_response(bad_input("invalid_parameter",
+                                      "as_of names a position after the head of the log", "as_of"));
+    model = model_at_position(*ctx.parts.store, point.position);
+  } else {
+    model = model_at_time(*ctx.parts.store, point.micros);
+  }
+  if (!model) return error_response(model.err());
+  r.model = &*model;
+  if (point.at == read_point::kind::time)
+    r.today = views::tokyo_date(point.micros);
+  else
+    r.today =
+        views::tokyo_date(model->last_occurred_at != 0 ? model->last_occurred_at : now_micros());
+  return fn(r);
+}
+
+// The common shape of a query route: authenticated, on the worker pool, query parameters
+// checked against `allowed` (as_of and min_position always allowed).
+using query_fn =
+    std::function<http_response(const request_view&, const principal&, const query_map&)>;
+
+void add_query(router& routes, const context_ptr& ctx, std::string_view pattern,
+               std::initializer_list<std::string_view> allowed, query_fn fn) {
+  std::vector<std::string_view> names(allowed.begin(), allowed.end());
+  names.emplace_back("as_of");
+  names.emplace_back("min_position");
+  routes.add(http::verb::get, pattern,
+             blocking_route(ctx, [names, fn = std::move(fn)](const request_view& req,
+                                                             const principal& who, reply done) {
+               auto query = parse_query(req.query, names);
+               if (!query) return done(error_response(query.err()));
+               done(fn(req, who, *query));
+             }));
+}
+
+std::string param(const query_map& q, std::string_view name) {
+  auto it = q.find(name);
+  return it == q.end() ? std::string() : it->second;
+}
+
+// Removes the array items (objects with an "lg_code") of other municipalities, at any depth of
+// `view`'s top-level arrays and of the arrays in its top-level objects.
+void keep_municipality(json::object& view, const std::string& lg) {
+  auto filter = [&](json::array& items) {
+    json::array kept;
+    for (auto& item : items)
+      if (item.is_object()) {
+        auto* code = item.as_object().if_contains("lg_code");
+        if (code && code->is_string() && code->as_string() == lg) kept.push_back(std::move(item));
+      }
+    items = std::move(kept);
+  };
+  for (auto& member : view) {
+    if (member.value().is_array()) filter(member.value().as_array());
+    if (member.value().is_object())
+      for (auto& inner : member.value().as_object())
+        if (inner.value().is_array()) filter(inner.value().as_array());
+  }
+}
+
+json::object view_object(json::value v) {
+  return v.is_object() ? std::move(v.as_object()) : json::object{{"view", std::move(v)}};
+}
+
+bool is_municipality(const principal& who) {
+  return who.role == access_role::municipality;
+}
+
+bool has_personal_fields(std::string_view type) {
+  const auto* info = find_event_type(type);
+  return info && info->personal_schema.has_value();
+}
+
+// Records a response that carried personal data in the tamper-evident read log
+// (engine/read_log.h: who read which streams through which route; never the data), and counts
+// it in /metrics. Asynchronous: the read does not wait for the disk.
+void note_personal_read(const route_context& ctx, const principal& who, std::string route,
+                        std::vector<std::string> subjects) {
+  if (subjects.empty()) return;
+  std::sort(subjects.begin(), subjects.end());
+  subjects.erase(std::unique(subjects.begin(), subjects.end()), subjects.end());
+  ctx.metrics->record_personal_data_read();
+  personal_data_read read{who.token_id.to_string(), std::string(to_string(who.role)), who.name,
+                          std::move(subjects), std::move(route)};
+  record_personal_data_read(*ctx.parts.store, read, [metrics = ctx.metrics](status s) {
+    if (!s) metrics->record_personal_data_read_failure();
+  });
+}
+
+// Whether a point-in-time cut keeps `e`.
+bool within(const read_point& p, const recorded_event& e) {
+  switch (p.at) {
+    case read_point::kind::live:
+      return true;
+    case read_point::kind::position:
+      return e.position <= p.position;
+    case read_point::kind::time:
+      return e.occurred_at <= p.micros;
+  }
+  return true;
+}
+
+struct encoded_events {
+  json::array events;
+  std::vector<std::string> personal;  // streams of events delivered with personal fields
+};
+
+result<encoded_events> encode_events(const route_context& ctx, const principal& who,
+                                     const std::vector<event_ptr>& events, const read_model& m,
+                                     const read_point& cut) {
+  encoded_events out;
+  for (const auto& e : events) {
+    if (!within(cut, *e)) continue;
+    delivery how = event_delivery(who, *e, m);
+    if (how == delivery::hidden) continue;
+    auto ce = cloud_event(*e, ctx.parts.store->keys(), how);
+    if (!ce) return ce.take_err();
+    if (how == delivery::full && has_personal_fields(e->type)) out.personal.push_back(e->stream);
+    out.events.push_back(std::move(*ce));
+  }
+  return out;
+}
+
+// An aggregate's stream, as far as its read point reaches.
+result<std::vector<event_ptr>> timeline_events(const route_context& ctx,
+                                               const std::string& stream) {
+  return ctx.parts.store->read_stream(stream, 0, read_direction::forward, max_timeline_events);
+}
+
+// The talent's personal profile from its events' (already redacted or opened) data.
+json::object profile_of(const json::array& timeline) {
+  json::object profile;
+  for (const auto& ev : timeline) {
+    const auto& o = ev.as_object();
+    auto type = o.at("type").as_string();
+    if (type != "TalentRegistered" && type != "TalentProfileUpdated") continue;
+    const auto& data = o.at("data").as_object();
+    for (const char* key : {"display_name", "email", "phone", "employer"})
+      if (auto* v = data.if_contains(key)) profile[key] = *v;
+  }
+  return profile;
+}
+
+std::optional<std::string> path_id(const request_view& req) {
+  auto id = parse_uuid(req.param("id"));
+  if (!id) return std::nullopt;
+  return id->to_string();
+}
+
+http_response invalid_id() {
+  return error_response(bad_input("invalid_id", "id must be a UUID", "id"));
+}
+
+// GET /v1/needs/{id}, /v1/talents/{id}, /v1/appointments/{id}, /v1/candidacies/{id}.
+template <class Find>
+http_response aggregate(const route_context& ctx, const request_view& req, const principal& who,
+                        const query_map& q, std::string category, std::string collection,
+                        Find find) {
+  auto id = path_id(req);
+  if (!id) return invalid_id();
+  auto point = parse_read_point(q);
+  if (!point) return error_response(point.err());
+  const std::string stream = category + "-" + *id;
+  std::vector<std::string> personal;
+  auto res = with_model(ctx, *point, [&](const reading& r) -> http_response {
+    // find: (model, id) -> result<json::object> (the state) or an error response
+    auto state = find(*r.model, *id);
+    if (!state) return error_response(state.err());
+    auto events = timeline_events(ctx, stream);
+    if (!events) return error_response(events.err());
+    auto timeline = encode_events(ctx, who, *events, *r.model, r.point);
+    if (!timeline) return error_response(timeline.err());
+    personal = std::move(timeline->personal);
+    json::object body;
+    if (category == "talent") state->emplace("profile", profile_of(timeline->events));
+    body[category] = std::move(*state);
+    body["timeline"] = std::move(timeline->events);
+    body["timeline_truncated"] = events->size() >= max_timeline_events;
+    body["position"] = r.model->position;
+    return json_response(http::status::ok, body);
+  });
+  if (res.result() == http::status::ok)
+    note_personal_read(ctx, who, "GET /v1/" + collection + "/{id}", std::move(personal));
+  return res;
+}
+
+error not_found(std::string code, std::string message) {
+  return make_error(errc::not_found, std::move(code), std::move(message));
+}
+
+error denied(std::string message) {
+  return make_error(errc::forbidden, "forbidden", std::move(message));
+}
+
+}  // namespace
+
+void add_query_routes(router& routes, context_ptr ctx) {
+  using q = const query_map&;
+  using rv = const request_view&;
+  using who_t = const principal&;
+
+  add_query(routes, ctx, "/v1/municipalities", {}, [ctx](rv, who_t who, q query) {
+    auto point = parse_read_point(query);
+    if (!point) return error_response(point.err());
+    return with_model(*ctx, *point, [&](const reading& r) {
+      json::object view = view_object(views::coverage(*r.model));
+      if (is_municipality(who)) {
+        // Only its own entry; the totals would describe the others.
+        if (auto* regions = view.if_contains("regions"); regions && regions->is_object())
+          keep_municipality(regions->as_object(), who.lg_code);
+        view.erase("with_appointments");
+        view["municipalities"] = 1;
+      }
+      return json_response(http::status::ok, view);
+    });
+  });
+
+  add_query(routes, ctx, "/v1/pipeline", {"lg_code"}, [ctx](rv, who_t who, q query) {
+    auto point = parse_read_point(query);
+    if (!point) return error_response(point.err());
+    std::string lg = param(query, "lg_code");
+    if (!lg.empty() && !is_valid_lg_code(lg))
+      return error_response(
+          bad_input("invalid_parameter", "lg_code must be a local government code", "lg_code"));
+    if (lg.empty() && is_municipality(who)) lg = who.lg_code;
+    if (!can_read_municipality(who, lg))
+      return forbidden("this token reads only its own municipality");
+    return with_model(*ctx, *point, [&](const reading& r) {
+      return json_response(http::status::ok, views::pipeline(*r.model, lg, r.today));
+    });
+  });
+
+  add_query(routes, ctx, "/v1/work-queue", {}, [ctx](rv, who_t who, q query) {
+    auto point = parse_read_point(query);
+    if (!point) return error_response(point.err());
+    return with_model(*ctx, *point, [&](const reading& r) {
+      json::object view = view_object(views::work_queue(*r.model, r.today));
+      if (is_municipality(who)) keep_municipality(view, who.lg_code);
+      return json_response(http::status::ok, view);
+    });
+  });
+
+  add_query(routes, ctx, "/v1/needs/{id}", {}, [ctx](rv req, who_t who, q query) {
+    return aggregate(*ctx, req, who, query, "need", "needs",
+                     [&](const read_model& m, const std::string& id) -> result<json::object> {
+                       auto it = m.needs.find(id);
+                       if (it == m.needs.end()) return not_found("need_not_found", "no such need");
+                       if (!can_read_municipality(who, it->second.lg_code))
+                         return denied("this token reads only its own municipality's needs");
+                       return need_json(id, it->second, m, is_municipality(who));
+                     });
+  });
+
+  add_query(routes, ctx, "/v1/needs/{id}/matches", {"limit"}, [ctx](rv req, who_t who, q query) {
+    if (is_municipality(who))
+      return forbidden("the talent pool is not open to municipality tokens");
+    auto id = path_id(req);
+    if (!id) return invalid_id();
+    auto point = parse_read_point(query);
+    if (!point) return error_response(point.err());
+    std::uint64_t limit = 20;
+    if (auto l = param(query, "limit"); !l.empty()) {
+      auto n = parse_count(l, "limit", 1, 200);
+      if (!n) return error_response(n.err());
+      limit = *n;
+    }
+    return with_model(*ctx, *point, [&](const reading& r) {
+      auto view = views::matches(*r.model, *id, limit);
+      if (!view) return error_response(view.err());
+      return json_response(http::status::ok, *view);
+    });
+  });
+
+  add_query(routes, ctx, "/v1/talents", {"skill", "available"}, [ctx](rv, who_t who, q query) {
+    if (is_municipality(who))
+      return forbidden("the talent pool is not open to municipality tokens");
+    auto point = parse_read_point(query);
+    if (!point) return error_response(point.err());
+    std::string available = param(query, "available");
+    if (!available.empty() && available != "true" && available != "false")
+      return error_response(
+          bad_input("invalid_parameter", "available is true or false", "available"));
+    std::string skill = param(query, "skill");
+    return with_model(*ctx, *point, [&](const reading& r) {
+      return json_response(http::status::ok, views::talents(*r.model, skill, available == "true"));
+    });
+  });
+
+  add_query(routes, ctx, "/v1/ideas", {"limit"}, [ctx](rv, who_t who, q query) {
+    if (is_municipality(who))
+      return forbidden("the talent pool is not open to municipality tokens");
+    auto point = parse_read_point(query);
+    if (!point) return error_response(point.err());
+    std::uint64_t per = 3;
+    if (auto l = param(query, "limit"); !l.empty()) {
+      auto n = parse_count(l, "limit", 1, 20);
+      if (!n) return error_response(n.err());
+      per = *n;
+    }
+    return with_model(*ctx, *point, [&](const reading& r) {
+      return json_response(http::status::ok, views::ideas(*r.model, per));
+    });
+  });
+
+  add_query(routes, ctx, "/v1/talents/{id}", {}, [ctx](rv req, who_t who, q query) {
+    if (is_municipality(who))
+      return forbidden("the talent pool is not open to municipality tokens");
+    return aggregate(*ctx, req, who, query, "talent", "talents",
+                     [&](const read_model& m, const std::string& id) -> result<json::object> {
+                       auto it = m.talents.find(id);
+                       if (it == m.talents.end())
+                         return not_found("talent_not_found", "no such talent");
+                       return talent_json(id, it->second);
+                     });
+  });
+
+  add_query(routes, ctx, "/v1/candidacies/{id}", {}, [ctx](rv req, who_t who, q query) {
+    return aggregate(
+        *ctx, req, who, query, "candidacy", "candidacies",
+        [&](const read_model& m, const std::string& id) -> result<json::object> {
+          auto it = m.candidacies.find(id);
+          if (it == m.candidacies.end())
+            return not_found("candidacy_not_found", "no such candidacy");
+          const auto& c = it->second;
+          bool proposed = c.entered_at[static_cast<std::size_t>(candidacy_stage::proposed)] != 0;
+          if (!can_read_municipality(who, c.lg_code) || (is_municipality(who) && !proposed))
+            return denied("a municipality token reads only candidacies proposed to it");
+          return candidacy_json(id, c);
+        });
+  });
+
+  add_query(routes, ctx, "/v1/appointments/{id}", {}, [ctx](rv req, who_t who, q query) {
+    return aggregate(*ctx, req, who, query, "appointment", "appointments",
+                     [&](const read_model& m, const std::string& id) -> result<json::object> {
+                       auto it = m.appointments.find(id);
+                       if (it == m.appointments.end())
+                         return not_found("appointment_not_found", "no such appointment");
+                       if (!can_read_municipality(who, it->second.lg_code))
+                         return denied("this token reads only its own municipality's appointments");
+                       return appointment_json(id, it->second);
+                     });
+  });
+
+  add_query(routes, ctx, "/v1/metrics/funnel", {}, [ctx](rv, who_t who, q query) {
+    if (!can_read_municipality(who, ""))
+      return forbidden("metrics across municipalities are not open to municipality tokens");
+    auto point = parse_read_point(query);
+    if (!point) return error_response(point.err());
+    return with_model(*ctx, *point, [&](const reading& r) {
+      return json_response(http::status::ok, views::funnel(*r.model, r.today));
+    });
+  });
+
+  add_query(routes, ctx, "/v1/metrics/headline", {}, [ctx](rv, who_t who, q query) {
+    if (!can_read_municipality(who, ""))
+      return forbidden("metrics across municipalities are not open to municipality tokens");
+    auto point = parse_read_point(query);
+    if (!point) return error_response(point.err());
+    return with_model(*ctx, *point, [&](const reading& r) {
+      json::object view = view_object(views::headline(*r.model));
+      if (r.point.at == read_point::kind::time) view["as_of"] = rfc3339(r.point.micros);
+      return json_response(http::status::ok, view);
+    });
+  });
+
+  add_query(
+      routes, ctx, "/v1/streams/{stream}", {"from", "limit", "direction"},
+      [ctx](rv req, who_t who, q query) {
+        auto filter = event_filter::parse(req.param("stream"));
+        if (!filter || filter->kind != event_filter::scope::stream)
+          return error_response(bad_input(
+              "invalid_stream", "stream must name one stream, e.g. need-<uuid>", "stream"));
+        auto point = parse_read_point(query);
+        if (!point) return error_response(point.err());
+        std::string direction = param(query, "direction");
+        if (direction.empty()) direction = "forward";
+        if (direction != "forward" && direction != "backward")
+          return error_response(
+              bad_input("invalid_parameter", "direction is forward or backward", "direction"));
+        bool forward = direction == "forward";
+        std::uint64_t from = forward ? 0 : UINT64_MAX;
+        if (auto f = param(query, "from"); !f.empty()) {
+          auto n = parse_count(f, "from", 0, std::uint64_t(1) << 62);
+          if (!n) return error_response(n.err());
+          from = *n;
+        }
+        std::uint64_t limit = default_page;
+        if (auto l = param(query, "limit"); !l.empty()) {
+          auto n = parse_count(l, "limit", 1, max_page);
+          if (!n) return error_response(n.err());
+          limit = *n;
+        }
+        auto events = ctx->parts.store->read_stream(
+            filter->name, from, forward ? read_direction::forward : read_direction::backward,
+            limit);
+        if (!events) return error_response(events.err());
+        // A municipality's visibility comes from the read model: let it catch up with
+        // what was read (bounded), and cut what it has not applied yet.
+        std::vector<event_ptr> page = std::move(*events);
+        bool cut = false;
+        if (is_municipality(who) && ctx->parts.projections && !page.empty()) {
+          position_t newest = 0;
+          for (const auto& e : page)
+            newest = std::max(newest, e->position);
+          if (!ctx->parts.projections->wait_for(newest, ctx->min_position_wait)) {
+            position_t applied = ctx->parts.projections->position();
+            std::vector<event_ptr> kept;
+            for (auto& e : page) {
+              if (e->position > applied) {
+                cut = true;
+                if (forward) break;
+                continue;
+              }
+              kept.push_back(std::move(e));
+            }
+            page = std::move(kept);
+          }
+        }
+        if (!ctx->parts.projections)
+          return error_response(http::status::service_unavailable, "unavailable",
+                                "this server has no read model");
+        auto encoded = ctx->parts.projections->read(
+            [&](const read_model& m) { return encode_events(*ctx, who, page, m, *point); });
+        if (!encoded) return error_response(encoded.err());
+        json::object body;
+        body["stream"] = filter->name;
+        body["direction"] = direction;
+        std::optional<std::uint64_t> next;
+        if (!page.empty() && (page.size() >= limit || cut)) {
+          auto last = page.back()->version;
+          if (forward)
+            next = last + 1;
+          else if (last > 0)
+            next = last - 1;
+        }
+        if (page.empty() && cut) next = from;
+        if (next)
+          body["next"] = *next;
+        else
+          body["next"] = nullptr;
+        body["events"] = std::move(encoded->events);
+        note_personal_read(*ctx, who, "GET /v1/streams/{stream}", std::move(encoded->personal));
+        return json_response(http::status::ok, body);
+      });
+
+  add_query(routes, ctx, "/v1/events", {"from", "limit", "types"}, [ctx](rv, who_t who, q query) {
+    auto point = parse_read_point(query);
+    if (!point) return error_response(point.err());
+    std::uint64_t from = 1;
+    if (auto f = param(query, "from"); !f.empty()) {
+      auto n = parse_count(f, "from", 1, std::uint64_t(1) << 62);
+      if (!n) return error_response(n.err());
+      from = *n;
+    }
+    std::uint64_t limit = default_page;
+    if (auto l = param(query, "limit"); !l.empty()) {
+      auto n = parse_count(l, "limit", 1, max_page);
+      if (!n) return error_response(n.err());
+      limit = *n;
+    }
+    std::vector<std::string> types;
+    if (auto t = param(query, "types"); !t.empty()) {
+      std::string_view rest = t;
+      while (true) {
+        auto comma = rest.find(',');
+        std::string_view type = rest.substr(0, comma);
+        if (!find_event_type(type))
+          return error_response(bad_input(
+              "invalid_parameter", "unknown event type '" + std::string(type) + "'", "types"));
+        types.emplace_back(type);
+        if (types.size() > 64)
+          return error_response(bad_input("invalid_parameter", "at most 64 types", "types"));
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
+    }
+    auto filter = event_filter::parse("$all", types);
+    if (!filter) return error_response(filter.err());
+    if (!ctx->parts.projections)
+      return error_response(http::status::service_unavailable, "unavailable",
+                            "this server has no read model");
+    auto page = ctx->parts.store->read_all(from, limit, *filter);
+    if (!page) return error_response(page.err());
+    position_t next = page->next_position;
+    bool end = page->end_of_log;
+    std::vector<event_ptr> events = std::move(page->events);
+    if (is_municipality(who) && !events.empty() &&
+        !ctx->parts.projections->wait_for(events.back()->position, ctx->min_position_wait)) {
+      position_t applied = ctx->parts.projections->position();
+      std::vector<event_ptr> kept;
+      for (auto& e : events)
+        if (e->position <= applied) kept.push_back(std::move(e));
+      events = std::move(kept);
+      next = applied + 1;
+      end = false;
+    }
+    auto encoded = ctx->parts.projections->read(
+        [&](const read_model& m) { return encode_events(*ctx, who, events, m, *point); });
+    if (!encoded) return error_response(encoded.err());
+    json::object body;
+    body["events"] = std::move(encoded->events);
+    body["next_position"] = next;
+    body["end_of_log"] = end;
+    body["head_position"] = ctx->parts.store->head_position();
+    note_personal_read(*ctx, who, "GET /v1/events", std::move(encoded->personal));
+    return json_response(http::status::ok, body);
+  });
+
+  routes.add(http::verb::get, "/v1/audit/verify",
+             blocking_route(ctx, [ctx](rv req, who_t who, reply done) {
+               if (!can_verify_chain(who))
+                 return done(forbidden("only admin and auditor tokens verify the chain"));
+               auto query = parse_query(req.query, {});
+               if (!query) return done(error_response(query.err()));
+               auto report = ctx->parts.store->verify();
+               json::object body{{"ok", report.ok},
+                                 {"checked", report.checked},
+                                 {"first_bad_position", report.first_bad_position},
+                                 {"problem", report.problem},
+                                 {"head_position", ctx->parts.store->head_position()}};
+               done(json_response(http::status::ok, body));
+             }));
+}
+
+}  // namespace kakehashi::api
