@@ -470,10 +470,17 @@ async function main() {
     for (const [i, s] of selected.entries()) {
       const began = Date.now();
       try {
-        await Promise.race([
-          s.fn(t),
-          new Promise((_, reject) => setTimeout(() => reject(new Error('scenario timed out after 120 s')), 120_000)),
-        ]);
+        let timer;
+        try {
+          await Promise.race([
+            s.fn(t),
+            new Promise((_, reject) => {
+              timer = setTimeout(() => reject(new Error('scenario timed out after 120 s')), 120_000);
+            }),
+          ]);
+        } finally {
+          clearTimeout(timer);
+        }
         passed++;
         console.log(`ok ${i + 1} - ${s.name} (${Date.now() - began} ms)`);
       } catch (err) {
@@ -491,7 +498,9 @@ async function main() {
     rmSync(data, { recursive: true, force: true });
   }
   console.log(`${passed} passed, ${failed} failed`);
-  process.exitCode = failed ? 1 : 0;
+  // Whatever a failed scenario left behind (a page's socket, a timer) must not keep the test
+  // run waiting.
+  process.exit(failed ? 1 : 0);
 }
 
 main();
