@@ -1,7 +1,7 @@
 // The live log: the latest events this principal may see, newest first, from the shell's
 // `$all` subscription (which resumes after a drop without gaps or repeats).
 import { h, clear, short_id } from './dom.js';
-import { t, event_name, format_time, municipality_name } from './i18n.js';
+import { t, event_name, format_time, municipality_name, subject_kind } from './i18n.js';
 
 function summary(ev) {
   const d = ev.data ?? {};
@@ -20,8 +20,11 @@ export function event_row(ev) {
     h('span', { class: 'ev-pos' }, `#${ev.position}`),
     need ? h('a', { href: `#/case/${need}` }, label) : label,
     h('span', { class: 'ev-summary' }, summary(ev)),
-    h('span', { class: 'ev-subject id' }, short_id(subject.replace(/^[a-z]+-/, ''))),
-    h('time', { class: 'ev-time', datetime: ev.time ?? '' }, format_time(ev.time)));
+    h('span', { class: 'ev-subject' }, h('span', { class: 'kind' }, subject_kind(subject)), ' ',
+      h('span', { class: 'id' }, short_id(subject.replace(/^[a-z]+-/, '')))),
+    // Business time: when it happened, which is what people ask about (recorded time is the
+    // server's, and the same for a whole imported history).
+    h('time', { class: 'ev-time', datetime: ev.occurredat ?? ev.time ?? '' }, format_time(ev.occurredat ?? ev.time)));
 }
 
 export function mount(root, ctx) {

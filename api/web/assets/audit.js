@@ -2,7 +2,7 @@
 // figures at the point chosen with the "as of" control in the toolbar (or live without one).
 import * as api from './api.js';
 import { h, clear, loading, error_box, debounce } from './dom.js';
-import { t, format_number } from './i18n.js';
+import { t, has, format_number } from './i18n.js';
 import { headline_tiles } from './metrics.js';
 
 // The verify answer's shape is the server's; show its verdict and every field it gives.
@@ -16,8 +16,11 @@ function verify_el(result) {
   return h('div', { class: ['verify', ok === true && 'ok', ok === false && 'broken'], id: 'verify-result', dataset: { ok: String(ok) } },
     h('p', { class: 'verify-verdict', role: 'status' },
       ok === true ? `✔ ${t('audit.verify.ok')}` : ok === false ? `✖ ${t('audit.verify.broken')}` : ''),
-    h('dl', { class: 'facts' }, Object.entries(result).filter(([, v]) => typeof v !== 'object' || v === null).map(([k, v]) =>
-      [h('dt', {}, k), h('dd', {}, typeof v === 'number' ? format_number(v) : String(v))])));
+    h('dl', { class: 'facts' }, Object.entries(result)
+      .filter(([k, v]) => k !== 'ok' && v !== '' && v !== null && typeof v !== 'object')
+      .filter(([k, v]) => !(k === 'first_bad_position' && v === 0))
+      .map(([k, v]) => [h('dt', {}, has(`verify.${k}`) ? t(`verify.${k}`) : k),
+        h('dd', {}, typeof v === 'number' ? format_number(v) : String(v))])));
 }
 
 export function mount(root, ctx) {

@@ -4,17 +4,17 @@
 import { s } from './dom.js';
 import { format_number, format_percent } from './i18n.js';
 
-// Horizontal bars: rows [{label, value, note?}], each bar's length relative to the largest.
-// Used for the funnel: the share of the first row is printed next to each value.
-export function bar_chart(rows, { title, share_of_first = false, css = 'bars' } = {}) {
-  const row_h = 34;
-  const label_w = 150;
-  const value_w = 140;
-  const bar_w = 420;
+// Horizontal bars: rows [{label, value}], each bar's length relative to the largest. With
+// `share_of_previous`, each row from the third on also shows its share of the row above (the
+// funnel's step-to-step conversion). The viewBox is narrow so text stays large when scaled.
+export function bar_chart(rows, { title, share_of_previous = false, css = 'bars' } = {}) {
+  const row_h = 40;
+  const label_w = 110;
+  const value_w = 130;
+  const bar_w = 250;
   const width = label_w + bar_w + value_w;
   const height = rows.length * row_h + 8;
   const max = Math.max(1, ...rows.map((r) => r.value || 0));
-  const first = rows[0]?.value || 0;
   const svg = s('svg', {
     class: `chart ${css}`, viewBox: `0 0 ${width} ${height}`, role: 'img',
     preserveAspectRatio: 'xMinYMin meet',
@@ -23,12 +23,13 @@ export function bar_chart(rows, { title, share_of_first = false, css = 'bars' } 
   rows.forEach((row, i) => {
     const y = 4 + i * row_h;
     const w = Math.max(row.value > 0 ? 2 : 0, Math.round(((row.value || 0) / max) * bar_w));
-    const share = share_of_first && first > 0 && i > 0 ? ` (${format_percent((row.value || 0) / first)})` : '';
+    const prev = rows[i - 1]?.value || 0;
+    const share = share_of_previous && i >= 2 && prev > 0 ? ` (${format_percent((row.value || 0) / prev)})` : '';
     svg.append(
-      s('text', { x: label_w - 10, y: y + row_h / 2, class: 'label', 'text-anchor': 'end', 'dominant-baseline': 'middle' }, row.label),
-      s('rect', { x: label_w, y: y + 5, width: bar_w, height: row_h - 10, class: 'track', rx: 3 }),
-      s('rect', { x: label_w, y: y + 5, width: w, height: row_h - 10, class: `bar bar-${i % 6}`, rx: 3 }),
-      s('text', { x: label_w + bar_w + 10, y: y + row_h / 2, class: 'value', 'dominant-baseline': 'middle' },
+      s('text', { x: label_w - 8, y: y + row_h / 2, class: 'label', 'text-anchor': 'end', 'dominant-baseline': 'middle' }, row.label),
+      s('rect', { x: label_w, y: y + 6, width: bar_w, height: row_h - 12, class: 'track', rx: 3 }),
+      s('rect', { x: label_w, y: y + 6, width: w, height: row_h - 12, class: `bar bar-${i % 6}`, rx: 3 }),
+      s('text', { x: label_w + bar_w + 8, y: y + row_h / 2, class: 'value', 'dominant-baseline': 'middle' },
         `${format_number(row.value)}${share}`),
     );
   });
@@ -53,10 +54,10 @@ export function ratio_ring(ratio, { title }) {
 
 // Grouped columns: groups [{label, values: [{label, value}]}], e.g. funnel steps by route.
 export function grouped_columns(groups, series, { title }) {
-  const group_w = 96;
-  const height = 200;
-  const base = 160;
-  const width = Math.max(300, groups.length * group_w + 20);
+  const group_w = 84;
+  const height = 210;
+  const base = 170;
+  const width = Math.max(280, groups.length * group_w + 20);
   const max = Math.max(1, ...groups.flatMap((g) => g.values.map((v) => v.value || 0)));
   const col_w = Math.min(28, (group_w - 16) / Math.max(1, series.length));
   const svg = s('svg', { class: 'chart columns', viewBox: `0 0 ${width} ${height}`, role: 'img' });
@@ -72,7 +73,7 @@ export function grouped_columns(groups, series, { title }) {
         s('text', { x: x + (col_w - 3) / 2, y: base - hgt - 4, class: 'value small', 'text-anchor': 'middle' }, format_number(v.value)),
       );
     });
-    svg.append(s('text', { x: x0 + (series.length * col_w) / 2, y: base + 18, class: 'label small', 'text-anchor': 'middle' }, g.label));
+    svg.append(s('text', { x: x0 + (series.length * col_w) / 2, y: base + 22, class: 'label small', 'text-anchor': 'middle' }, g.label));
   });
   return svg;
 }

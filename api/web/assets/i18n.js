@@ -185,6 +185,10 @@ const strings = {
     'audit.title': '監査',
     'audit.verify': 'ハッシュチェーンの検証',
     'audit.verify.run': '再検証',
+    'verify.checked': '検証したイベント数',
+    'verify.head_position': '最新のログ位置',
+    'verify.first_bad_position': '最初の不整合の位置',
+    'verify.problem': '問題',
     'audit.verify.ok': '改ざんは検出されませんでした',
     'audit.verify.broken': 'チェーンの不整合を検出しました',
     'audit.as_of_title': '指定時点の状態',
@@ -415,6 +419,10 @@ const strings = {
     'audit.title': 'Audit',
     'audit.verify': 'Hash-chain verification',
     'audit.verify.run': 'Verify again',
+    'verify.checked': 'Events checked',
+    'verify.head_position': 'Head position',
+    'verify.first_bad_position': 'First bad position',
+    'verify.problem': 'Problem',
     'audit.verify.ok': 'No tampering detected',
     'audit.verify.broken': 'The chain is broken',
     'audit.as_of_title': 'State at a point in time',
@@ -508,6 +516,11 @@ const event_names = {
   IssueResolved: ['課題の解決', 'Issue resolved'],
   AppointmentEnded: ['任用終了', 'Appointment ended'],
   EventVoided: ['記録の取消', 'Entry voided'],
+  CandidateAttached: ['候補者を案件に紐付け', 'Candidate attached'],
+  OpeningFilled: ['募集枠の充足', 'Opening filled'],
+  CandidacyAppointed: ['候補者の任用', 'Candidacy appointed'],
+  AppointmentFlagged: ['任用に要確認の印', 'Appointment flagged'],
+  PersonalDataRead: ['個人情報の閲覧記録', 'Personal data read'],
 };
 
 let current = localStorage.getItem('kakehashi.lang') === 'en' ? 'en' : 'ja';
@@ -536,6 +549,17 @@ export function t(key, params = {}) {
 
 export function has(key) {
   return key in strings[current];
+}
+
+const subject_kinds = {
+  talent: ['人材', 'Talent'], need: ['案件', 'Case'], candidacy: ['候補', 'Candidacy'],
+  appointment: ['任用', 'Appointment'], municipality: ['自治体', 'Municipality'],
+};
+// The aggregate a stream belongs to ("need-0192…" -> 案件).
+export function subject_kind(subject) {
+  const kind = String(subject ?? '').split('-')[0];
+  const names = subject_kinds[kind];
+  return names ? names[current === 'en' ? 1 : 0] : kind;
 }
 
 export function event_name(type) {
@@ -580,10 +604,19 @@ export function municipality(lg_code) {
   return municipalities.get(lg_code);
 }
 
+// English names collide (豊島区 and 利島村 are both "Toshima"): a name shared by more than one
+// municipality gets its kind, so the English board never shows two different places alike.
+const kind_en = { ward: 'ward', city: 'city', town: 'town', village: 'village' };
+function english_name(m) {
+  let same = 0;
+  for (const other of municipalities.values()) if (other.name_en === m.name_en) same++;
+  return same > 1 ? `${m.name_en} (${kind_en[m.kind] ?? m.kind})` : m.name_en;
+}
+
 export function municipality_name(lg_code, fallback = '') {
   const m = municipalities.get(lg_code);
   if (!m) return fallback || lg_code || '';
-  return current === 'en' ? m.name_en : m.name_ja;
+  return current === 'en' ? english_name(m) : m.name_ja;
 }
 
 export function all_municipalities() {

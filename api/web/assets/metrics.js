@@ -29,7 +29,7 @@ function funnel_section(f) {
     .concat(funnel_steps.map((k) => ({ label: t(`funnel.${k}`), value: all[k] ?? 0 })));
   const out = [h('section', { class: 'panel', 'aria-labelledby': 'funnel-title' },
     h('h2', { id: 'funnel-title' }, t('metrics.funnel')),
-    bar_chart(rows, { title: t('metrics.funnel'), share_of_first: false, css: 'bars funnel' }))];
+    bar_chart(rows, { title: t('metrics.funnel'), share_of_previous: true, css: 'bars funnel' }))];
 
   // Splits by route: need- vs talent-driven, scouting vs public posting, hands-on vs CIO advisor.
   const split_names = Object.keys(f.funnels ?? {}).filter((k) => k !== 'all').sort();
