@@ -94,9 +94,18 @@ function fanoutFigures(r) {
     }
   }
   if (out.missing_share > 0) out.max_ms = null;
+  // The clients' histogram ends at 10 s: a quantile in its last bucket is "10 s or more".
+  for (const key of ['p50_ms', 'p90_ms', 'p99_ms', 'max_ms']) {
+    if (out[key] != null && out[key] >= latencyCapMs) {
+      out[key] = null;
+      out[key.replace('_ms', '_beyond_cap')] = true;
+    }
+  }
   return out;
 }
-const p99Of = (r) => (r == null ? null : r.p99_beyond_wait ? Infinity : r.p99_ms ?? null);
+const latencyCapMs = 10000;
+const p99Of = (r) =>
+  r == null ? null : r.p99_beyond_wait || r.p99_beyond_cap ? Infinity : r.p99_ms ?? null;
 const fanout = fanoutLevels.map((level) => {
   const k = fanoutFigures(get(`fanout/kakehashi/${level}`));
   const n = fanoutFigures(get(`fanout/node-ws/${level}`));
@@ -138,9 +147,9 @@ for (const f of fanout) {
   // and nothing missing.
   target(`${label}: throughput vs Node ws`, '>= 1x (within 2%)', f.ratio_throughput_to_node_ws,
     (f.ratio_throughput_to_node_ws ?? 0) >= 0.98 && (k?.missing ?? 1) === 0);
-  const beyond = [k?.p99_beyond_wait && 'Kakehashi', n?.p99_beyond_wait && 'Node ws'].filter(Boolean);
+  const beyond = [p99Of(k) === Infinity && 'Kakehashi', p99Of(n) === Infinity && 'Node ws'].filter(Boolean);
   target(`${label}: p99 vs Node ws`, 'lower', f.ratio_p99_to_node_ws, f.p99_lower_than_node_ws, 'x',
-    beyond.length ? `p99 beyond the wait: ${beyond.join(', ')}` : undefined);
+    beyond.length ? `p99 beyond the 30 s wait or 10 s: ${beyond.join(', ')}` : undefined);
   if (f.subscribers >= 1000 && f.rate === 500) {
     target(`${label}: p99 (issue 5)`, '<= 50 ms', k?.p99_ms ?? null, (k?.p99_ms ?? Infinity) <= 50, 'ms');
   }
@@ -207,8 +216,9 @@ lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const f of fanout) {
   for (const [name, r] of [['Kakehashi', f.kakehashi], ['Node `ws`', f.node_ws]]) {
     const own = name === 'Kakehashi';
-    lines.push(`| ${f.subscribers} × ${f.rate} | ${name} | ${int(r?.deliveries_per_sec)} | ${ms(r?.p50_ms)} | ` +
-      `${r?.p99_beyond_wait ? '> wait' : ms(r?.p99_ms)} | ${ms(r?.max_ms)} | ${r?.server_rss_mb == null ? '—' : r.server_rss_mb.toFixed(0)} | ` +
+    const q = (key) => (r?.[`${key}_beyond_wait`] ? '> wait' : r?.[`${key}_beyond_cap`] ? '≥ 10 s' : ms(r?.[`${key}_ms`]));
+    lines.push(`| ${f.subscribers} × ${f.rate} | ${name} | ${int(r?.deliveries_per_sec)} | ${q('p50')} | ` +
+      `${q('p99')} | ${q('max')} | ${r?.server_rss_mb == null ? '—' : r.server_rss_mb.toFixed(0)} | ` +
       `${r?.missing ?? '—'} | ${own ? x(f.ratio_throughput_to_node_ws) : ''} | ${own ? x(f.ratio_p99_to_node_ws) : ''} |`);
   }
 }

@@ -111,9 +111,23 @@ test('a server that left deliveries missing past the wait has no p99, and loses 
   const p99 = targetNamed(json, 'p99 vs Node');
   assert.equal(p99.met, true); // Kakehashi delivered everything, at a finite p99
   assert.match(p99.note, /Node ws/);
-  assert.match(md, /\| 1000 × 500 \| Node `ws` \| 15,000 \| — \| > wait \| — \|/);
+  assert.match(md, /\| 1000 × 500 \| Node `ws` \| 15,000 \| > wait \| > wait \| — \|/);
 
   const bothSlow = slow.map((r) =>
     r.id === 'fanout/kakehashi/1000x500' ? { id: r.id, result: fanout('kakehashi', 0.5, 15000, 100000) } : r);
   assert.equal(targetNamed(run(bothSlow).json, 'p99 vs Node').met, false);
+});
+
+test('quantiles in the last bucket of the clients\' 10 s histogram read as 10 s or more', () => {
+  const capped = runs.map((r) =>
+    r.id === 'fanout/node-ws/1000x500'
+      ? { id: r.id, result: { ...fanout('node-ws', 10000.02, 48000, 20000), p50_ms: 10000.02 } }
+      : r);
+  const { json, md } = run(capped);
+  const node = json.fanout[0].node_ws;
+  assert.equal(node.p50_ms, null);
+  assert.equal(node.p50_beyond_cap, true);
+  assert.equal(node.p99_ms, null);
+  assert.equal(targetNamed(json, 'p99 vs Node').met, true);
+  assert.match(md, /\| 1000 × 500 \| Node `ws` \| 48,000 \| ≥ 10 s \| ≥ 10 s \| — \|/);
 });
