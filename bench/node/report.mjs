@@ -22,6 +22,7 @@ const runs = readFileSync(runsPath, 'utf8')
 const machine = JSON.parse(readFileSync(machinePath, 'utf8'));
 const byId = new Map(runs.map((r) => [r.id, r.result]));
 const get = (id) => byId.get(id) ?? null;
+const getAll = (id) => runs.filter((r) => r.id === id).map((r) => r.result);
 
 const ratio = (a, b) => (a != null && b != null && b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
 const pick = (r, ...keys) =>
@@ -106,9 +107,19 @@ function fanoutFigures(r) {
 const latencyCapMs = 10000;
 const p99Of = (r) =>
   r == null ? null : r.p99_beyond_wait || r.p99_beyond_cap ? Infinity : r.p99_ms ?? null;
+// A fan-out measured more than once (scripts/bench repeats them on a full run, alternating the
+// servers, because a busy machine swings them most): the best run by p99 counts, and every
+// run's p99 is kept (p99_ms_runs; null where unknown) to show the spread.
+function bestFanout(id) {
+  const all = getAll(id).map(fanoutFigures);
+  if (all.length === 0) return null;
+  const rank = (r) => p99Of(r) ?? Infinity;
+  const best = all.reduce((a, b) => (rank(b) < rank(a) ? b : a));
+  return { ...best, p99_ms_runs: all.map((r) => (Number.isFinite(rank(r)) ? r.p99_ms : null)) };
+}
 const fanout = fanoutLevels.map((level) => {
-  const k = fanoutFigures(get(`fanout/kakehashi/${level}`));
-  const n = fanoutFigures(get(`fanout/node-ws/${level}`));
+  const k = bestFanout(`fanout/kakehashi/${level}`);
+  const n = bestFanout(`fanout/node-ws/${level}`);
   const [subscribers, rate] = level.split('x').map(Number);
   const kp99 = p99Of(k);
   const np99 = p99Of(n);
@@ -209,17 +220,19 @@ lines.push(`| Kakehashi \`bench rebuild\` (folds the read model; domain events) 
 lines.push(`| raw RocksDB scan of the rebuild's log | ${int(rebuild.events)} | ${int(rebuild.raw_rocksdb_scan_same_log)} | 1.00× | — |`);
 lines.push('');
 lines.push('Fan-out over WebSockets to subscribers on one machine, latency from commit (Kakehashi: ' +
-  'before its fsync) or publish (Node `ws`: the due time) to receipt:');
+  'before its fsync) or publish (Node `ws`: the due time) to receipt; of repeated runs the one ' +
+  'with the best p99 (all of them in the last column):');
 lines.push('');
-lines.push('| subscribers × events/s | server | deliveries/s | p50 ms | p99 ms | max ms | server RSS MB | missing | × Node ws deliveries/s | × Node ws p99 |');
-lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+lines.push('| subscribers × events/s | server | deliveries/s | p50 ms | p99 ms | max ms | server RSS MB | missing | × Node ws deliveries/s | × Node ws p99 | p99 ms of each run |');
+lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
 for (const f of fanout) {
   for (const [name, r] of [['Kakehashi', f.kakehashi], ['Node `ws`', f.node_ws]]) {
     const own = name === 'Kakehashi';
     const q = (key) => (r?.[`${key}_beyond_wait`] ? '> wait' : r?.[`${key}_beyond_cap`] ? '≥ 10 s' : ms(r?.[`${key}_ms`]));
     lines.push(`| ${f.subscribers} × ${f.rate} | ${name} | ${int(r?.deliveries_per_sec)} | ${q('p50')} | ` +
       `${q('p99')} | ${q('max')} | ${r?.server_rss_mb == null ? '—' : r.server_rss_mb.toFixed(0)} | ` +
-      `${r?.missing ?? '—'} | ${own ? x(f.ratio_throughput_to_node_ws) : ''} | ${own ? x(f.ratio_p99_to_node_ws) : ''} |`);
+      `${r?.missing ?? '—'} | ${own ? x(f.ratio_throughput_to_node_ws) : ''} | ${own ? x(f.ratio_p99_to_node_ws) : ''} | ` +
+      `${(r?.p99_ms_runs ?? []).map((v) => (v == null ? 'unknown' : ms(v))).join(', ')} |`);
   }
 }
 if (fanout.some((f) => f.kakehashi?.missing || f.node_ws?.missing)) {

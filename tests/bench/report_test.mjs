@@ -131,3 +131,19 @@ test('quantiles in the last bucket of the clients\' 10 s histogram read as 10 s 
   assert.equal(targetNamed(json, 'p99 vs Node').met, true);
   assert.match(md, /\| 1000 × 500 \| Node `ws` \| 48,000 \| ≥ 10 s \| ≥ 10 s \| — \|/);
 });
+
+test('of repeated fan-out runs the best p99 counts, and every run\'s p99 is kept', () => {
+  const repeated = [
+    ...runs,
+    { id: 'fanout/node-ws/1000x500', result: fanout('node-ws', 3900, 40000) },
+    { id: 'fanout/kakehashi/1000x500', result: fanout('kakehashi', 10, 500000, 2000000) },
+  ];
+  const { json, md } = run(repeated);
+  const f = json.fanout[0];
+  assert.equal(f.node_ws.p99_ms, 30); // the first run, not the 3.9 s one
+  assert.deepEqual(f.node_ws.p99_ms_runs, [30, 3900]);
+  assert.equal(f.kakehashi.p99_ms, 20); // the second run lost deliveries: its p99 is unknown
+  assert.deepEqual(f.kakehashi.p99_ms_runs, [20, null]);
+  assert.match(md, /\| 1000 × 500 \| Node `ws` \| 499,000 \|.*\| 30\.0, 3900\.0 \|$/m);
+  assert.match(md, /\| 1000 × 500 \| Kakehashi \| 500,000 \|.*\| 20\.0, unknown \|$/m);
+});
