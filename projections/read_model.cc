@@ -80,9 +80,10 @@ template <class A> void fields(A& a, read_model& s) {
 
 // Snapshot encoding. Integers are LEB128 of their zigzag form (most numbers here are small);
 // the 64-bit id hashes of voidable_entries::not_voidable are 8 fixed bytes (as varints they would
-// take 10). A string is a varint header (length << 1 | packed) and its bytes; when `packed` is
-// set its last 36 characters were a canonical lowercase UUID, stored as its 16 bytes instead:
-// the ids and stream names that make up most of a model take 17 bytes rather than 37.
+// take 10) and an event_id_set's UUIDs 16 bytes each. A string is a varint header (length << 1 |
+// packed) and its bytes; when `packed` is set its last 36 characters were a canonical lowercase
+// UUID, stored as its 16 bytes instead: the ids and stream names that make up most of a model take
+// 17 bytes rather than 37.
 constexpr std::size_t uuid_text_size = 36;
 
 int hex_digit(char c) {
@@ -133,6 +134,11 @@ class writer {
       varint(v);
     } else if constexpr (std::is_same_v<T, std::string>) {
       string(value);
+    } else if constexpr (std::is_same_v<T, event_id_set>) {
+      varint(value.uuids().size());
+      for (const auto& id : value.uuids())
+        out.append(id.as_bytes());
+      (*this)(value.others());
     } else if constexpr (std::is_same_v<T, std::vector<std::uint64_t>>) {
       varint(value.size());
       for (auto v : value) {
@@ -222,6 +228,17 @@ class reader {
       std::memcpy(value.data(), in_.data(), n);
       unpack_uuid(reinterpret_cast<const unsigned char*>(in_.data() + n), value.data() + n);
       in_.remove_prefix(n + 16);
+    } else if constexpr (std::is_same_v<T, event_id_set>) {
+      std::size_t n = count();
+      if (!ok || n > in_.size() / 16) return fail();
+      std::vector<uuid> uuids(n);
+      for (auto& id : uuids) {
+        std::memcpy(id.bytes.data(), in_.data(), 16);
+        in_.remove_prefix(16);
+      }
+      std::vector<std::string> others;
+      (*this)(others);
+      if (ok && !value.assign(std::move(uuids), std::move(others))) fail();
     } else if constexpr (std::is_same_v<T, std::vector<std::uint64_t>>) {
       std::size_t n = count();
       if (!ok || n > in_.size() / 8) return fail();

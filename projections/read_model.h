@@ -78,7 +78,7 @@ class stream_index {
 struct read_model {
   // Bumped whenever what apply() computes or the snapshot encoding changes: stored snapshots of
   // another version are discarded and the model is rebuilt from the log.
-  // 2: UUIDs packed into 16 bytes, id hashes in 8 fixed bytes.
+  // 2: UUIDs packed into 16 bytes, id hashes in 8 fixed bytes, voidable entries as id sets.
   static constexpr std::uint32_t version = 2;
 
   position_t position = 0;            // the last event applied
