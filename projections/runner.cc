@@ -2,6 +2,8 @@
 
 #include <thread>
 
+#include "projections/batch_scan.h"
+
 namespace kakehashi {
 
 projection_runner::projection_runner(event_store& store, runner_options options)
@@ -95,28 +97,29 @@ void projection_runner::advance_to(position_t p) {
 }
 
 status projection_runner::scan_to_head() {
-  // Straight from the store: each event is decoded into one reused record and folded in place,
-  // with no copy, no shared_ptr and no subscription buffer per event. The model's lock is
-  // released every batch_events events so readers and wait_for() see the progress.
-  const position_t from = applied_ + 1;
+  // Straight from the store (reading on a helper thread for long scans): no shared_ptr, no
+  // subscription buffer per event. The model's lock is taken per batch, and wait_for() sees the
+  // progress every batch_events events.
   auto read = store_reader(store_);
   status failed;
   position_t last = 0;
-  std::size_t in_batch = 0;
-  std::unique_lock lock(model_mutex_, std::defer_lock);
-  auto scanned = store_.scan(from, [&](const recorded_event& e) {
-    if (!lock.owns_lock()) lock.lock();
-    failed = model_.apply(e, read);
-    if (!failed) return false;
-    last = e.position;
-    if (++in_batch == options_.batch_events) {
-      in_batch = 0;
-      lock.unlock();
-      advance_to(last);
+  std::size_t unannounced = 0;
+  auto scanned = batch_scan(store_, applied_ + 1, [&](std::span<const recorded_event> events) {
+    {
+      std::unique_lock lock(model_mutex_);
+      for (const auto& e : events) {
+        failed = model_.apply(e, read);
+        if (!failed) break;
+        last = e.position;
+        ++unannounced;
+      }
     }
-    return true;
+    if (unannounced >= options_.batch_events || !failed) {
+      unannounced = 0;
+      if (last != 0) advance_to(last);
+    }
+    return failed.ok();
   });
-  if (lock.owns_lock()) lock.unlock();
   if (last != 0) {
     advance_to(last);
     feed_.reset();  // the live feed resumes after what the scan applied
