@@ -121,12 +121,13 @@ void configure_for_erasure(rocksdb::DBOptions& options) {
 
 key_vault_impl::key_vault_impl(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> families,
                                rocksdb::ColumnFamilyHandle* keys, bool read_only,
-                               std::size_t cache_capacity)
+                               std::size_t cache_capacity, write_fence& fence)
     : db_(db),
       families_(std::move(families)),
       keys_(keys),
       read_only_(read_only),
-      cache_capacity_(cache_capacity) {}
+      cache_capacity_(cache_capacity),
+      fence_(fence) {}
 
 key_vault_impl::~key_vault_impl() {
   for (auto& item : lru_)
@@ -206,7 +207,17 @@ result<key_vault_impl::entry> key_vault_impl::get_or_create(std::string_view sub
   std::memcpy(value.data() + 1, created.key.data(), key_bytes);
   rocksdb::WriteOptions sync;
   sync.sync = true;  // a blob is only handed out once its key is durable
-  auto s = db_->Put(sync, keys_, rocksdb::Slice(subject), value);
+  rocksdb::Status s;
+  {
+    std::lock_guard lock(fence_.sync_mutex());
+    if (fence_.stopped()) {
+      wipe(value);
+      sodium_memzero(created.key.data(), created.key.size());
+      return writes_stopped_error();
+    }
+    s = db_->Put(sync, keys_, rocksdb::Slice(subject), value);
+    if (!s.ok()) fence_.stop();
+  }
   wipe(value);
   if (!s.ok()) {
     sodium_memzero(created.key.data(), created.key.size());
@@ -302,6 +313,7 @@ key_vault_stats key_vault_impl::stats() const {
 status key_vault_impl::erase(std::string_view subject) {
   if (read_only_) return read_only_error("erase personal data");
   if (auto valid = validate_subject(subject); !valid) return valid.take_err();
+  if (fence_.stopped()) return writes_stopped_error();
   auto db_options = db_->GetDBOptions();
   if (db_options.WAL_ttl_seconds != 0 || db_options.WAL_size_limit_MB != 0 ||
       db_options.recycle_log_file_num != 0)
@@ -324,8 +336,13 @@ status key_vault_impl::erase(std::string_view subject) {
         marker[1 + i] = static_cast<char>(static_cast<std::uint64_t>(now) >> (56 - 8 * i));
       rocksdb::WriteOptions sync;
       sync.sync = true;
+      std::lock_guard lock(fence_.sync_mutex());
+      if (fence_.stopped()) return writes_stopped_error();
       auto s = db_->Put(sync, keys_, rocksdb::Slice(subject), marker);
-      if (!s.ok()) return io_failure(s, "cannot record the erasure");
+      if (!s.ok()) {
+        fence_.stop();
+        return io_failure(s, "cannot record the erasure");
+      }
     }
     std::lock_guard lock(cache_mutex_);
     if (stored->state != entry::kind::erased) ++erasures_;
@@ -361,7 +378,10 @@ status key_vault_impl::purge(std::string_view subject) {
   flush.wait = true;
   flush.allow_write_stall = true;
   s = db_->Flush(flush, families_);
-  if (!s.ok()) return io_failure(s, "cannot flush the memtables");
+  if (!s.ok()) {
+    if (s.IsIOError()) fence_.stop();
+    return io_failure(s, "cannot flush the memtables");
+  }
   // kForce rewrites the bottommost level too, so no SST keeps the replaced key version. Not
   // exclusive: automatic compactions of the log go on meanwhile.
   rocksdb::CompactRangeOptions compact;
@@ -369,7 +389,10 @@ status key_vault_impl::purge(std::string_view subject) {
   compact.exclusive_manual_compaction = false;
   rocksdb::Slice range(subject);
   s = db_->CompactRange(compact, keys_, &range, &range);
-  if (!s.ok()) return io_failure(s, "cannot compact the keys family");
+  if (!s.ok()) {
+    if (s.IsIOError()) fence_.stop();
+    return io_failure(s, "cannot compact the keys family");
+  }
 
   std::string left;
   for (int attempt = 0; attempt < purge_attempts; ++attempt) {

@@ -263,9 +263,7 @@ store_impl::staged_group store_impl::stage_group(std::vector<pending_append>& gr
   for (auto& pending : group) {
     state.depends_on_write = false;
     if (writes_failed()) {
-      staged.outcomes.push_back(
-          make_error(errc::unavailable, "writes_stopped",
-                     "the store refuses writes after a write failure; reopen it"));
+      staged.outcomes.push_back(writes_stopped_error());
     } else {
       staged.outcomes.push_back(stage(pending, state));
     }
@@ -330,7 +328,7 @@ void store_impl::write_group(staged_group& group) {
                          "a write failed before this append was written");
   } else if (auto status = db_->Write(rocksdb::WriteOptions(), &group.batch); !status.ok()) {
     // Never acknowledge what may be lost, and never write after a maybe-lost page.
-    writes_failed_.store(true, std::memory_order_release);
+    writes_failed_.stop();
     failure = io_failure(status, "the append was not written");
   } else {
     // Unsynced: the committer's WAL sync makes it durable before anyone is told.
@@ -390,11 +388,13 @@ void store_impl::commit(std::deque<staged_group>& groups) {
                            [](const staged_group& g) { return !g.events.empty(); });
   std::optional<error> failure;
   if (wrote) {
+    // Checked and synced under the fence's lock: a sync another writer saw fail stops this one.
+    std::lock_guard lock(writes_failed_.sync_mutex());
     if (writes_failed()) {
       failure = make_error(errc::unavailable, "writes_stopped",
                            "a write failed before this append was made durable");
     } else if (auto synced = db_->SyncWAL(); !synced.ok()) {
-      writes_failed_.store(true, std::memory_order_release);
+      writes_failed_.stop();
       failure = io_failure(synced, "the append was not made durable");
     }
   }
