@@ -603,7 +603,22 @@ summary run(const config& options) {
   bool listed = false;
   std::uint64_t unchecked = 0;  // crash points since the last check
   std::vector<std::string> unchecked_lines;
-  std::uint64_t max_changes = 400;  // recalibrated to about crash_window_ms of changes
+  std::vector<std::string> unchecked_damage;  // what the cuts did to which file, for failures
+  std::uint64_t max_changes = 400;            // recalibrated to about crash_window_ms of changes
+
+  auto record_cut = [&](const power_loss_report& cut, std::string line) {
+    ++out.iterations;
+    ++unchecked;
+    out.files_cut += cut.files_cut;
+    out.files_torn += cut.files_torn;
+    out.files_garbled += cut.files_garbled;
+    out.entries_lost += cut.entries_lost;
+    out.renames_undone += cut.renames_undone;
+    out.bytes_lost += cut.bytes_lost;
+    unchecked_lines.push_back(std::move(line) + "; " + describe_cut(cut));
+    for (const auto& f : cut.files)
+      unchecked_damage.push_back(f);
+  };
 
   auto record_check = [&](const check_report& report) {
     const bool ok = report.problems.empty() && report.losses == 0;
@@ -622,8 +637,12 @@ summary run(const config& options) {
       log("    " + p);
       if (out.problems.size() < max_problems) out.problems.push_back(p);
     }
+    if (!ok)
+      for (const auto& line : unchecked_damage)
+        log("    power cut: " + line);
     unchecked = 0;
     unchecked_lines.clear();
+    unchecked_damage.clear();
   };
 
   for (std::uint64_t it = 1;; ++it) {
@@ -637,11 +656,16 @@ summary run(const config& options) {
       if (!faults->crashed()) {
         out.failed += unchecked + 1;
         out.problems.push_back("reopen failed: " + opened.err().code + ": " + opened.err().message);
-        log("reopen failed: " + opened.err().message);
+        for (const auto& line : unchecked_lines)
+          log(line + " -> reopen FAILED");
+        log("    " + opened.err().message);
+        for (const auto& line : unchecked_damage)
+          log("    power cut: " + line);
         break;
       }
       opened = error{};  // a crashed store is abandoned, like any other
-      ++out.crash_points[faults->stats().crash_point];
+      const std::string crash_point = faults->stats().crash_point;
+      ++out.crash_points[crash_point];
       auto cut = faults->lose_power();
       if (!cut) {
         out.failed += unchecked + 1;
@@ -649,16 +673,8 @@ summary run(const config& options) {
         break;
       }
       ++out.crashes_during_open;
-      ++out.iterations;
-      ++unchecked;
-      out.files_cut += cut->files_cut;
-      out.files_torn += cut->files_torn;
-      out.files_garbled += cut->files_garbled;
-      out.entries_lost += cut->entries_lost;
-      out.renames_undone += cut->renames_undone;
-      out.bytes_lost += cut->bytes_lost;
-      unchecked_lines.push_back("crash " + fmt_u64(it) + "/" + fmt_u64(options.iterations) +
-                                ": during reopen; " + describe_cut(*cut));
+      record_cut(*cut, "crash " + fmt_u64(it) + "/" + fmt_u64(options.iterations) +
+                           ": during reopen at " + crash_point);
       continue;
     }
     std::unique_ptr<event_store> store = std::move(opened).value();
@@ -734,21 +750,14 @@ summary run(const config& options) {
       out.problems.push_back("power cut failed: " + cut.err().message);
       break;
     }
-    ++out.iterations;
-    ++unchecked;
-    out.files_cut += cut->files_cut;
-    out.files_torn += cut->files_torn;
-    out.files_garbled += cut->files_garbled;
-    out.entries_lost += cut->entries_lost;
-    out.renames_undone += cut->renames_undone;
-    out.bytes_lost += cut->bytes_lost;
-    unchecked_lines.push_back(
-        "crash " + fmt_u64(it) + "/" + fmt_u64(options.iterations) + ": " +
-        (by_change ? "at " + crash_point + " (change " + fmt_u64(crash_at) + ")"
-                   : "after " + fmt_u64(elapsed_ms) + " ms") +
-        ", " + fmt_u64(book.acked_appends() - acked_before) + " appends acked, " +
-        fmt_u64(in_flight) + " unacked; " + describe_cut(*cut));
+    record_cut(*cut, "crash " + fmt_u64(it) + "/" + fmt_u64(options.iterations) + ": " +
+                         (by_change ? "at " + crash_point + " (change " + fmt_u64(crash_at) + ")"
+                                    : "after " + fmt_u64(elapsed_ms) + " ms") +
+                         ", " + fmt_u64(book.acked_appends() - acked_before) + " appends acked, " +
+                         fmt_u64(in_flight) + " unacked");
     if (auto count = book.problem_count(); count > 0) {
+      for (const auto& line : unchecked_lines)
+        log(line + " -> FAILED during the workload");
       for (auto& p : book.take_problems()) {
         log("    " + p);
         if (out.problems.size() < max_problems) out.problems.push_back(p);
@@ -756,6 +765,7 @@ summary run(const config& options) {
       out.failed += unchecked;
       unchecked = 0;
       unchecked_lines.clear();
+      unchecked_damage.clear();
     }
   }
   out.acked_appends = book.acked_appends();

@@ -594,11 +594,16 @@ result<power_loss_report> fault_fs::lose_power(const power_loss_options& options
     std::uint64_t synced = std::min(file->synced, size);
     std::uint64_t kept = size;
     std::uint64_t garbage = 0;
+    const std::string name = stdfs::path(path).filename().string();
     if (size > synced) {
       ++report.files_with_unsynced_data;
       if (chance(options.tear)) {
         kept = synced + rng_() % (size - synced);
-        if (kept > synced && chance(options.garbage))
+        // Garbage only in a WAL, whose recovery stops at the first bad record. RocksDB counts on a
+        // crash leaving a prefix of what was appended to any other file: a MANIFEST whose torn
+        // tail ends in garbage or zeros fails its checksum and the database does not open, as on
+        // a file system that shows stale or unwritten blocks (ext4 data=writeback).
+        if (kept > synced && file->kind == fault_file::wal && chance(options.garbage))
           garbage = 1 + rng_() % std::min(kept - synced, max_garbage_bytes);
         ++report.files_torn;
         if (garbage) ++report.files_garbled;
@@ -607,8 +612,12 @@ result<power_loss_report> fault_fs::lose_power(const power_loss_options& options
         ++report.files_cut;
       }
       report.bytes_lost += size - kept + garbage;
+      report.files.push_back(name + ": " + std::to_string(size - synced) + " unsynced bytes, " +
+                             (kept == synced ? "cut" : std::to_string(kept - synced) + " kept") +
+                             (garbage == 0 ? "" : ", garbage tail"));
     }
     const bool hole = file->hole_to > file->hole_from && file->hole_from < kept;
+    if (hole) report.files.push_back(name + ": bytes lost to a failed sync zeroed");
     if (kept == on_disk && garbage == 0 && !hole) continue;
     int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) return make_error(errc::io_error, "power_loss_failed", "cannot open " + path);

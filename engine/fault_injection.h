@@ -5,9 +5,12 @@
 //
 // What a power cut keeps (the model):
 // - Of a file's bytes, those covered by a successful sync (fsync/fdatasync) of that file. The
-//   unsynced tail is cut at the last sync, or a random part of it survives (a torn write), maybe
-//   ending in garbage. The real fsync is never called: the model decides what survives, so tests
-//   run at memory speed.
+//   unsynced tail is cut at the last sync, or a random prefix of it survives (a torn write); in a
+//   WAL that prefix may end in garbage, which point-in-time recovery stops at. Other files only
+//   tear to a prefix: RocksDB counts on that for its MANIFEST (garbage or zeros in a MANIFEST's
+//   tail fail its checksum and the database does not open, as on ext4 with data=writeback, which
+//   can show stale blocks). The real fsync is never called: the model decides what survives, so
+//   tests run at memory speed.
 // - Of directory entries, those covered by a successful fsync of the directory. Creations and
 //   renames since then are journaled in order: a random prefix of them survives and the rest is
 //   undone (a created file vanishes, a renamed file gets its old name back and the replaced file
@@ -31,6 +34,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "events/result.h"
 
@@ -64,7 +68,7 @@ struct fault_rule {
 
 struct power_loss_options {
   double tear = 0.5;     // chance a file keeps a random part of its unsynced tail
-  double garbage = 0.3;  // chance such a torn tail ends in garbage bytes
+  double garbage = 0.3;  // chance a torn WAL tail ends in garbage bytes
   double undo = 0.5;     // chance unsynced directory changes are cut at a random point
 };
 
@@ -73,11 +77,12 @@ struct power_loss_report {
   std::uint64_t files_with_unsynced_data = 0;
   std::uint64_t files_cut = 0;      // cut back to their last sync
   std::uint64_t files_torn = 0;     // kept a random part of their unsynced tail
-  std::uint64_t files_garbled = 0;  // of the torn ones, ending in garbage
+  std::uint64_t files_garbled = 0;  // of the torn ones, WALs ending in garbage
   std::uint64_t bytes_lost = 0;     // unsynced bytes dropped or garbled
   std::uint64_t holes = 0;          // files with bytes lost to a failed sync
   std::uint64_t entries_lost = 0;   // created files whose directory entry vanished
   std::uint64_t renames_undone = 0;
+  std::vector<std::string> files;  // what happened to each damaged file, for diagnostics
 };
 
 struct fault_stats {

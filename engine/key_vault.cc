@@ -210,6 +210,7 @@ result<key_vault_impl::entry> key_vault_impl::get_or_create(std::string_view sub
   rocksdb::Status s;
   {
     std::lock_guard lock(fence_.sync_mutex());
+    std::shared_lock gate(fence_.switch_mutex());
     if (fence_.stopped()) {
       wipe(value);
       sodium_memzero(created.key.data(), created.key.size());
@@ -337,6 +338,7 @@ status key_vault_impl::erase(std::string_view subject) {
       rocksdb::WriteOptions sync;
       sync.sync = true;
       std::lock_guard lock(fence_.sync_mutex());
+      std::shared_lock gate(fence_.switch_mutex());
       if (fence_.stopped()) return writes_stopped_error();
       auto s = db_->Put(sync, keys_, rocksdb::Slice(subject), marker);
       if (!s.ok()) {
@@ -374,16 +376,36 @@ status key_vault_impl::purge(std::string_view subject) {
       sst_before.push_back(file.directory + "/" + file.relative_filename);
 
   // Flush every family, not only keys: a WAL is deleted only once no family's memtable needs it.
-  rocksdb::FlushOptions flush;
-  flush.wait = true;
-  flush.allow_write_stall = true;
-  s = db_->Flush(flush, families_);
-  if (!s.ok()) {
-    if (s.IsIOError()) fence_.stop();
-    return io_failure(s, "cannot flush the memtables");
+  // The memtables are switched with no other writer inside RocksDB (write_fence.h: a switch
+  // right after a failed WAL append aborts the process), and the flushes run in the background
+  // meanwhile, so appends are held up only for the switch.
+  {
+    std::unique_lock gate(fence_.switch_mutex());
+    if (fence_.stopped()) return writes_stopped_error();
+    rocksdb::FlushOptions flush;
+    flush.wait = false;
+    flush.allow_write_stall = true;
+    s = db_->Flush(flush, families_);
+    if (!s.ok()) {
+      if (s.IsIOError()) fence_.stop();
+      return io_failure(s, "cannot flush the memtables");
+    }
+  }
+  // The compaction below needs the erased marker in a table file, out of the keys memtable.
+  for (int waited = 0;; ++waited) {
+    std::uint64_t unflushed = 0;
+    if (!db_->GetIntProperty(keys_, "rocksdb.num-immutable-mem-table", &unflushed))
+      return make_error(errc::internal, "erasure_incomplete", "cannot see the flush progress");
+    if (unflushed == 0) break;
+    if (waited >= purge_attempts)
+      return make_error(errc::io_error, "erasure_incomplete",
+                        "the flush of the keys family did not finish; erase again to finish");
+    std::this_thread::sleep_for(purge_pause);
   }
   // kForce rewrites the bottommost level too, so no SST keeps the replaced key version. Not
-  // exclusive: automatic compactions of the log go on meanwhile.
+  // exclusive: automatic compactions of the log go on meanwhile. It switches the keys memtable
+  // only if that holds the subject, which nothing writes after its erased marker: so it needs no
+  // gate.
   rocksdb::CompactRangeOptions compact;
   compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   compact.exclusive_manual_compaction = false;

@@ -30,6 +30,7 @@ status projection_store_impl::write(const std::vector<entry>& puts,
   rocksdb::WriteOptions sync;
   sync.sync = true;
   std::lock_guard lock(fence_.sync_mutex());
+  std::shared_lock gate(fence_.switch_mutex());
   if (fence_.stopped()) return writes_stopped_error();
   auto s = db_->Write(sync, &batch);
   if (!s.ok()) {

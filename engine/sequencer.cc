@@ -322,17 +322,20 @@ void store_impl::write_group(staged_group& group) {
   if (group.written) return;
   group.written = true;
   std::optional<error> failure;
-  if (writes_failed()) {
-    // An earlier group failed to write; this one chains onto it and must not follow it.
-    failure = make_error(errc::unavailable, "writes_stopped",
-                         "a write failed before this append was written");
-  } else if (auto status = db_->Write(rocksdb::WriteOptions(), &group.batch); !status.ok()) {
-    // Never acknowledge what may be lost, and never write after a maybe-lost page.
-    writes_failed_.stop();
-    failure = io_failure(status, "the append was not written");
-  } else {
-    // Unsynced: the committer's WAL sync makes it durable before anyone is told.
-    written_through_.store(group.events.back()->position, std::memory_order_release);
+  {
+    std::shared_lock gate(writes_failed_.switch_mutex());  // no memtable switch meanwhile
+    if (writes_failed()) {
+      // An earlier group failed to write; this one chains onto it and must not follow it.
+      failure = make_error(errc::unavailable, "writes_stopped",
+                           "a write failed before this append was written");
+    } else if (auto status = db_->Write(rocksdb::WriteOptions(), &group.batch); !status.ok()) {
+      // Never acknowledge what may be lost, and never write after a maybe-lost page.
+      writes_failed_.stop();
+      failure = io_failure(status, "the append was not written");
+    } else {
+      // Unsynced: the committer's WAL sync makes it durable before anyone is told.
+      written_through_.store(group.events.back()->position, std::memory_order_release);
+    }
   }
   group.batch.Clear();
   if (failure)

@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <shared_mutex>
 
 #include "events/result.h"
 
@@ -27,10 +28,17 @@ class write_fence {
   bool stopped() const { return stopped_.load(std::memory_order_acquire); }
   void stop() { stopped_.store(true, std::memory_order_release); }
   std::mutex& sync_mutex() { return sync_mutex_; }
+  // Held shared by every write into RocksDB, from its check of stopped() until it has stopped
+  // the fence on failure, and exclusively by a manual flush around its memtable switch. A switch
+  // flushes the current WAL writer's buffer, and RocksDB 7.8 asserts (aborts the process, as
+  // Debian builds it) when that writer has failed an append before: with the gate, a flush either
+  // runs before the failing append or sees the fence stopped and does not switch.
+  std::shared_mutex& switch_mutex() { return switch_mutex_; }
 
  private:
   std::atomic<bool> stopped_{false};
   std::mutex sync_mutex_;
+  std::shared_mutex switch_mutex_;
 };
 
 inline error writes_stopped_error() {

@@ -150,6 +150,13 @@ struct faulty_store {
     REQUIRE(by_id.ok());
     CHECK((*by_id)->position == acked.back().position);
     CHECK(store->verify().ok);
+    subscription_options from_start;
+    from_start.from_position = 1;
+    auto sub = store->subscribe(std::move(from_start));
+    REQUIRE(sub.ok());
+    auto batch = (*sub)->next(100000, std::chrono::milliseconds(0));
+    REQUIRE(batch.ok());
+    CHECK(batch->events.size() == acked_head);
   }
 };
 
