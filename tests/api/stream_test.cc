@@ -416,6 +416,67 @@ TEST_CASE("stream: a client that stops reading cannot raise server memory past i
   }
 }
 
+TEST_CASE("stream: a client reading slower than the events come is never dropped as idle") {
+  // Regression: while a connection's output queue was full the server stopped reading from the
+  // client (its pongs included) and counted only bytes received as a sign of life, so a client
+  // that read steadily but slower than the events arrived was closed as idle after idle_timeout
+  // (`bench load`'s slow subscribers were). Output the client keeps taking counts as life now.
+  api::server_options options;
+  options.websocket.idle_timeout = std::chrono::seconds(2);
+  options.websocket.max_queued_bytes = 16 * 1024;
+  options.websocket.subscription_buffer_bytes = 16 * 1024;
+  stream_server server(options);
+  std::string model_need = server.need();
+  auto model = server.store().read_stream("need-" + model_need, 0, read_direction::forward, 1);
+  REQUIRE(model.ok());
+  REQUIRE(model->size() == 1);
+
+  ws_client c;
+  auto o = with_token(server.token(access_role::admin));
+  // Small, but over two loopback segments (64 KiB): a window smaller than one segment leaves
+  // the sender to zero-window probes with backoff, which would stall any reader.
+  o.receive_buffer_bytes = 128 * 1024;
+  REQUIRE(c.connect_ok(server.port(), o));
+  c.send(subscribe_message("s", "$all", "\"end\""));
+  CHECK(op_of(c.read()) == "caught_up");
+  position_t first = server.store().head_position() + 1;
+  // Far more than the kernel buffers hold (a few MiB) plus what the slow phase reads, appended
+  // while the client reads, so the server's queue stays full for all of the slow phase.
+  constexpr std::size_t rounds = 24, per_round = 500, appended = rounds * per_round;
+  std::thread writer([&] {
+    for (std::size_t round = 0; round < rounds; ++round) {
+      append_request request;
+      for (std::size_t i = 0; i < per_round; ++i) {
+        new_event e;
+        e.type = (*model)[0]->type;
+        e.who = actor{"bench", "coordinator", ""};
+        e.payload = (*model)[0]->payload;
+        request.streams.push_back(stream_append{
+            "need-" + new_uuid_v7().to_string(), expected_version::no_stream(), {std::move(e)}});
+      }
+      if (!server.store().append(std::move(request)).ok()) return;
+    }
+  });
+  struct joiner {
+    std::thread& t;
+    ~joiner() { t.join(); }
+  } join_writer{writer};
+
+  // At most 2,000 messages a second for two idle timeouts, then as fast as it can.
+  auto start = std::chrono::steady_clock::now();
+  auto slow_until = start + 4s;
+  for (std::size_t i = 0; i < appended; ++i) {
+    auto m = c.read();  // fails the test if the server closed the connection
+    REQUIRE(op_of(m) == "event");
+    REQUIRE(position_of_event(m) == first + i);
+    if (i % 10 == 9 && std::chrono::steady_clock::now() < slow_until)
+      std::this_thread::sleep_for(5ms);
+  }
+  CHECK(std::chrono::steady_clock::now() >= slow_until);  // it was slow for the whole 4 s
+  CHECK(server.stats().backpressure_pauses.load() > 0);
+  CHECK_FALSE(c.closed());
+}
+
 TEST_CASE("stream: protocol violations close the connection with the RFC 6455 code") {
   stream_server server;
   auto token = server.token(access_role::admin);
