@@ -289,6 +289,60 @@ TEST_CASE("stream: the handshake checks Origin, subprotocol and token before upg
   }
 }
 
+TEST_CASE("stream: only an exactly listed Origin upgrades; look-alikes are refused") {
+  api::server_options options;
+  options.allow_origins = {"https://dash.example.jp"};
+  stream_server server(options);
+  auto token = server.token(access_role::admin);
+  // What a page elsewhere could send: another scheme, port, host that merely starts or ends
+  // like the listed one, an opaque origin, a userinfo trick, the listed one with a path.
+  const std::vector<std::string> foreign = {
+      "http://dash.example.jp",
+      "https://dash.example.jp:8443",
+      "https://dash.example.jp.evil.com",
+      "https://evil-dash.example.jp",
+      "https://example.jp",
+      "null",
+      "https://dash.example.jp@evil.com",
+      "https://dash.example.jp/app",
+      "https://DASH.example.jp.evil.com",
+      "http://127.0.0.1:" + std::to_string(server.port() + 1)};
+  for (const std::string& origin : foreign) {
+    ws_client c;
+    auto o = with_token(token);
+    o.origin = origin;
+    auto res = c.connect(server.port(), o);
+    CHECK_MESSAGE(res.result_int() == 403, origin);
+    CHECK_MESSAGE(res.body().find("origin_not_allowed") != std::string::npos, origin);
+    CHECK(c.closed());
+  }
+  CHECK(server.stats().accepted.load() == 0);
+  ws_client listed;
+  auto o = with_token(token);
+  o.origin = "https://dash.example.jp";
+  CHECK(listed.connect(server.port(), o).result_int() == 101);
+}
+
+TEST_CASE("stream: repeated bad tokens at the handshake get 429, then even a good one waits") {
+  api::server_options options;
+  options.bad_token_burst = 3;
+  options.bad_tokens_per_minute = 1;  // the test ends long before a refill
+  stream_server server(options);
+  auto good = server.token(access_role::admin);
+  for (int i = 0; i < 3; ++i) {
+    ws_client c;
+    CHECK(c.connect(server.port(), with_token("kh_" + std::string(43, 'x'))).result_int() == 401);
+  }
+  ws_client limited;
+  auto res = limited.connect(server.port(), with_token("kh_" + std::string(43, 'y')));
+  CHECK(res.result_int() == 429);
+  CHECK(res[boost::beast::http::field::retry_after] == "60");
+  // The address is limited, whatever it presents next: guessing cannot go on in parallel.
+  ws_client after;
+  CHECK(after.connect(server.port(), with_token(good)).result_int() == 429);
+  CHECK(server.stats().accepted.load() == 0);
+}
+
 TEST_CASE("stream: bad messages get error replies and the connection survives") {
   stream_server server;
   ws_client c;
