@@ -78,7 +78,8 @@ struct world {
   std::vector<std::string> streams;          // every stream the test wrote to
   std::map<std::string, std::set<std::string>> allowed_talents;  // lg -> talents proposed to it
   std::vector<std::string> talents;
-  std::map<std::string, std::string> talent_of;  // candidacy stream -> talent id
+  std::map<std::string, std::string> talent_of;       // candidacy stream -> talent id
+  std::map<std::string, std::string> appointment_of;  // lg -> its (started) appointment's id
 
   void add(const std::string& stream, const std::string& lg) {
     if (!owner.count(stream)) streams.push_back(stream);
@@ -230,6 +231,7 @@ world build_world(stream_server& server) {
                                    R"("ends_on":"2026-03-31","hours_per_week":8,"scope":"RPA"})"),
            "appointment_id");
     w.add("appointment-" + appointment, lg);
+    w.appointment_of[lg] = appointment;
     const std::string a = "/v1/appointments/" + appointment;
     coordinator.ok(a + "/start");
     auto check_in = coordinator.ok(a + "/check-ins", R"({"due_on":"2025-09-01","party":"talent"})");
@@ -533,6 +535,128 @@ TEST_CASE("security: HTTP queries answer each token only what it may see") {
   MESSAGE("isolation over HTTP: " << answers << " answers, " << combinations
                                   << " (token, query, event) combinations");
   CHECK(combinations >= 1000);
+}
+
+TEST_CASE("security: live deliveries keep to the same rules") {
+  stream_server server;
+  world w = build_world(server);
+  auto who = principals(server);
+  REQUIRE(server.projections().wait_for(server.store().head_position(), 10s));
+  std::set<std::string> type_set;
+  for (const auto& e : server.all_events())
+    type_set.insert(e->type);
+  type_set.insert("TalentRegistered");
+  std::vector<std::string> types(type_set.begin(), type_set.end());
+  std::mt19937_64 rng(seed() + 1);
+  INFO("KAKEHASHI_SECURITY_SEED=" << seed());
+
+  // Everyone subscribes from the end, and is caught up, before the batch is written.
+  const position_t head = server.store().head_position();
+  struct listener {
+    const principal* p;
+    std::unique_ptr<ws_client> c;
+    std::map<std::string, subscription> subs;
+    std::map<std::string, std::vector<position_t>> got;
+  };
+  std::vector<listener> listeners;
+  for (const auto& p : who) {
+    listener l{&p, std::make_unique<ws_client>(), {}, {}};
+    ws_connect_options o;
+    o.token = p.token;
+    REQUIRE(l.c->connect_ok(server.port(), o));
+    for (int i = 0; i < 16; ++i) {
+      auto s = random_subscription(rng, w, types, head, "s" + std::to_string(i));
+      s.from = "end";
+      s.first = head + 1;
+      l.c->send(s.message());
+      l.subs.emplace(s.id, std::move(s));
+    }
+    for (std::size_t caught_up = 0; caught_up < l.subs.size();) {
+      auto m = l.c->read();
+      REQUIRE_MESSAGE(m.at("op") == "caught_up", json::serialize(m));
+      ++caught_up;
+    }
+    listeners.push_back(std::move(l));
+  }
+
+  // The batch, per municipality: a new need with a hearing, a talent and a candidate for the new
+  // need (never proposed), a completed check-in on its appointment, a new contact.
+  caller coordinator{server.port(), server.token(access_role::coordinator)};
+  for (std::string lg : tenants) {
+    std::string need = str(coordinator.created("/v1/needs", need_body(lg)), "need_id");
+    w.add("need-" + need, lg);
+    coordinator.ok("/v1/needs/" + need + "/hearings", R"({"held_on":"2025-06-01","notes":")" +
+                                                          std::string(hearing_pii) + lg + R"("})");
+    std::string tag = std::string(talent_pii) + lg + "live";
+    std::string body = registration(tag);
+    body.replace(body.find("hanako@example.jp"), 17, tag + "@example.jp");
+    std::string talent = str(coordinator.created("/v1/talents", body), "talent_id");
+    w.add("talent-" + talent, "");
+    w.talents.push_back(talent);
+    std::string candidacy =
+        str(coordinator.created("/v1/candidacies",
+                                R"({"talent_id":")" + talent + R"(","need_id":")" + need +
+                                    R"(","direction":"need_driven","source":"scout"})"),
+            "candidacy_id");
+    w.add("candidacy-" + candidacy, lg);
+    coordinator.ok("/v1/candidacies/" + candidacy + "/contact");
+    coordinator.ok("/v1/appointments/" + w.appointment_of.at(lg) + "/check-ins",
+                   R"({"party":"municipality","rating":3,"notes":")" + std::string(checkin_pii) +
+                       lg + R"("})");
+    coordinator.ok("/v1/municipalities/" + lg + "/contact",
+                   R"({"contact":{"name":")" + std::string(contact_pii) + lg + R"(live"}})");
+  }
+  REQUIRE(server.projections().wait_for(server.store().head_position(), 10s));
+  std::vector<event_ptr> batch;
+  for (const auto& e : server.all_events())
+    if (e->position > head) batch.push_back(e);
+  REQUIRE(batch.size() >= 4 * 8);
+
+  std::size_t combinations = 0, delivered = 0;
+  for (auto& l : listeners) {
+    const principal& p = *l.p;
+    CAPTURE(p.name);
+    const auto foreign = w.foreign_ids(p);
+    std::map<std::string, std::vector<position_t>> expected;
+    std::size_t wanted = 0;
+    for (const auto& [id, s] : l.subs) {
+      auto& list = expected[id];
+      for (const auto& e : batch) {
+        ++combinations;
+        if (s.matches(*e) && w.of(p, *e) != sight::hidden) list.push_back(e->position);
+      }
+      wanted += list.size();
+    }
+    // Read what is due, then a little longer for anything that should not come.
+    std::size_t received = 0;
+    auto deadline = std::chrono::steady_clock::now() + 15s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto text = l.c->read_text(received >= wanted ? 300ms : 1000ms);
+      if (!text) {
+        if (received >= wanted || l.c->closed()) break;
+        continue;
+      }
+      auto m = json::parse(*text).as_object();
+      REQUIRE_MESSAGE(m.at("op") == "event", *text);
+      const auto& event = m.at("event").as_object();
+      const std::string event_text = json::serialize(event);
+      CHECK_MESSAGE(w.of(p, event) != sight::hidden, "got " << event_text);
+      auto problem = personal_data_violation(p, event_text);
+      CHECK_MESSAGE(problem.empty(), problem << " in " << event_text);
+      for (const auto& id : foreign)
+        CHECK_MESSAGE(event_text.find(id) == std::string::npos, "names " << id);
+      l.got[std::string(m.at("sub").as_string())].push_back(
+          event.at("position").to_number<position_t>());
+      ++received;
+      ++delivered;
+    }
+    for (const auto& [id, s] : l.subs)
+      CHECK_MESSAGE(l.got[id] == expected[id], "on " << s.message() << ": got " << l.got[id].size()
+                                                     << ", expected " << expected[id].size());
+  }
+  MESSAGE("live isolation: " << combinations << " (token, subscription, event) combinations, "
+                             << delivered << " live deliveries checked");
+  CHECK(combinations >= 4000);
 }
 
 }  // namespace kakehashi::test
