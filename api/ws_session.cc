@@ -13,6 +13,7 @@
 #include "api/event_access.h"
 #include "api/session_context.h"
 #include "api/stream_service.h"
+#include "api/ws_keepalive.h"
 #include "events/ids.h"
 #include "projections/runner.h"
 #include "projections/views.h"
@@ -406,7 +407,11 @@ void ws_session::on_write(error_code ec, std::size_t) {
 
 void ws_session::arm_idle_timer() {
   if (closed_ || close_queued_) return;
-  idle_timer_.expires_after(service_.options().idle_timeout / 2);
+  // When the next ping or the close may be due (api/ws_keepalive.h); the tick re-checks, as
+  // signs of life keep moving last_alive_ meanwhile.
+  auto step =
+      ws::keepalive(clock::now(), last_alive_, ping_outstanding_, service_.options().idle_timeout);
+  idle_timer_.expires_at(step.next);
   idle_timer_.async_wait([self = shared_from_this()](error_code ec) {
     if (!ec) self->on_idle_tick();
   });
@@ -420,9 +425,10 @@ void ws_session::on_idle_tick() {
     if (write_buffer_.capacity() > max_idle_buffer_bytes) std::string().swap(write_buffer_);
     if (staging_.capacity() > max_idle_buffer_bytes) std::string().swap(staging_);
   }
-  auto quiet = clock::now() - last_alive_;
-  if (quiet >= service_.options().idle_timeout) return close_socket();
-  if (quiet >= service_.options().idle_timeout / 2 && !ping_outstanding_) {
+  auto step =
+      ws::keepalive(clock::now(), last_alive_, ping_outstanding_, service_.options().idle_timeout);
+  if (step.what == ws::keepalive_step::action::close) return close_socket();
+  if (step.what == ws::keepalive_step::action::ping) {
     ping_outstanding_ = true;
     enqueue_frame(ws::opcode::ping, {});
   }

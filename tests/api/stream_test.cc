@@ -587,6 +587,37 @@ TEST_CASE("stream: WebSocket pings are answered; an idle peer is pinged, a silen
   CHECK(op_of(live.read()) == "pong");
 }
 
+TEST_CASE("stream: a client that answers every ping at once is never dropped as idle") {
+  // End to end over many idle timeouts; the rule itself (api/ws_keepalive.h: ping half a timeout
+  // after the last sign of life, not on a fixed grid of ticks, which could close a peer whose
+  // pong had arrived just after a tick) is checked against late timers in ws_keepalive_test.
+  api::server_options options;
+  options.websocket.idle_timeout = std::chrono::seconds(1);
+  stream_server server(options);
+  auto token = server.token(access_role::admin);
+  std::vector<std::unique_ptr<ws_client>> clients;
+  for (int i = 0; i < 8; ++i) {
+    clients.push_back(std::make_unique<ws_client>());
+    REQUIRE(clients.back()->connect_ok(server.port(), with_token(token)));
+  }
+  // Each reads (and so answers pings at once) on its own thread, for many idle timeouts.
+  auto until = std::chrono::steady_clock::now() + 6s;
+  std::atomic<int> messages{0};
+  std::vector<std::thread> readers;
+  for (auto& c : clients)
+    readers.emplace_back([&, client = c.get()] {
+      while (std::chrono::steady_clock::now() < until && !client->closed())
+        if (client->read_text(50ms)) ++messages;
+    });
+  for (auto& t : readers)
+    t.join();
+  CHECK(messages.load() == 0);
+  for (auto& c : clients) {
+    CHECK(c->pings_seen() >= 4);
+    CHECK_FALSE(c->closed());
+  }
+}
+
 TEST_CASE("stream: watch headline sends a snapshot, then an update after a command") {
   api::server_options options;
   options.websocket.watch_interval = 20ms;
