@@ -1,7 +1,6 @@
 #include "api/event_access.h"
 
 #include <boost/json/parse.hpp>
-
 #include <cstdio>
 
 #include "engine/event_json.h"
@@ -20,6 +19,19 @@ bool in_category(std::string_view stream, std::string_view category) {
          stream[category.size()] == '-';
 }
 
+bool proposed(const candidacy_state& c) {
+  return c.entered_at[static_cast<std::size_t>(candidacy_stage::proposed)] != 0;
+}
+
+// The candidacy a need's CandidateAttached names, by the need's own fold of that one event.
+bool attaches_proposed_candidacy(const recorded_event& e, const read_model& m) {
+  need_state attached;
+  evolve(attached, event_view{{}, e.type, e.payload, e.occurred_at, e.version});
+  if (attached.candidacies.size() != 1) return false;
+  auto it = m.candidacies.find(attached.candidacies.begin()->first);
+  return it != m.candidacies.end() && proposed(it->second);
+}
+
 // What a municipality token may see of an event: only what concerns its own code.
 delivery for_municipality(const std::string& lg, const recorded_event& e, const read_model& m) {
   const std::string_view stream = e.stream;
@@ -27,13 +39,17 @@ delivery for_municipality(const std::string& lg, const recorded_event& e, const 
     return id_of(stream, "municipality") == lg ? delivery::redacted : delivery::hidden;
   if (in_category(stream, "need")) {
     auto it = m.needs.find(id_of(stream, "need"));
-    return it != m.needs.end() && it->second.lg_code == lg ? delivery::full : delivery::hidden;
+    if (it == m.needs.end() || it->second.lg_code != lg) return delivery::hidden;
+    // A candidate attached to the need is the coordinator's scouting in the talent pool until
+    // proposed: the municipality hears of it (as of the candidacy's own events) once it is.
+    if (e.type == "CandidateAttached" && !attaches_proposed_candidacy(e, m))
+      return delivery::hidden;
+    return delivery::full;
   }
   if (in_category(stream, "candidacy")) {
     auto it = m.candidacies.find(id_of(stream, "candidacy"));
     if (it == m.candidacies.end() || it->second.lg_code != lg) return delivery::hidden;
-    bool proposed = it->second.entered_at[static_cast<std::size_t>(candidacy_stage::proposed)] != 0;
-    return proposed ? delivery::redacted : delivery::hidden;
+    return proposed(it->second) ? delivery::redacted : delivery::hidden;
   }
   if (in_category(stream, "appointment")) {
     auto it = m.appointments.find(id_of(stream, "appointment"));
@@ -45,7 +61,8 @@ delivery for_municipality(const std::string& lg, const recorded_event& e, const 
 
 }  // namespace
 
-delivery event_delivery(const principal& who, const recorded_event& event, const read_model& model) {
+delivery event_delivery(const principal& who, const recorded_event& event,
+                        const read_model& model) {
   switch (who.role) {
     case access_role::admin:
     case access_role::coordinator:
@@ -74,8 +91,8 @@ std::string rfc3339(std::int64_t micros) {
 
 result<boost::json::object> cloud_event(const recorded_event& e, const key_vault& keys,
                                         delivery how) {
-  auto data = payload_json(e, keys, how == delivery::full ? personal_access::shown
-                                                          : personal_access::hidden);
+  auto data = payload_json(
+      e, keys, how == delivery::full ? personal_access::shown : personal_access::hidden);
   if (!data) return data.take_err();
   boost::json::object out;
   out["specversion"] = "1.0";
@@ -96,7 +113,8 @@ result<boost::json::object> cloud_event(const recorded_event& e, const key_vault
   boost::system::error_code ec;
   auto parsed = boost::json::parse(*data, ec);
   if (ec || !parsed.is_object())
-    return make_error(errc::internal, "invalid_payload_json", "decoded payload is not a JSON object");
+    return make_error(errc::internal, "invalid_payload_json",
+                      "decoded payload is not a JSON object");
   out["data"] = std::move(parsed);
   return out;
 }

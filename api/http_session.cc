@@ -13,6 +13,7 @@
 #include <boost/beast/version.hpp>
 
 #include "api/access_log.h"
+#include "api/request_framing.h"
 #include "api/router.h"
 #include "api/session_context.h"
 #include "api/stream_service.h"
@@ -103,10 +104,46 @@ void http_session::do_read_header() {
   request_start_ = std::chrono::steady_clock::now();
   log_method_ = "-";
   log_path_ = "-";
+  stream_.expires_after(context_->options.header_timeout);
+  check_head();
+}
+
+// The head's raw bytes are checked before Beast parses them (api/request_framing.h): Beast
+// would accept obs-fold and bare line feeds. Reads on until the head is complete, all within
+// header_timeout (armed once, in do_read_header, so a slow sender cannot extend it).
+void http_session::check_head() {
+  auto data = buffer_.data();
+  auto scan =
+      inspect_request_head(std::string_view(static_cast<const char*>(data.data()), data.size()),
+                           context_->options.max_header_bytes);
+  switch (scan.what) {
+    case head_scan::verdict::complete:
+      return parse_head();
+    case head_scan::verdict::need_more:
+      return stream_.async_read_some(
+          buffer_.prepare(first_read_bytes),
+          beast::bind_front_handler(&http_session::on_head_bytes, shared_from_this()));
+    case head_scan::verdict::malformed:
+      return send_error(http::status::bad_request, "bad_request", scan.reason);
+    case head_scan::verdict::uri_too_long:
+      return send_error(http::status::uri_too_long, "uri_too_long", scan.reason);
+    case head_scan::verdict::too_large:
+      return send_error(http::status::request_header_fields_too_large, "header_too_large",
+                        "the request headers are larger than the server accepts");
+  }
+}
+
+void http_session::on_head_bytes(error_code ec, std::size_t bytes) {
+  // A timeout, a reset or a peer that hung up mid-head: nobody to answer (as on_read_failed).
+  if (ec) return close_now();
+  buffer_.commit(bytes);
+  check_head();
+}
+
+void http_session::parse_head() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(context_->options.max_header_bytes));
   parser_->body_limit(context_->options.max_body_bytes);
-  stream_.expires_after(context_->options.header_timeout);
   http::async_read_header(
       stream_, buffer_, *parser_,
       beast::bind_front_handler(&http_session::on_read_header, shared_from_this()));
@@ -117,6 +154,11 @@ void http_session::on_read_header(error_code ec, std::size_t) {
   const http_request& req = parser_->get();
   log_method_ = std::string(req.method_string());
   log_path_ = std::string(split_target(req.target()).first);
+  if (auto problem = framing_problem(req)) {
+    request_ = parser_->release();
+    request_.body().clear();
+    return send_error(http::status::bad_request, "bad_request", problem->data());
+  }
   // Refuse an announced oversized body before reading any of it.
   auto length = parser_->content_length();
   if (length && *length > context_->options.max_body_bytes)

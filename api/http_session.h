@@ -50,6 +50,9 @@ class http_session final : public connection, public std::enable_shared_from_thi
   void do_wait_request();
   void on_wait_request(error_code ec, std::size_t bytes);
   void do_read_header();
+  void check_head();
+  void on_head_bytes(error_code ec, std::size_t bytes);
+  void parse_head();
   void on_read_header(error_code ec, std::size_t bytes);
   void on_continue_sent(error_code ec, std::size_t bytes);
   void do_read_body();

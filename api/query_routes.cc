@@ -312,7 +312,8 @@ void add_query_routes(router& routes, context_ptr ctx) {
     if (!can_read_municipality(who, lg))
       return forbidden("this token reads only its own municipality");
     return with_model(*ctx, *point, [&](const reading& r) {
-      return json_response(http::status::ok, views::pipeline(*r.model, lg, r.today));
+      return json_response(http::status::ok,
+                           views::pipeline(*r.model, lg, r.today, {}, is_municipality(who)));
     });
   });
 

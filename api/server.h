@@ -47,7 +47,9 @@ struct websocket_options {
   // in stored bytes. It holds pointers to events every subscriber shares, so it absorbs a
   // backlog of seconds for little memory; beyond it the subscriber reads from the store.
   std::size_t subscription_buffer_bytes = 1 << 20;
-  // Nothing received for this long closes the connection; a ping goes out at half of it.
+  // No sign of life for this long closes the connection; a ping goes out at half of it. Signs
+  // of life: anything received, and any write the client takes (a client reading slowly
+  // behind a full queue, whose pongs wait unread, is alive; one that stopped reading is not).
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds handshake_timeout{10};  // the opening and the closing handshake
   // After a subscription wakes an idle connection its events go out at once; after that the

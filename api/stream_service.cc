@@ -230,7 +230,7 @@ result<stream_service::view_result> stream_service::view(const principal& who, w
     out.position = m.position;
     switch (kind) {
       case ws::view_kind::pipeline:
-        out.view = views::pipeline(m, lg, today);
+        out.view = views::pipeline(m, lg, today, {}, who.role == access_role::municipality);
         break;
       case ws::view_kind::headline:
         out.view = views::headline(m);

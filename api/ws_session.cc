@@ -13,6 +13,7 @@
 #include "api/event_access.h"
 #include "api/session_context.h"
 #include "api/stream_service.h"
+#include "api/ws_keepalive.h"
 #include "events/ids.h"
 #include "projections/runner.h"
 #include "projections/views.h"
@@ -107,7 +108,7 @@ void ws_session::on_accept(error_code ec) {
   handshake_.reset();
   open_ = true;
   service_.stats().accepted.fetch_add(1, std::memory_order_relaxed);
-  last_received_ = clock::now();
+  last_alive_ = clock::now();
   arm_idle_timer();
   do_read();
 }
@@ -180,7 +181,7 @@ void ws_session::do_read() {
 void ws_session::on_read(error_code ec, std::size_t) {
   reading_ = false;
   if (ec) return close_socket();  // the peer went away, or we closed the socket
-  last_received_ = clock::now();
+  last_alive_ = clock::now();
   ping_outstanding_ = false;
   std::size_t used = 0;
   while (!closed_) {
@@ -379,6 +380,11 @@ void ws_session::on_write(error_code ec, std::size_t) {
   write_buffer_.clear();  // keeps its capacity for the next write; see on_idle_tick
   sync_stats();
   if (ec) return close_socket();
+  // The peer took what we wrote: it is alive, even if we are not reading it now. While the
+  // queue is full do_read() waits (so a client cannot make us queue replies it does not read),
+  // and its pongs wait in the socket with it; counting only what we received would drop a
+  // client that reads steadily but slower than the events come, which must never happen.
+  last_alive_ = clock::now();
   if (close_in_write_) {
     close_written_ = true;
     // The close frame is out: close now, or wait (reading) for the peer's answer.
@@ -401,7 +407,11 @@ void ws_session::on_write(error_code ec, std::size_t) {
 
 void ws_session::arm_idle_timer() {
   if (closed_ || close_queued_) return;
-  idle_timer_.expires_after(service_.options().idle_timeout / 2);
+  // When the next ping or the close may be due (api/ws_keepalive.h); the tick re-checks, as
+  // signs of life keep moving last_alive_ meanwhile.
+  auto step =
+      ws::keepalive(clock::now(), last_alive_, ping_outstanding_, service_.options().idle_timeout);
+  idle_timer_.expires_at(step.next);
   idle_timer_.async_wait([self = shared_from_this()](error_code ec) {
     if (!ec) self->on_idle_tick();
   });
@@ -415,9 +425,10 @@ void ws_session::on_idle_tick() {
     if (write_buffer_.capacity() > max_idle_buffer_bytes) std::string().swap(write_buffer_);
     if (staging_.capacity() > max_idle_buffer_bytes) std::string().swap(staging_);
   }
-  auto quiet = clock::now() - last_received_;
-  if (quiet >= service_.options().idle_timeout) return close_socket();
-  if (quiet >= service_.options().idle_timeout / 2 && !ping_outstanding_) {
+  auto step =
+      ws::keepalive(clock::now(), last_alive_, ping_outstanding_, service_.options().idle_timeout);
+  if (step.what == ws::keepalive_step::action::close) return close_socket();
+  if (step.what == ws::keepalive_step::action::ping) {
     ping_outstanding_ = true;
     enqueue_frame(ws::opcode::ping, {});
   }

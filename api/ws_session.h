@@ -148,7 +148,8 @@ class ws_session final : public connection, public std::enable_shared_from_this<
 
   ws::frame_parser parser_;
   std::string inbox_;  // received bytes not yet parsed; at most one frame plus one read
-  clock::time_point last_received_;
+  // When the peer last showed it is alive: a read from it, or a write it took from us.
+  clock::time_point last_alive_;
   bool ping_outstanding_ = false;
 
   // Outgoing frames, already encoded: staging_ collects them while write_buffer_ is written;

@@ -120,13 +120,16 @@ json::value headline(const read_model& m) {
 }
 
 json::value pipeline(const read_model& m, const std::string& lg_code, const std::string& today,
-                     const thresholds& t) {
+                     const thresholds& t, bool proposed_only) {
+  auto shown = [&](const candidacy_state& c) {
+    return !proposed_only || c.entered_at[static_cast<std::size_t>(candidacy_stage::proposed)] != 0;
+  };
   json::object columns;
   for (const char* stage : need_stage_names)
     if (std::string_view(stage) != "none") columns[stage] = json::array();
   std::map<std::string, json::array> candidacies_of;
   for (const auto& [id, c] : m.candidacies) {
-    if (c.need_id.empty()) continue;
+    if (c.need_id.empty() || !shown(c)) continue;
     json::object card;
     card["candidacy_id"] = id;
     card["talent_id"] = c.talent_id;
@@ -149,7 +152,11 @@ json::value pipeline(const read_model& m, const std::string& lg_code, const std:
     card["openings"] = n.requirements ? n.requirements->openings : 0;
     card["filled"] = n.appointments.size();
     auto last = activity(m, "need-" + id);
-    for (const auto& [cid, talent] : n.candidacies) last = std::max(last, activity(m, "candidacy-" + cid));
+    for (const auto& [cid, talent] : n.candidacies) {
+      auto c = m.candidacies.find(cid);
+      if (c != m.candidacies.end() && shown(c->second))
+        last = std::max(last, activity(m, "candidacy-" + cid));
+    }
     card["last_activity"] = tokyo_date(last);
     card["stale"] = n.open() && n.stage != need_stage::filled &&
                     days_between(tokyo_date(last), today) > t.stale_days;

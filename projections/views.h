@@ -23,9 +23,12 @@ struct thresholds {
 // {registrants, appointments, municipalities_with_appointments, position}
 boost::json::value headline(const read_model& m);
 // Needs by stage, each with its candidacies by stage, last activity and a stale flag.
-// lg_code "" = every municipality.
+// lg_code "" = every municipality. proposed_only: only candidacies that reached a proposal (and
+// only their activity counts), as a municipality's own pipeline shows them: before that they are
+// the coordinator's scouting in the talent pool.
 boost::json::value pipeline(const read_model& m, const std::string& lg_code,
-                            const std::string& today, const thresholds& t = {});
+                            const std::string& today, const thresholds& t = {},
+                            bool proposed_only = false);
 boost::json::value work_queue(const read_model& m, const std::string& today,
                               const thresholds& t = {});
 // All 62 municipalities by region with open needs and active appointments.

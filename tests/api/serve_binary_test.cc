@@ -8,11 +8,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/json/parse.hpp>
-#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <optional>
+#include <random>
 
 #include "test_support.h"
 
@@ -24,19 +26,25 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A child process with stdout and stderr on pipes. Killed with SIGKILL if still running when
-// destroyed, so a failing test never leaves a server behind.
+// A child process with stdout and stderr on pipes (stderr into `stderr_file` instead, when
+// given). Killed with SIGKILL if still running when destroyed, so a failing test never leaves a
+// server behind.
 class child_process {
  public:
-  explicit child_process(std::vector<std::string> args) {
+  explicit child_process(std::vector<std::string> args, const std::string& stderr_file = {}) {
     REQUIRE(::pipe2(out_, O_CLOEXEC) == 0);
     REQUIRE(::pipe2(err_, O_CLOEXEC) == 0);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, out_[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, err_[1], STDERR_FILENO);
+    if (stderr_file.empty())
+      posix_spawn_file_actions_adddup2(&actions, err_[1], STDERR_FILENO);
+    else
+      posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_file.c_str(),
+                                       O_WRONLY | O_CREAT | O_TRUNC, 0600);
     std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
+    for (auto& arg : args)
+      argv.push_back(arg.data());
     argv.push_back(nullptr);
     int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
@@ -211,6 +219,164 @@ TEST_CASE("kakehashi serve: a store that cannot open is one clear line on stderr
   std::string err = serve.rest_of_stderr(1s);
   CHECK(err.find("cannot open store") != std::string::npos);
   CHECK(std::count(err.begin(), err.end(), '\n') == 1);
+}
+
+namespace {
+
+// Every file under `dir`, whole, as bytes.
+std::vector<std::pair<std::string, std::string>> files_under(const std::string& dir) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    out.emplace_back(entry.path().string(), std::string(std::istreambuf_iterator<char>(in),
+                                                        std::istreambuf_iterator<char>()));
+  }
+  return out;
+}
+
+// One HTTP request on its own connection; the answer.
+response http_call(unsigned short port, const std::string& token, http::verb method,
+                   const std::string& target, const std::string& body = {},
+                   std::vector<std::pair<std::string, std::string>> headers = {}) {
+  client c(port);
+  auto req = make_request(method, target, body);
+  req.set(http::field::authorization, "Bearer " + token);
+  if (!body.empty()) req.set(http::field::content_type, "application/json");
+  for (const auto& [name, value] : headers)
+    req.set(name, value);
+  return c.send(std::move(req));
+}
+
+}  // namespace
+
+TEST_CASE("kakehashi serve: personal data never reaches the log, /metrics or the data files") {
+  temp_dir dir;
+  const std::string data = dir.path() + "/data";
+  const std::string log_file = dir.path() + "/access.log";
+  child_process serve({KAKEHASHI_BIN, "serve", "--listen", "127.0.0.1:0", "--data", data},
+                      log_file);
+  auto line = serve.read_line(20s);
+  REQUIRE_MESSAGE(line.has_value(), "no URL printed");
+  const unsigned short port = port_of(line->substr(listening_prefix.size()));
+  child_process issue({KAKEHASHI_BIN, "token", "issue", "--data", data, "--role", "admin"});
+  auto token = issue.read_line(20s);
+  REQUIRE(token.has_value());
+  REQUIRE(issue.wait(20s).has_value());
+
+  // Unique personal data in every personal field the API takes, and one public marker (a need's
+  // problem) that must be found in the data files: it shows the search can see stored text.
+  std::mt19937_64 rng(std::random_device{}());
+  char tag[17];
+  std::snprintf(tag, sizeof tag, "%016llx", static_cast<unsigned long long>(rng()));
+  const std::string t(tag);
+  char phone[32];
+  std::snprintf(phone, sizeof phone, "090-%04u-%04u", static_cast<unsigned>(rng() % 10000),
+                static_cast<unsigned>(rng() % 10000));
+  const std::vector<std::string> personal = {"秘密花子" + t,
+                                             "hanako." + t + "@example.jp",
+                                             phone,
+                                             "勤務先" + t + "株式会社",
+                                             "出席者" + t,
+                                             "ヒアリングメモ" + t,
+                                             "決裁者" + t,
+                                             "面談記録" + t,
+                                             "承認者" + t,
+                                             "窓口担当" + t,
+                                             "contact." + t + "@example.jp"};
+  const std::string public_marker = "公開課題" + t;
+
+  auto must = [&](http::verb method, const std::string& target, const std::string& body,
+                  std::vector<std::pair<std::string, std::string>> headers = {}) {
+    auto res = http_call(port, *token, method, target, body, std::move(headers));
+    REQUIRE_MESSAGE((res.result_int() == 200 || res.result_int() == 201),
+                    target << " -> " << res.result_int() << " " << res.body());
+    return boost::json::parse(res.body()).as_object();
+  };
+  auto id = [](const boost::json::object& o, const char* key) {
+    return std::string(o.at(key).as_string());
+  };
+  auto talent =
+      id(must(http::verb::post, "/v1/talents",
+              R"({"display_name":")" + personal[0] + R"(","email":")" + personal[1] +
+                  R"(","phone":")" + personal[2] + R"(","employer":")" + personal[3] +
+                  R"(","residence_area":"132241","role_categories":["rpa_specialist"],)"
+                  R"("skills":["uipath"],"tiers":["hands_on"],"availability":{"hours_per_week":8,)"
+                  R"("work_forms":["remote"],"areas":["132241"]},"consent_version":"2024-04"})"),
+         "talent_id");
+  auto need = id(must(http::verb::post, "/v1/needs",
+                      R"({"lg_code":"131016","origin":"municipality_request","problem":")" +
+                          public_marker + R"("})"),
+                 "need_id");
+  must(http::verb::post, "/v1/needs/" + need + "/hearings",
+       R"({"held_on":"2025-05-01","attendees":[")" + personal[4] + R"("],"notes":")" + personal[5] +
+           R"(","findings":"RPA"})");
+  must(http::verb::post, "/v1/needs/" + need + "/requirements",
+       R"({"role_category":"rpa_specialist","tier":"hands_on","skills":["uipath"],)"
+       R"("work_forms":["remote"],"hours_per_week":8,"duration_months":6,"openings":1})");
+  auto candidacy = id(must(http::verb::post, "/v1/candidacies",
+                           R"({"talent_id":")" + talent + R"(","need_id":")" + need +
+                               R"(","direction":"need_driven","source":"scout"})"),
+                      "candidacy_id");
+  for (const char* step : {"/contact", "/interest", "/propose"})
+    must(http::verb::post, "/v1/candidacies/" + candidacy + step, "");
+  must(http::verb::post, "/v1/candidacies/" + candidacy + "/decision",
+       R"({"accepted":true,"reason":"ok","decided_by":")" + personal[6] + R"("})",
+       {{"X-On-Behalf-Of", "municipality:131016"}});
+  auto appointment = id(must(http::verb::post, "/v1/appointments",
+                             R"({"candidacy_id":")" + candidacy +
+                                 R"(","form":"remote","starts_on":"2025-08-01",)"
+                                 R"("ends_on":"2026-03-31","hours_per_week":8,"scope":"RPA"})"),
+                        "appointment_id");
+  const std::string a = "/v1/appointments/" + appointment;
+  must(http::verb::post, a + "/start", "");
+  must(http::verb::post, a + "/check-ins",
+       R"({"party":"talent","rating":5,"notes":")" + personal[7] + R"("})");
+  must(http::verb::post, a + "/amend",
+       R"({"kind":"scope_expansion","effective_on":"2025-10-01","changes":{"scope":"RPA+"},)"
+       R"("approved_by":")" +
+           personal[8] + R"("})");
+  must(http::verb::post, "/v1/municipalities/131016/contact",
+       R"({"contact":{"name":")" + personal[9] + R"(","email":")" + personal[10] + R"("}})");
+  // Personal data where it does not belong, too: a query string, an invalid body.
+  http_call(port, *token, http::verb::get, "/v1/talents?skill=" + personal[1]);
+  http_call(port, *token, http::verb::post, "/v1/talents",
+            R"({"display_name":")" + personal[0] + R"(","email":7})");
+
+  // It was all stored and reads back to a token that may see it.
+  std::string read_back;
+  for (const std::string& target :
+       {"/v1/talents/" + talent, "/v1/needs/" + need, "/v1/candidacies/" + candidacy, a,
+        std::string("/v1/events?from=1&limit=1000")}) {
+    auto res = http_call(port, *token, http::verb::get, target);
+    REQUIRE_MESSAGE(res.result_int() == 200, target << " -> " << res.body());
+    read_back += res.body();
+  }
+  for (const auto& value : personal)
+    CHECK_MESSAGE(read_back.find(value) != std::string::npos, "not read back: " << value);
+  auto metrics = http_call(port, *token, http::verb::get, "/metrics");
+  REQUIRE(metrics.result_int() == 200);
+  CHECK(metrics.body().find("kakehashi") != std::string::npos);
+
+  serve.signal(SIGTERM);
+  REQUIRE(serve.wait(20s).has_value());
+
+  std::ifstream in(log_file, std::ios::binary);
+  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(std::count(log.begin(), log.end(), '\n') >= 20);  // the requests above were logged
+  auto files = files_under(data);
+  REQUIRE_FALSE(files.empty());
+  bool public_found = false;
+  for (const auto& [path, bytes] : files)
+    public_found = public_found || bytes.find(public_marker) != std::string::npos;
+  CHECK_MESSAGE(public_found, "the stored problem text was not found: the search sees nothing");
+  for (const auto& value : personal) {
+    CAPTURE(value);
+    CHECK(log.find(value) == std::string::npos);
+    CHECK(metrics.body().find(value) == std::string::npos);
+    for (const auto& [path, bytes] : files)
+      CHECK_MESSAGE(bytes.find(value) == std::string::npos, "in " << path);
+  }
 }
 
 }  // namespace kakehashi::test

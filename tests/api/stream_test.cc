@@ -289,6 +289,60 @@ TEST_CASE("stream: the handshake checks Origin, subprotocol and token before upg
   }
 }
 
+TEST_CASE("stream: only an exactly listed Origin upgrades; look-alikes are refused") {
+  api::server_options options;
+  options.allow_origins = {"https://dash.example.jp"};
+  stream_server server(options);
+  auto token = server.token(access_role::admin);
+  // What a page elsewhere could send: another scheme, port, host that merely starts or ends
+  // like the listed one, an opaque origin, a userinfo trick, the listed one with a path.
+  const std::vector<std::string> foreign = {
+      "http://dash.example.jp",
+      "https://dash.example.jp:8443",
+      "https://dash.example.jp.evil.com",
+      "https://evil-dash.example.jp",
+      "https://example.jp",
+      "null",
+      "https://dash.example.jp@evil.com",
+      "https://dash.example.jp/app",
+      "https://DASH.example.jp.evil.com",
+      "http://127.0.0.1:" + std::to_string(server.port() + 1)};
+  for (const std::string& origin : foreign) {
+    ws_client c;
+    auto o = with_token(token);
+    o.origin = origin;
+    auto res = c.connect(server.port(), o);
+    CHECK_MESSAGE(res.result_int() == 403, origin);
+    CHECK_MESSAGE(res.body().find("origin_not_allowed") != std::string::npos, origin);
+    CHECK(c.closed());
+  }
+  CHECK(server.stats().accepted.load() == 0);
+  ws_client listed;
+  auto o = with_token(token);
+  o.origin = "https://dash.example.jp";
+  CHECK(listed.connect(server.port(), o).result_int() == 101);
+}
+
+TEST_CASE("stream: repeated bad tokens at the handshake get 429, then even a good one waits") {
+  api::server_options options;
+  options.bad_token_burst = 3;
+  options.bad_tokens_per_minute = 1;  // the test ends long before a refill
+  stream_server server(options);
+  auto good = server.token(access_role::admin);
+  for (int i = 0; i < 3; ++i) {
+    ws_client c;
+    CHECK(c.connect(server.port(), with_token("kh_" + std::string(43, 'x'))).result_int() == 401);
+  }
+  ws_client limited;
+  auto res = limited.connect(server.port(), with_token("kh_" + std::string(43, 'y')));
+  CHECK(res.result_int() == 429);
+  CHECK(res[boost::beast::http::field::retry_after] == "60");
+  // The address is limited, whatever it presents next: guessing cannot go on in parallel.
+  ws_client after;
+  CHECK(after.connect(server.port(), with_token(good)).result_int() == 429);
+  CHECK(server.stats().accepted.load() == 0);
+}
+
 TEST_CASE("stream: bad messages get error replies and the connection survives") {
   stream_server server;
   ws_client c;
@@ -416,6 +470,67 @@ TEST_CASE("stream: a client that stops reading cannot raise server memory past i
   }
 }
 
+TEST_CASE("stream: a client reading slower than the events come is never dropped as idle") {
+  // Regression: while a connection's output queue was full the server stopped reading from the
+  // client (its pongs included) and counted only bytes received as a sign of life, so a client
+  // that read steadily but slower than the events arrived was closed as idle after idle_timeout
+  // (`bench load`'s slow subscribers were). Output the client keeps taking counts as life now.
+  api::server_options options;
+  options.websocket.idle_timeout = std::chrono::seconds(2);
+  options.websocket.max_queued_bytes = 16 * 1024;
+  options.websocket.subscription_buffer_bytes = 16 * 1024;
+  stream_server server(options);
+  std::string model_need = server.need();
+  auto model = server.store().read_stream("need-" + model_need, 0, read_direction::forward, 1);
+  REQUIRE(model.ok());
+  REQUIRE(model->size() == 1);
+
+  ws_client c;
+  auto o = with_token(server.token(access_role::admin));
+  // Small, but over two loopback segments (64 KiB): a window smaller than one segment leaves
+  // the sender to zero-window probes with backoff, which would stall any reader.
+  o.receive_buffer_bytes = 128 * 1024;
+  REQUIRE(c.connect_ok(server.port(), o));
+  c.send(subscribe_message("s", "$all", "\"end\""));
+  CHECK(op_of(c.read()) == "caught_up");
+  position_t first = server.store().head_position() + 1;
+  // Far more than the kernel buffers hold (a few MiB) plus what the slow phase reads, appended
+  // while the client reads, so the server's queue stays full for all of the slow phase.
+  constexpr std::size_t rounds = 24, per_round = 500, appended = rounds * per_round;
+  std::thread writer([&] {
+    for (std::size_t round = 0; round < rounds; ++round) {
+      append_request request;
+      for (std::size_t i = 0; i < per_round; ++i) {
+        new_event e;
+        e.type = (*model)[0]->type;
+        e.who = actor{"bench", "coordinator", ""};
+        e.payload = (*model)[0]->payload;
+        request.streams.push_back(stream_append{
+            "need-" + new_uuid_v7().to_string(), expected_version::no_stream(), {std::move(e)}});
+      }
+      if (!server.store().append(std::move(request)).ok()) return;
+    }
+  });
+  struct joiner {
+    std::thread& t;
+    ~joiner() { t.join(); }
+  } join_writer{writer};
+
+  // At most 2,000 messages a second for two idle timeouts, then as fast as it can.
+  auto start = std::chrono::steady_clock::now();
+  auto slow_until = start + 4s;
+  for (std::size_t i = 0; i < appended; ++i) {
+    auto m = c.read();  // fails the test if the server closed the connection
+    REQUIRE(op_of(m) == "event");
+    REQUIRE(position_of_event(m) == first + i);
+    if (i % 10 == 9 && std::chrono::steady_clock::now() < slow_until)
+      std::this_thread::sleep_for(5ms);
+  }
+  CHECK(std::chrono::steady_clock::now() >= slow_until);  // it was slow for the whole 4 s
+  CHECK(server.stats().backpressure_pauses.load() > 0);
+  CHECK_FALSE(c.closed());
+}
+
 TEST_CASE("stream: protocol violations close the connection with the RFC 6455 code") {
   stream_server server;
   auto token = server.token(access_role::admin);
@@ -470,6 +585,37 @@ TEST_CASE("stream: WebSocket pings are answered; an idle peer is pinged, a silen
   CHECK(silent.closed());
   live.send(R"({"op":"ping"})");
   CHECK(op_of(live.read()) == "pong");
+}
+
+TEST_CASE("stream: a client that answers every ping at once is never dropped as idle") {
+  // End to end over many idle timeouts; the rule itself (api/ws_keepalive.h: ping half a timeout
+  // after the last sign of life, not on a fixed grid of ticks, which could close a peer whose
+  // pong had arrived just after a tick) is checked against late timers in ws_keepalive_test.
+  api::server_options options;
+  options.websocket.idle_timeout = std::chrono::seconds(1);
+  stream_server server(options);
+  auto token = server.token(access_role::admin);
+  std::vector<std::unique_ptr<ws_client>> clients;
+  for (int i = 0; i < 8; ++i) {
+    clients.push_back(std::make_unique<ws_client>());
+    REQUIRE(clients.back()->connect_ok(server.port(), with_token(token)));
+  }
+  // Each reads (and so answers pings at once) on its own thread, for many idle timeouts.
+  auto until = std::chrono::steady_clock::now() + 6s;
+  std::atomic<int> messages{0};
+  std::vector<std::thread> readers;
+  for (auto& c : clients)
+    readers.emplace_back([&, client = c.get()] {
+      while (std::chrono::steady_clock::now() < until && !client->closed())
+        if (client->read_text(50ms)) ++messages;
+    });
+  for (auto& t : readers)
+    t.join();
+  CHECK(messages.load() == 0);
+  for (auto& c : clients) {
+    CHECK(c->pings_seen() >= 4);
+    CHECK_FALSE(c->closed());
+  }
 }
 
 TEST_CASE("stream: watch headline sends a snapshot, then an update after a command") {
