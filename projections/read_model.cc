@@ -331,20 +331,42 @@ std::string_view format_uuid(const uuid& id, char (&out)[36]) {
 
 enum class category : std::uint8_t { talent, need, candidacy, appointment, municipality };
 
-// The entry for `key` in `map`, added if missing. `hint` is where the previous addition went:
-// ids are UUIDv7, so a new stream's key usually sorts right after the last one added to the
-// same category, and is then added there without walking down the tree.
+// The entry for `key` in `map`, added if missing. `hint` is where the previous addition to the
+// same category went: ids are UUIDv7, ordered by the millisecond and random within it, so a new
+// stream's key sorts right next to the last one added, or a few entries away when several were
+// made in the same millisecond. Those few entries were touched moments ago and are in cache; a
+// search from the root would walk a cold path of long keys.
 template <class Map>
 typename Map::iterator find_or_add(Map& map, std::string_view key,
                                    std::optional<typename Map::iterator>& hint) {
+  constexpr int max_steps = 8;
+  auto add_before = [&](typename Map::iterator at) {
+    return *(hint = map.emplace_hint(at, std::string(key), typename Map::mapped_type{}));
+  };
   if (hint) {
-    auto next = std::next(*hint);
-    if ((*hint)->first < key && (next == map.end() || key < next->first))
-      return *(hint = map.emplace_hint(next, std::string(key), typename Map::mapped_type{}));
+    auto at = *hint;
+    if (at->first == key) return at;
+    if (at->first < key) {
+      // Forward to the first entry after the key.
+      for (int step = 0; step < max_steps; ++step) {
+        ++at;
+        if (at == map.end() || key < at->first) return add_before(at);
+        if (at->first == key) return at;
+      }
+    } else {
+      // Back to the last entry before the key.
+      for (int step = 0; step < max_steps; ++step) {
+        if (at == map.begin()) return add_before(at);
+        auto before = std::prev(at);
+        if (before->first < key) return add_before(at);
+        if (before->first == key) return before;
+        at = before;
+      }
+    }
   }
-  auto it = map.lower_bound(key);
-  if (it != map.end() && it->first == key) return it;
-  return *(hint = map.emplace_hint(it, std::string(key), typename Map::mapped_type{}));
+  auto at = map.lower_bound(key);
+  if (at != map.end() && at->first == key) return at;
+  return add_before(at);
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 #include "projections/runner.h"
 
+#include <optional>
 #include <thread>
 
 #include "projections/batch_scan.h"
+#include "projections/huge_pages.h"
 
 namespace kakehashi {
 
@@ -73,6 +75,8 @@ status projection_runner::apply_batch(std::chrono::milliseconds wait) {
 }
 
 status projection_runner::save_snapshot() {
+  std::optional<huge_page_scope> pages;  // the image and the store's copies of it are large
+  if (options_.huge_pages) pages.emplace();
   std::string image;
   position_t at = 0;
   {
@@ -100,6 +104,8 @@ status projection_runner::scan_to_head() {
   // Straight from the store (reading on a helper thread for long scans): no shared_ptr, no
   // subscription buffer per event. The model's lock is taken per batch, and wait_for() sees the
   // progress every batch_events events.
+  std::optional<huge_page_scope> pages;  // a long catch-up grows the model by many pages
+  if (options_.huge_pages) pages.emplace();
   auto read = store_reader(store_);
   status failed;
   position_t last = 0;

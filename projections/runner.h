@@ -24,6 +24,9 @@ namespace kakehashi {
 struct runner_options {
   std::size_t snapshot_every = 10000;  // events between stored snapshots
   std::size_t batch_events = 4096;
+  // Catch-ups and snapshots allocate from transparent huge pages where the allocator and kernel
+  // allow it (projections/huge_pages.h).
+  bool huge_pages = true;
 };
 
 class projection_runner {
