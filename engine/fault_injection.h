@@ -104,7 +104,8 @@ class fault_injector {
   virtual ~fault_injector() = default;
 
   // Simulated crash, step 1: from now on every change to a file or directory fails with an I/O
-  // error and changes nothing. Reads keep working.
+  // error and changes nothing; appends to a WAL report success and change nothing (syncs fail,
+  // so nothing written after the crash is ever acknowledged). Reads keep working.
   virtual void crash() = 0;
   // Arms the crash at the n-th change from now (1: the very next), counting only changes to `on`
   // files (any: all). An append chosen as the crash point writes a random prefix of its bytes

@@ -160,7 +160,8 @@ struct faulty_store {
   }
 };
 
-TEST_CASE("a failed WAL write: the append fails, writes stop until reopen, reads go on") {
+TEST_CASE(
+    "disk errors: a failed WAL write: the append fails, writes stop until reopen, reads go on") {
   faulty_store f;
   for (int i = 0; i < 10; ++i)
     REQUIRE(f.append().ok());
@@ -185,7 +186,8 @@ TEST_CASE("a failed WAL write: the append fails, writes stop until reopen, reads
   f.check_nothing_lost();
 }
 
-TEST_CASE("a failed WAL fsync: the append fails, writes stop until reopen, reads go on") {
+TEST_CASE(
+    "disk errors: a failed WAL fsync: the append fails, writes stop until reopen, reads go on") {
   faulty_store f;
   for (int i = 0; i < 10; ++i)
     REQUIRE(f.append().ok());
@@ -212,7 +214,9 @@ TEST_CASE("a failed WAL fsync: the append fails, writes stop until reopen, reads
   f.check_nothing_lost();
 }
 
-TEST_CASE("a full disk: the append fails with disk_full, writes stop until reopen, reads go on") {
+TEST_CASE(
+    "disk errors: a full disk: the append fails with disk_full, writes stop until reopen, reads go "
+    "on") {
   faulty_store f;
   for (int i = 0; i < 10; ++i)
     REQUIRE(f.append().ok());
@@ -251,8 +255,12 @@ TEST_CASE("a full disk: the append fails with disk_full, writes stop until reope
 // Random faults on random operations of every kind of file (WAL, tables, MANIFEST, directory),
 // under concurrent appenders and erasures that force flushes; each round ends with a reopen,
 // half of them after a power cut.
-TEST_CASE("random disk faults under concurrent appends never lose an acknowledged event") {
+TEST_CASE(
+    "disk errors: random disk faults under concurrent appends never lose an acknowledged event") {
   faulty_store f(12345);
+  f.store.reset();
+  f.options.memtable_bytes = 64 << 10;  // flushes and compactions every few rounds
+  f.store = open_store(f.options);
   std::mt19937_64 rng(2024);
   std::uint64_t failed_appends = 0, rounds_with_failure = 0;
   for (int round = 0; round < 30; ++round) {
@@ -262,8 +270,16 @@ TEST_CASE("random disk faults under concurrent appends never lose an acknowledge
     const fault_file files[] = {fault_file::any, fault_file::wal, fault_file::table,
                                 fault_file::manifest, fault_file::directory};
     rule.file = files[rng() % 5];
+    // No failed WAL appends here: under concurrent appenders one can race the committer's WAL
+    // sync, and RocksDB 7.8 then aborts the process (write_fence.h). The sequential tests above
+    // cover failed WAL appends.
+    if (rule.op == fault_op::write &&
+        (rule.file == fault_file::any || rule.file == fault_file::wal))
+      rule.file = rng() % 2 ? fault_file::table : fault_file::manifest;
     rule.error = rng() % 3 == 0 ? fault_error::no_space : fault_error::io_error;
-    rule.skip = rng() % 40;
+    // Tables, MANIFEST updates and directory syncs come a few per flush; WAL syncs one per group.
+    const bool frequent = rule.file == fault_file::any || rule.file == fault_file::wal;
+    rule.skip = rng() % (frequent ? 30 : 6);
     rule.times = 1 + rng() % 3;
     f.faults->add_rule(rule);
 
@@ -275,7 +291,7 @@ TEST_CASE("random disk faults under concurrent appends never lose an acknowledge
           if (!f.append(50 + 40 * static_cast<std::size_t>(t), 1 + (i + t) % 2)) ++failures;
       });
     // Erasing a subject flushes every memtable and compacts: table, MANIFEST and directory I/O.
-    if (round % 3 == 0) {
+    if (round % 2 == 0) {
       auto sealed = f.store->keys().seal("subject-" + std::to_string(round), "personal");
       if (sealed) (void)f.store->keys().erase("subject-" + std::to_string(round));
     }

@@ -46,7 +46,7 @@ struct fs_fixture {
   std::string path(const std::string& name) const { return dir.path() + "/" + name; }
 };
 
-TEST_CASE("a power cut keeps synced bytes and drops the unsynced tail") {
+TEST_CASE("fault injection: a power cut keeps synced bytes and drops the unsynced tail") {
   fs_fixture f;
   auto file = f.create("000001.log");
   f.sync_dir();
@@ -67,7 +67,8 @@ TEST_CASE("a power cut keeps synced bytes and drops the unsynced tail") {
   CHECK(f.faults->stats().unsynced_bytes == 0);
 }
 
-TEST_CASE("a torn tail keeps a prefix of the unsynced bytes, maybe ending in garbage") {
+TEST_CASE(
+    "fault injection: a torn tail keeps a prefix of the unsynced bytes, maybe ending in garbage") {
   bool saw_garbage = false, saw_clean = false;
   for (int round = 0; round < 40; ++round) {
     fs_fixture f(static_cast<std::uint64_t>(round));
@@ -99,7 +100,9 @@ TEST_CASE("a torn tail keeps a prefix of the unsynced bytes, maybe ending in gar
   CHECK(saw_clean);
 }
 
-TEST_CASE("a MANIFEST tears only to a prefix: RocksDB refuses to open on garbage there") {
+TEST_CASE(
+    "fault injection: a MANIFEST tears only to a prefix: RocksDB refuses to open on garbage "
+    "there") {
   for (int round = 0; round < 20; ++round) {
     fs_fixture f(static_cast<std::uint64_t>(round));
     auto file = f.create("MANIFEST-000005");
@@ -121,7 +124,7 @@ TEST_CASE("a MANIFEST tears only to a prefix: RocksDB refuses to open on garbage
   }
 }
 
-TEST_CASE("a new file's directory entry is lost unless the directory was synced") {
+TEST_CASE("fault injection: a new file's directory entry is lost unless the directory was synced") {
   int lost = 0;
   for (int round = 0; round < 20; ++round) {
     fs_fixture f;
@@ -146,7 +149,7 @@ TEST_CASE("a new file's directory entry is lost unless the directory was synced"
   CHECK(lost == 20);
 }
 
-TEST_CASE("an unsynced rename is undone: the old file comes back") {
+TEST_CASE("fault injection: an unsynced rename is undone: the old file comes back") {
   fs_fixture f;
   {
     auto current = f.create("CURRENT");
@@ -189,7 +192,8 @@ TEST_CASE("an unsynced rename is undone: the old file comes back") {
   }
 }
 
-TEST_CASE("a failed fsync leaves a hole that a later successful one does not fill") {
+TEST_CASE(
+    "fault injection: a failed fsync leaves a hole that a later successful one does not fill") {
   fs_fixture f;
   auto file = f.create("000005.log");
   f.sync_dir();
@@ -207,17 +211,20 @@ TEST_CASE("a failed fsync leaves a hole that a later successful one does not fil
   CHECK(slurp(f.path("000005.log")) == std::string("aaaa") + std::string(4, '\0') + "cccc");
 }
 
-TEST_CASE("after a crash every change fails and changes nothing; reads go on") {
+TEST_CASE("fault injection: after a crash every change fails and changes nothing; reads go on") {
   fs_fixture f;
   auto file = f.create("000006.log");
+  auto table = f.create("000009.sst");
   f.sync_dir();
   REQUIRE(file->Append("before", f.io, nullptr).ok());
   REQUIRE(file->Sync(f.io, nullptr).ok());
   f.faults->crash();
   CHECK(f.faults->crashed());
   CHECK(f.faults->wait_for_crash(std::chrono::milliseconds(0)));
-  CHECK(file->Append("after", f.io, nullptr).IsIOError());
+  // A WAL append reports success and writes nothing; its sync fails, as every other change.
+  CHECK(file->Append("after", f.io, nullptr).ok());
   CHECK(file->Sync(f.io, nullptr).IsIOError());
+  CHECK(table->Append("after", f.io, nullptr).IsIOError());
   std::unique_ptr<rdb::FSWritableFile> other;
   CHECK_FALSE(f.fs.NewWritableFile(f.path("000007.log"), rdb::FileOptions(), &other, nullptr).ok());
   CHECK_FALSE(f.fs.DeleteFile(f.path("000006.log"), f.io, nullptr).ok());
@@ -232,21 +239,27 @@ TEST_CASE("after a crash every change fails and changes nothing; reads go on") {
   CHECK(f.fs.DeleteFile(f.path("000006.log"), f.io, nullptr).ok());  // works again
 }
 
-TEST_CASE("a crash armed at the n-th change tears that append") {
-  fs_fixture f;
-  auto file = f.create("000008.log");
-  f.faults->crash_after(2);
-  REQUIRE(file->Append("first", f.io, nullptr).ok());
-  const std::string big(1000, 'x');
-  CHECK(file->Append(big, f.io, nullptr).IsIOError());
-  CHECK(f.faults->crashed());
-  std::uint64_t size = 0;
-  REQUIRE(f.fs.GetFileSize(f.path("000008.log"), f.io, &size, nullptr).ok());
-  CHECK(size >= 5);
-  CHECK(size < 5 + big.size());
+TEST_CASE("fault injection: a crash armed at the n-th change tears that append") {
+  for (const std::string name : {"000008.log", "000008.sst"}) {
+    CAPTURE(name);
+    fs_fixture f;
+    auto file = f.create(name);
+    f.faults->crash_after(2);
+    REQUIRE(file->Append("first", f.io, nullptr).ok());
+    const std::string big(1000, 'x');
+    // A WAL append reports success from the crash on; any other fails.
+    auto torn = file->Append(big, f.io, nullptr);
+    CHECK(torn.ok() == (name == "000008.log"));
+    CHECK(f.faults->crashed());
+    CHECK(f.faults->stats().crash_point == (name == "000008.log" ? "write wal" : "write table"));
+    std::uint64_t size = 0;
+    REQUIRE(f.fs.GetFileSize(f.path(name), f.io, &size, nullptr).ok());
+    CHECK(size >= 5);
+    CHECK(size < 5 + big.size());
+  }
 }
 
-TEST_CASE("fault rules pick operations and files; a full disk writes what fits") {
+TEST_CASE("fault injection: fault rules pick operations and files; a full disk writes what fits") {
   fs_fixture f;
   auto wal = f.create("000010.log");
   auto table = f.create("000011.sst");
@@ -268,7 +281,7 @@ TEST_CASE("fault rules pick operations and files; a full disk writes what fits")
   CHECK(wal->Append("more", f.io, nullptr).ok());
 }
 
-TEST_CASE("lose_power refuses while a store is open on the injector") {
+TEST_CASE("fault injection: lose_power refuses while a store is open on the injector") {
   temp_dir dir;
   auto faults = fault_injector::create(5);
   auto options = options_for(dir);
