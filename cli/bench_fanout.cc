@@ -22,6 +22,14 @@
 // missing (warm-up included),
 // deliveries_per_sec, p50_ms, p90_ms, p99_ms, max_ms, server_rss_mb (the largest resident set
 // sampled while streaming), server_rss_idle_mb (before the clients connected), plus counters.
+//
+// --peer-port PORT points the same clients at another broadcast server on 127.0.0.1 instead (the
+// Node.js `ws` peer of scripts/bench, bench/node/fanout_server.mjs): the parent connects to
+// PORT's /publish and sends, at the same rate, the very message Kakehashi would deliver for the
+// seed event, with "position" counting up and "time" the time it was due; the server is to
+// send each message on to every subscriber. --peer-pid samples that server's resident set and
+// --peer-name labels the output. The latency then starts at the publish, where Kakehashi's
+// starts before the group's fsync: the peer stores nothing.
 #include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,6 +43,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <boost/json/serialize.hpp>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -48,6 +57,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/event_access.h"
 #include "api/server.h"
 #include "api/stream_service.h"
 #include "api/token_store.h"
@@ -73,7 +83,8 @@ using namespace std::chrono_literals;
 constexpr const char* fanout_usage =
     "usage: kakehashi bench fanout [--subscribers 1000] [--rate 500] [--seconds 10] [--data DIR]\n"
     "                              [--client-threads 1] [--server-threads 2] [--coalesce-ms 5]\n"
-    "                              [--warmup 2] [--json]\n";
+    "                              [--warmup 2] [--json]\n"
+    "                              [--peer-port PORT [--peer-pid PID] [--peer-name NAME]]\n";
 
 // ---- pipes between the two processes: one line at a time
 
@@ -349,6 +360,116 @@ int fail_with(const char* what, const std::string& message) {
   return 1;
 }
 
+// The other side of --peer-port: instead of a Kakehashi server, a broadcast server on 127.0.0.1
+// that sends every message published on /publish on to its subscribers. The child's clients
+// connect to it as they would to Kakehashi; this process publishes the message Kakehashi would
+// have delivered for `seed`, once per due time, with "time" that due time.
+struct peer_config {
+  unsigned short port = 0;
+  std::string pid;  // empty: no resident-set figures
+  std::string name;
+  std::uint64_t subscribers = 0, rate = 0, seconds = 0, warmup = 0, client_threads = 1;
+};
+
+int publish_to_peer(const peer_config& c, int to_child, int from_child, const recorded_event& seed,
+                    const key_vault& keys) {
+  auto object = api::cloud_event(seed, keys, api::delivery::full);
+  if (!object) return fail_with("encode", object.err().message);
+  boost::json::object event = std::move(*object);
+
+  net::io_context ioc;
+  websocket::stream<tcp::socket> publisher(ioc);
+  beast::error_code ec;
+  publisher.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), c.port), ec);
+  if (!ec) publisher.handshake("127.0.0.1:" + std::to_string(c.port), "/publish", ec);
+  if (ec) return fail_with("peer", "cannot connect to /publish: " + ec.message());
+  publisher.text(true);
+  publisher.next_layer().set_option(tcp::no_delay(true));
+
+  const pid_t peer = c.pid.empty() ? 0 : static_cast<pid_t>(std::stol(c.pid));
+  double rss_idle = peer == 0 ? 0 : bench::rss_mb(peer);
+  write_line(to_child, std::to_string(c.port) + " none");
+  std::string line;
+  if (!read_line(from_child, line)) return fail_with("clients", "the client process ended early");
+
+  std::atomic<double> rss_peak{rss_idle};
+  std::atomic<bool> sampling{true};
+  std::thread sampler([&] {
+    while (peer != 0 && sampling.load()) {
+      double now = bench::rss_mb(peer);
+      if (now > rss_peak.load()) rss_peak.store(now);
+      std::this_thread::sleep_for(100ms);
+    }
+  });
+  auto stop_sampling = [&] {
+    sampling = false;
+    sampler.join();
+  };
+
+  const std::string head = api::ws::event_message_head("all");
+  const auto period = std::chrono::nanoseconds(1'000'000'000 / c.rate);
+  position_t position = 0;
+  std::uint64_t refused = 0;
+  // Publishes `count` messages at the rate; records how long each send took (due to sent).
+  auto publish = [&](std::uint64_t count, std::vector<std::uint64_t>* send_ns) {
+    auto start = std::chrono::steady_clock::now();
+    const std::int64_t start_us = now_micros();
+    for (std::uint64_t i = 0; i < count; ++i) {
+      auto due = start + period * i;
+      std::this_thread::sleep_until(due);
+      event["id"] = new_uuid_v7().to_string();
+      event["position"] = ++position;
+      // The due time, not the send time: a server too slow to read its publisher's socket makes
+      // the sends late, and that lateness belongs in its latency.
+      event["time"] = api::rfc3339(
+          start_us + std::chrono::duration_cast<std::chrono::microseconds>(period * i).count());
+      std::string text = head + boost::json::serialize(event);
+      text += api::ws::event_message_tail;
+      publisher.write(net::buffer(text), ec);
+      if (ec) ++refused;
+      if (send_ns)
+        (*send_ns)[i] =
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                           std::chrono::steady_clock::now() - due)
+                                           .count());
+    }
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  const std::uint64_t warm_total = c.rate * c.warmup, total = c.rate * c.seconds;
+  publish(warm_total, nullptr);
+  write_line(to_child, "measure " + std::to_string(position + 1));
+  if (!read_line(from_child, line)) {
+    stop_sampling();
+    return fail_with("clients", "the client process ended early");
+  }
+  std::vector<std::uint64_t> send_ns(total, 0);
+  double seconds = publish(total, &send_ns);
+  write_line(to_child, "end " + std::to_string(position) + " " + std::to_string(position));
+  bool got = read_line(from_child, line);
+  stop_sampling();
+  publisher.close(websocket::close_code::normal, ec);
+  if (!got) return fail_with("clients", "no results from the client process");
+  std::sort(send_ns.begin(), send_ns.end());
+  auto send_q = [&](double q) {
+    return total == 0 ? 0.0
+                      : static_cast<double>(
+                            send_ns[static_cast<std::size_t>(q * static_cast<double>(total - 1))]) /
+                            1e6;
+  };
+  std::printf(
+      "{\"bench\":\"fanout\",\"server\":\"%s\",\"subscribers\":%llu,\"rate\":%llu,\"seconds\":%llu,"
+      "\"warmup_seconds\":%llu,\"events\":%llu,\"publish_refused\":%llu,\"publish_seconds\":%.2f,"
+      "\"publish_p50_ms\":%.2f,\"publish_p99_ms\":%.2f,%s,\"server_rss_mb\":%.1f,"
+      "\"server_rss_idle_mb\":%.1f,\"client_threads\":%llu}\n",
+      c.name.c_str(), static_cast<unsigned long long>(c.subscribers),
+      static_cast<unsigned long long>(c.rate), static_cast<unsigned long long>(c.seconds),
+      static_cast<unsigned long long>(c.warmup), static_cast<unsigned long long>(total),
+      static_cast<unsigned long long>(refused), seconds, send_q(0.5), send_q(0.99), line.c_str(),
+      rss_peak.load(), rss_idle, static_cast<unsigned long long>(c.client_threads));
+  std::fflush(stdout);
+  return refused ? 1 : 0;
+}
+
 }  // namespace
 
 int bench_fanout(const args& a) {
@@ -359,8 +480,11 @@ int bench_fanout(const args& a) {
   auto client_threads = a.get_u64("client-threads", 1);
   auto coalesce_ms = a.get_u64("coalesce-ms", 5);
   auto server_threads = a.get_u64("server-threads", 2);
+  auto peer_port = a.get_u64("peer-port", 0);
+  auto peer_pid = a.get_u64("peer-pid", 0);
   if (!subscribers || !rate || !seconds || !client_threads || !server_threads || !coalesce_ms ||
-      !warmup || *rate == 0 || *seconds == 0 || *subscribers == 0) {
+      !warmup || !peer_port || !peer_pid || *rate == 0 || *seconds == 0 || *subscribers == 0 ||
+      *peer_port > 65535) {
     std::fputs(fanout_usage, stderr);
     return 2;
   }
@@ -432,6 +556,18 @@ int bench_fanout(const args& a) {
   if (!model_events || model_events->empty())
     return fail_with("seed", "cannot read the seed event");
   const event_ptr seed = (*model_events)[0];
+
+  if (*peer_port != 0) {
+    peer_config peer{static_cast<unsigned short>(*peer_port),
+                     *peer_pid ? std::to_string(*peer_pid) : std::string(),
+                     a.get_or("peer-name", "peer"),
+                     *subscribers,
+                     *rate,
+                     *seconds,
+                     *warmup,
+                     *client_threads};
+    return publish_to_peer(peer, reaper.fd_out, reaper.fd_in, *seed, (*store)->keys());
+  }
 
   auto token = api::token_store(dir).issue({access_role::admin, "", "bench fanout"});
   if (!token) return fail_with("token", token.err().message);
@@ -554,7 +690,8 @@ int bench_fanout(const args& a) {
   if (!got) return fail_with("clients", "no results from the client process");
 
   std::printf(
-      "{\"bench\":\"fanout\",\"subscribers\":%llu,\"rate\":%llu,\"seconds\":%llu,"
+      "{\"bench\":\"fanout\",\"server\":\"kakehashi\",\"subscribers\":%llu,\"rate\":%llu,"
+      "\"seconds\":%llu,"
       "\"warmup_seconds\":%llu,"
       "\"events\":%llu,\"append_refused\":%llu,\"append_seconds\":%.2f,"
       "\"append_p50_ms\":%.2f,\"append_p99_ms\":%.2f,%s,"

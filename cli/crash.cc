@@ -15,6 +15,9 @@
 //       Runs the writer (this binary, via /proc/self/exe) on one data directory reused across
 //       iterations, SIGKILLs it after a random 20-400 ms, checks, and ends with the line
 //       `N passed, M failed`. Exits non-zero if any iteration failed.
+//   crash-test --power-loss [--iterations N] [--seed S] [--writers 4] [--keep]
+//       The power-loss test instead (cli/power_loss.h): in process, on the fault-injecting file
+//       system, N simulated power cuts that drop or tear unsynced data; same last line.
 //
 // Ack file lines, each ending in " ." so a line torn by the kill never parses:
 //   I <tx> <n> <id>...                          intent, before the append
@@ -49,6 +52,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/power_loss.h"
 #include "engine/event_store.h"
 
 namespace kakehashi::cli {
@@ -58,6 +62,8 @@ namespace fs = std::filesystem;
 
 constexpr const char* crash_usage =
     "usage: kakehashi crash-test   [--iterations 20] [--seed S] [--writers 16] [--keep]\n"
+    "       kakehashi crash-test   --power-loss [--iterations 200] [--seed S] [--writers 4] "
+    "[--keep]\n"
     "       kakehashi crash-writer --data DIR --ack FILE [--writers 16] [--seed S] [--seconds T]\n"
     "       kakehashi crash-check  --data DIR --ack FILE\n";
 
@@ -571,9 +577,37 @@ int run_check(const args& a) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// test driver
+// test drivers
+
+int run_power_loss(const args& a) {
+  auto iterations = a.get_u64("iterations", 200);
+  auto seed = a.get_u64("seed", std::random_device{}());
+  auto writers = a.get_u64("writers", 4);
+  if (!iterations || !seed || !writers || *writers == 0 || *writers > 64) {
+    std::fputs(crash_usage, stderr);
+    return 2;
+  }
+  power_loss::config config;
+  config.iterations = *iterations;
+  config.seed = *seed;
+  config.appenders = static_cast<int>(*writers);
+  config.keep = a.has("keep");
+  config.log = [](const std::string& line) {
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+  };
+  std::printf("crash-test --power-loss: %llu crash points, seed %llu, %llu appenders\n",
+              static_cast<unsigned long long>(*iterations), static_cast<unsigned long long>(*seed),
+              static_cast<unsigned long long>(*writers));
+  std::fflush(stdout);
+  auto result = power_loss::run(config);
+  std::printf("%s\n", power_loss::describe(result).c_str());
+  std::fflush(stdout);
+  return result.ok() ? 0 : 1;
+}
 
 int run_test(const args& a) {
+  if (a.has("power-loss")) return run_power_loss(a);
   auto iterations = a.get_u64("iterations", 20);
   auto seed = a.get_u64("seed", std::random_device{}());
   auto writers = a.get_u64("writers", 16);
@@ -670,7 +704,7 @@ int run_crash(int argc, char** argv, int first) {
     return 2;
   }
   std::string which = argv[first];
-  auto parsed = args::parse(argc, argv, first + 1, {"keep"});
+  auto parsed = args::parse(argc, argv, first + 1, {"keep", "power-loss"});
   if (!parsed) {
     std::fprintf(stderr, "kakehashi %s: %s\n%s", which.c_str(), parsed.err().message.c_str(),
                  crash_usage);

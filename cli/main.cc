@@ -17,7 +17,9 @@ constexpr const char* usage =
     "  rebuild --data DIR [--projection read_model]   replay the log into the read model\n"
     "  bench   append|raw-append|replay|rebuild|fanout|load ... --json\n"
     "  crash-test [--iterations N]        SIGKILL a writer repeatedly, check nothing acked is "
-    "lost\n";
+    "lost\n"
+    "  crash-test --power-loss [--iterations N]   simulated power cuts that drop or tear "
+    "unsynced data\n";
 
 }  // namespace
 

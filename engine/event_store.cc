@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "engine/fault_injection_impl.h"
 #include "engine/record_codec.h"
 #include "engine/store_impl.h"
 
@@ -40,8 +41,10 @@ std::string stream_key(std::string_view stream, std::uint64_t version) {
 }
 
 error io_failure(const rocksdb::Status& s, std::string_view what) {
-  return make_error(s.IsCorruption() ? errc::corruption : errc::io_error,
-                    s.IsCorruption() ? "corruption" : "io_error",
+  if (s.IsCorruption())
+    return make_error(errc::corruption, "corruption", std::string(what) + ": " + s.ToString());
+  // A full disk is the operator's to fix, not a fault of the disk: say so.
+  return make_error(errc::io_error, s.IsNoSpace() ? "disk_full" : "io_error",
                     std::string(what) + ": " + s.ToString());
 }
 
@@ -86,7 +89,7 @@ rocksdb::Options base_options(const store_options& options) {
   return db;
 }
 
-rocksdb::ColumnFamilyOptions family_options(const std::string& name) {
+rocksdb::ColumnFamilyOptions family_options(const std::string& name, const store_options& options) {
   rocksdb::ColumnFamilyOptions cf;
   rocksdb::BlockBasedTableOptions table;
   if (name == "log") {
@@ -102,6 +105,7 @@ rocksdb::ColumnFamilyOptions family_options(const std::string& name) {
   }
   if (name == "streams")
     cf.memtable_insert_with_hint_prefix_extractor = std::make_shared<stream_prefix>();
+  if (options.memtable_bytes > 0) cf.write_buffer_size = options.memtable_bytes;
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   return cf;
 }
@@ -153,9 +157,10 @@ store_impl::~store_impl() {
 status store_impl::open_db() {
   auto db_options = base_options(options_);
   configure_for_erasure(db_options);
+  if (options_.faults) db_options.env = fault_env(*options_.faults);
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (const auto& name : column_family_names)
-    families.emplace_back(name, family_options(name));
+    families.emplace_back(name, family_options(name, options_));
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
   if (options_.read_only) {
@@ -178,9 +183,10 @@ status store_impl::open_db() {
   streams_ = handles_[2];
   dedupe_ = handles_[3];
   meta_ = handles_[6];
-  projections_ = std::make_unique<projection_store_impl>(db_.get(), handles_[5], options_.read_only);
+  projections_ = std::make_unique<projection_store_impl>(db_.get(), handles_[5], options_.read_only,
+                                                         writes_failed_);
   vault_ = std::make_unique<key_vault_impl>(db_.get(), handles_, handles_[4], options_.read_only,
-                                            options_.key_cache_entries);
+                                            options_.key_cache_entries, writes_failed_);
   return {};
 }
 

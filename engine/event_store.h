@@ -30,6 +30,8 @@
 
 namespace kakehashi {
 
+class fault_injector;  // engine/fault_injection.h, for tests
+
 using position_t = std::uint64_t;  // 0 means "no event"
 using hash256 = std::array<std::uint8_t, 32>;
 
@@ -151,6 +153,13 @@ struct store_options {
   // Data keys (and erased markers) the key vault keeps in memory, least recently used evicted.
   std::size_t key_cache_entries = 4096;
   store_limits limits;
+  // Memtable size of every column family; 0 keeps the engine's tuned sizes. Small ones flush and
+  // compact often, which the power-loss test uses to crash in the middle of flushes.
+  std::size_t memtable_bytes = 0;
+  // Tests only: every file the store writes goes through this fault injector
+  // (engine/fault_injection.h), which can simulate power loss and failing disks. Null: the real
+  // file system.
+  std::shared_ptr<fault_injector> faults;
 };
 
 struct subscription_batch {

@@ -121,12 +121,13 @@ void configure_for_erasure(rocksdb::DBOptions& options) {
 
 key_vault_impl::key_vault_impl(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> families,
                                rocksdb::ColumnFamilyHandle* keys, bool read_only,
-                               std::size_t cache_capacity)
+                               std::size_t cache_capacity, write_fence& fence)
     : db_(db),
       families_(std::move(families)),
       keys_(keys),
       read_only_(read_only),
-      cache_capacity_(cache_capacity) {}
+      cache_capacity_(cache_capacity),
+      fence_(fence) {}
 
 key_vault_impl::~key_vault_impl() {
   for (auto& item : lru_)
@@ -206,7 +207,18 @@ result<key_vault_impl::entry> key_vault_impl::get_or_create(std::string_view sub
   std::memcpy(value.data() + 1, created.key.data(), key_bytes);
   rocksdb::WriteOptions sync;
   sync.sync = true;  // a blob is only handed out once its key is durable
-  auto s = db_->Put(sync, keys_, rocksdb::Slice(subject), value);
+  rocksdb::Status s;
+  {
+    std::lock_guard lock(fence_.sync_mutex());
+    std::shared_lock gate(fence_.switch_mutex());
+    if (fence_.stopped()) {
+      wipe(value);
+      sodium_memzero(created.key.data(), created.key.size());
+      return writes_stopped_error();
+    }
+    s = db_->Put(sync, keys_, rocksdb::Slice(subject), value);
+    if (!s.ok()) fence_.stop();
+  }
   wipe(value);
   if (!s.ok()) {
     sodium_memzero(created.key.data(), created.key.size());
@@ -302,6 +314,7 @@ key_vault_stats key_vault_impl::stats() const {
 status key_vault_impl::erase(std::string_view subject) {
   if (read_only_) return read_only_error("erase personal data");
   if (auto valid = validate_subject(subject); !valid) return valid.take_err();
+  if (fence_.stopped()) return writes_stopped_error();
   auto db_options = db_->GetDBOptions();
   if (db_options.WAL_ttl_seconds != 0 || db_options.WAL_size_limit_MB != 0 ||
       db_options.recycle_log_file_num != 0)
@@ -324,8 +337,14 @@ status key_vault_impl::erase(std::string_view subject) {
         marker[1 + i] = static_cast<char>(static_cast<std::uint64_t>(now) >> (56 - 8 * i));
       rocksdb::WriteOptions sync;
       sync.sync = true;
+      std::lock_guard lock(fence_.sync_mutex());
+      std::shared_lock gate(fence_.switch_mutex());
+      if (fence_.stopped()) return writes_stopped_error();
       auto s = db_->Put(sync, keys_, rocksdb::Slice(subject), marker);
-      if (!s.ok()) return io_failure(s, "cannot record the erasure");
+      if (!s.ok()) {
+        fence_.stop();
+        return io_failure(s, "cannot record the erasure");
+      }
     }
     std::lock_guard lock(cache_mutex_);
     if (stored->state != entry::kind::erased) ++erasures_;
@@ -357,19 +376,45 @@ status key_vault_impl::purge(std::string_view subject) {
       sst_before.push_back(file.directory + "/" + file.relative_filename);
 
   // Flush every family, not only keys: a WAL is deleted only once no family's memtable needs it.
-  rocksdb::FlushOptions flush;
-  flush.wait = true;
-  flush.allow_write_stall = true;
-  s = db_->Flush(flush, families_);
-  if (!s.ok()) return io_failure(s, "cannot flush the memtables");
+  // The memtables are switched with no other writer inside RocksDB (write_fence.h: a switch
+  // right after a failed WAL append aborts the process), and the flushes run in the background
+  // meanwhile, so appends are held up only for the switch.
+  {
+    std::unique_lock gate(fence_.switch_mutex());
+    if (fence_.stopped()) return writes_stopped_error();
+    rocksdb::FlushOptions flush;
+    flush.wait = false;
+    flush.allow_write_stall = true;
+    s = db_->Flush(flush, families_);
+    if (!s.ok()) {
+      if (s.IsIOError()) fence_.stop();
+      return io_failure(s, "cannot flush the memtables");
+    }
+  }
+  // The compaction below needs the erased marker in a table file, out of the keys memtable.
+  for (int waited = 0;; ++waited) {
+    std::uint64_t unflushed = 0;
+    if (!db_->GetIntProperty(keys_, "rocksdb.num-immutable-mem-table", &unflushed))
+      return make_error(errc::internal, "erasure_incomplete", "cannot see the flush progress");
+    if (unflushed == 0) break;
+    if (waited >= purge_attempts)
+      return make_error(errc::io_error, "erasure_incomplete",
+                        "the flush of the keys family did not finish; erase again to finish");
+    std::this_thread::sleep_for(purge_pause);
+  }
   // kForce rewrites the bottommost level too, so no SST keeps the replaced key version. Not
-  // exclusive: automatic compactions of the log go on meanwhile.
+  // exclusive: automatic compactions of the log go on meanwhile. It switches the keys memtable
+  // only if that holds the subject, which nothing writes after its erased marker: so it needs no
+  // gate.
   rocksdb::CompactRangeOptions compact;
   compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   compact.exclusive_manual_compaction = false;
   rocksdb::Slice range(subject);
   s = db_->CompactRange(compact, keys_, &range, &range);
-  if (!s.ok()) return io_failure(s, "cannot compact the keys family");
+  if (!s.ok()) {
+    if (s.IsIOError()) fence_.stop();
+    return io_failure(s, "cannot compact the keys family");
+  }
 
   std::string left;
   for (int attempt = 0; attempt < purge_attempts; ++attempt) {

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "engine/key_vault.h"
+#include "engine/write_fence.h"
 
 namespace kakehashi::detail {
 
@@ -38,9 +39,11 @@ void configure_for_erasure(rocksdb::DBOptions& options);
 class key_vault_impl final : public key_vault {
  public:
   // `db` and the handles are borrowed and must outlive the vault. `families` are all the
-  // store's column families (erase flushes every one), `keys` the keys family.
+  // store's column families (erase flushes every one), `keys` the keys family. `fence` is the
+  // store's (engine/write_fence.h): checked before each write, set when one fails.
   key_vault_impl(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> families,
-                 rocksdb::ColumnFamilyHandle* keys, bool read_only, std::size_t cache_capacity);
+                 rocksdb::ColumnFamilyHandle* keys, bool read_only, std::size_t cache_capacity,
+                 write_fence& fence);
   ~key_vault_impl() override;  // wipes the cached keys
 
   result<std::string> seal(std::string_view subject, std::string_view plaintext) override;
@@ -79,6 +82,7 @@ class key_vault_impl final : public key_vault {
   rocksdb::ColumnFamilyHandle* const keys_;
   const bool read_only_;
   const std::size_t cache_capacity_;
+  write_fence& fence_;
 
   mutable std::mutex cache_mutex_;
   // Most recently used first; entries wiped when evicted.

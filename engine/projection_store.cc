@@ -29,8 +29,14 @@ status projection_store_impl::write(const std::vector<entry>& puts,
   for (const auto& [key, value] : puts) batch.Put(family_, key, value);
   rocksdb::WriteOptions sync;
   sync.sync = true;
+  std::lock_guard lock(fence_.sync_mutex());
+  std::shared_lock gate(fence_.switch_mutex());
+  if (fence_.stopped()) return writes_stopped_error();
   auto s = db_->Write(sync, &batch);
-  if (!s.ok()) return io_failure(s, "cannot write projection state");
+  if (!s.ok()) {
+    fence_.stop();
+    return io_failure(s, "cannot write projection state");
+  }
   return {};
 }
 

@@ -29,16 +29,18 @@ class aligned_view {
       words_ = kj::arrayPtr(reinterpret_cast<const capnp::word*>(bytes.data()),
                             bytes.size() / sizeof(capnp::word));
     } else {
-      copy_.resize((bytes.size() + sizeof(capnp::word) - 1) / sizeof(capnp::word));
-      std::memcpy(copy_.data(), bytes.data(), bytes.size());
-      words_ = kj::arrayPtr(copy_.data(), bytes.size() / sizeof(capnp::word));
+      copy_ = kj::heapArray<capnp::word>((bytes.size() + sizeof(capnp::word) - 1) /
+                                         sizeof(capnp::word));
+      std::memcpy(copy_.begin(), bytes.data(), bytes.size());
+      words_ = kj::arrayPtr(copy_.begin(), bytes.size() / sizeof(capnp::word));
     }
   }
   kj::ArrayPtr<const capnp::word> words() const { return words_; }
   const char* base() const { return reinterpret_cast<const char*>(words_.begin()); }
 
  private:
-  std::vector<capnp::word> copy_;
+  // Not std::vector: capnp::word is not copyable, which libstdc++ rejects under clang.
+  kj::Array<capnp::word> copy_;
   kj::ArrayPtr<const capnp::word> words_;
 };
 

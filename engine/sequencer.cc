@@ -263,9 +263,7 @@ store_impl::staged_group store_impl::stage_group(std::vector<pending_append>& gr
   for (auto& pending : group) {
     state.depends_on_write = false;
     if (writes_failed()) {
-      staged.outcomes.push_back(
-          make_error(errc::unavailable, "writes_stopped",
-                     "the store refuses writes after a write failure; reopen it"));
+      staged.outcomes.push_back(writes_stopped_error());
     } else {
       staged.outcomes.push_back(stage(pending, state));
     }
@@ -324,17 +322,20 @@ void store_impl::write_group(staged_group& group) {
   if (group.written) return;
   group.written = true;
   std::optional<error> failure;
-  if (writes_failed()) {
-    // An earlier group failed to write; this one chains onto it and must not follow it.
-    failure = make_error(errc::unavailable, "writes_stopped",
-                         "a write failed before this append was written");
-  } else if (auto status = db_->Write(rocksdb::WriteOptions(), &group.batch); !status.ok()) {
-    // Never acknowledge what may be lost, and never write after a maybe-lost page.
-    writes_failed_.store(true, std::memory_order_release);
-    failure = io_failure(status, "the append was not written");
-  } else {
-    // Unsynced: the committer's WAL sync makes it durable before anyone is told.
-    written_through_.store(group.events.back()->position, std::memory_order_release);
+  {
+    std::shared_lock gate(writes_failed_.switch_mutex());  // no memtable switch meanwhile
+    if (writes_failed()) {
+      // An earlier group failed to write; this one chains onto it and must not follow it.
+      failure = make_error(errc::unavailable, "writes_stopped",
+                           "a write failed before this append was written");
+    } else if (auto status = db_->Write(rocksdb::WriteOptions(), &group.batch); !status.ok()) {
+      // Never acknowledge what may be lost, and never write after a maybe-lost page.
+      writes_failed_.stop();
+      failure = io_failure(status, "the append was not written");
+    } else {
+      // Unsynced: the committer's WAL sync makes it durable before anyone is told.
+      written_through_.store(group.events.back()->position, std::memory_order_release);
+    }
   }
   group.batch.Clear();
   if (failure)
@@ -390,11 +391,13 @@ void store_impl::commit(std::deque<staged_group>& groups) {
                            [](const staged_group& g) { return !g.events.empty(); });
   std::optional<error> failure;
   if (wrote) {
+    // Checked and synced under the fence's lock: a sync another writer saw fail stops this one.
+    std::lock_guard lock(writes_failed_.sync_mutex());
     if (writes_failed()) {
       failure = make_error(errc::unavailable, "writes_stopped",
                            "a write failed before this append was made durable");
     } else if (auto synced = db_->SyncWAL(); !synced.ok()) {
-      writes_failed_.store(true, std::memory_order_release);
+      writes_failed_.stop();
       failure = io_failure(synced, "the append was not made durable");
     }
   }

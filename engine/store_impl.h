@@ -34,6 +34,7 @@
 #include "engine/projection_store_impl.h"
 #include "engine/record_codec.h"
 #include "engine/subscription_hub.h"
+#include "engine/write_fence.h"
 #include "events/names.h"
 
 namespace kakehashi::detail {
@@ -64,7 +65,7 @@ class store_impl final : public event_store {
   std::optional<std::uint64_t> stream_version(std::string_view stream) const override;
   verify_report verify() const override;
   result<std::unique_ptr<subscription>> subscribe(subscription_options options) override;
-  bool writes_failed() const override { return writes_failed_.load(std::memory_order_acquire); }
+  bool writes_failed() const override { return writes_failed_.stopped(); }
   key_vault& keys() override { return *vault_; }
   projection_store& projections() override { return *projections_; }
   const projection_store& projections() const override { return *projections_; }
@@ -120,8 +121,8 @@ class store_impl final : public event_store {
   std::unique_ptr<key_vault_impl> vault_;  // on handles_[4], the keys family; set by open_db
 
   std::atomic<position_t> last_position_{0};  // durable and visible
-  std::atomic<bool> writes_failed_{false};
-  hash256 chain_head_{};  // sequencer-owned after open
+  write_fence writes_failed_;  // shared with projections_ and vault_
+  hash256 chain_head_{};       // sequencer-owned after open
   // Sequencer-owned: the last position staged, which may not be written or synced yet.
   position_t written_position_ = 0;
   // The last position given to RocksDB; moved by whichever thread writes.

@@ -21,6 +21,67 @@ bool is_voidable(std::string_view type) {
   return std::find(std::begin(voidable_types), std::end(voidable_types), type) != std::end(voidable_types);
 }
 
+namespace {
+
+// The UUID of canonical (lowercase) UUID text; nothing for any other text.
+std::optional<uuid> canonical_uuid(std::string_view text) {
+  for (char c : text)
+    if (c >= 'A' && c <= 'Z') return std::nullopt;
+  return parse_uuid(text);
+}
+
+}  // namespace
+
+bool event_id_set::insert(std::string_view id) {
+  if (auto u = canonical_uuid(id)) {
+    // Ids are UUIDv7, so they mostly arrive in order: appending is the common case.
+    if (uuids_.empty() || uuids_.back() < *u) {
+      uuids_.push_back(*u);
+      return true;
+    }
+    auto at = std::lower_bound(uuids_.begin(), uuids_.end(), *u);
+    if (at != uuids_.end() && *at == *u) return false;
+    uuids_.insert(at, *u);
+    return true;
+  }
+  if (std::find(others_.begin(), others_.end(), id) != others_.end()) return false;
+  others_.emplace_back(id);
+  return true;
+}
+
+bool event_id_set::erase(std::string_view id) {
+  if (auto u = canonical_uuid(id)) {
+    auto at = std::lower_bound(uuids_.begin(), uuids_.end(), *u);
+    if (at == uuids_.end() || *at != *u) return false;
+    uuids_.erase(at);
+    return true;
+  }
+  auto at = std::find(others_.begin(), others_.end(), id);
+  if (at == others_.end()) return false;
+  others_.erase(at);
+  return true;
+}
+
+std::size_t event_id_set::count(std::string_view id) const {
+  if (auto u = canonical_uuid(id)) return std::binary_search(uuids_.begin(), uuids_.end(), *u);
+  return std::find(others_.begin(), others_.end(), id) != others_.end();
+}
+
+bool event_id_set::assign(std::vector<uuid> uuids, std::vector<std::string> others) {
+  uuids_.clear();
+  others_.clear();
+  for (std::size_t i = 1; i < uuids.size(); ++i)
+    if (!(uuids[i - 1] < uuids[i])) return false;
+  std::vector<std::string_view> sorted(others.begin(), others.end());
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) return false;
+  for (const auto& other : others)
+    if (canonical_uuid(other)) return false;
+  uuids_ = std::move(uuids);
+  others_ = std::move(others);
+  return true;
+}
+
 std::string stream_name(std::string_view category, std::string_view id) {
   std::string out(category);
   out += '-';
@@ -50,7 +111,7 @@ bool track_voidable(voidable_entries& entries, const event_view& event) {
     return true;
   }
   if (is_voidable(event.type))
-    entries.by_id.emplace(std::string(event.id), event.type);
+    entries.by_id.insert(event.id);
   else
     entries.not_voidable.push_back(id_hash(event.id));
   return false;
@@ -65,8 +126,7 @@ decision decide_void(const command& cmd, const voidable_entries& entries, std::s
       entries.not_voidable.end())
     return rejected("event_not_voidable",
                     "event " + target + " cannot be voided; correct it with a new event");
-  auto it = entries.by_id.find(target);
-  if (it == entries.by_id.end())
+  if (entries.by_id.count(target) == 0)
     return missing("unknown_event", "no voidable event " + target + " in " + stream +
                                         " (only entries such as hearing notes, check-ins and "
                                         "issues can be voided; correct the rest with new events)");

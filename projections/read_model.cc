@@ -78,6 +78,47 @@ template <class A> void fields(A& a, read_model& s) {
   a(s.appointments); a(s.municipalities); a(s.last_activity);
 }
 
+// Snapshot encoding. Integers are LEB128 of their zigzag form (most numbers here are small);
+// the 64-bit id hashes of voidable_entries::not_voidable are 8 fixed bytes (as varints they would
+// take 10) and an event_id_set's UUIDs 16 bytes each. A string is a varint header (length << 1 |
+// packed) and its bytes; when `packed` is set its last 36 characters were a canonical lowercase
+// UUID, stored as its 16 bytes instead: the ids and stream names that make up most of a model take
+// 17 bytes rather than 37.
+constexpr std::size_t uuid_text_size = 36;
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// True when `text` (36 characters) is a UUID in canonical lowercase form; fills `out`.
+bool pack_uuid(const char* text, unsigned char (&out)[16]) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < uuid_text_size;) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (text[i] != '-') return false;
+      ++i;
+      continue;
+    }
+    int hi = hex_digit(text[i]), lo = hex_digit(text[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[n++] = static_cast<unsigned char>(hi << 4 | lo);
+    i += 2;
+  }
+  return true;
+}
+
+void unpack_uuid(const unsigned char* bytes, char* out) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[n++] = '-';
+    out[n++] = digits[bytes[i] >> 4];
+    out[n++] = digits[bytes[i] & 0xf];
+  }
+}
+
 class writer {
  public:
   std::string out;
@@ -87,18 +128,25 @@ class writer {
     if constexpr (std::is_enum_v<T>) {
       (*this)(static_cast<std::underlying_type_t<T>>(value));
     } else if constexpr (std::is_integral_v<T>) {
-      // LEB128 of the zigzag form: most numbers here are small, and snapshots stay compact.
       auto v = static_cast<std::uint64_t>(static_cast<std::int64_t>(value));
       if constexpr (std::is_signed_v<T>)
         v = (v << 1) ^ static_cast<std::uint64_t>(static_cast<std::int64_t>(value) >> 63);
-      while (v >= 0x80) {
-        out.push_back(static_cast<char>(v | 0x80));
-        v >>= 7;
-      }
-      out.push_back(static_cast<char>(v));
+      varint(v);
     } else if constexpr (std::is_same_v<T, std::string>) {
-      (*this)(value.size());
-      out += value;
+      string(value);
+    } else if constexpr (std::is_same_v<T, event_id_set>) {
+      varint(value.uuids().size());
+      for (const auto& id : value.uuids())
+        out.append(id.as_bytes());
+      (*this)(value.others());
+    } else if constexpr (std::is_same_v<T, std::vector<std::uint64_t>>) {
+      varint(value.size());
+      for (auto v : value) {
+        char fixed[8];
+        for (int i = 0; i < 8; ++i)
+          fixed[i] = static_cast<char>(v >> (8 * i));
+        out.append(fixed, sizeof fixed);
+      }
     } else if constexpr (is_optional<T>::value) {
       (*this)(value.has_value());
       if (value) (*this)(*value);
@@ -113,6 +161,30 @@ class writer {
       for (const auto& v : value) (*this)(v);
     } else {
       fields(*this, const_cast<T&>(value));
+    }
+  }
+
+ private:
+  void varint(std::uint64_t v) {
+    char buf[10];
+    std::size_t n = 0;
+    while (v >= 0x80) {
+      buf[n++] = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    buf[n++] = static_cast<char>(v);
+    out.append(buf, n);
+  }
+  void string(std::string_view s) {
+    unsigned char packed[16];
+    if (s.size() >= uuid_text_size && pack_uuid(s.data() + s.size() - uuid_text_size, packed)) {
+      const std::size_t head = s.size() - uuid_text_size;
+      varint(static_cast<std::uint64_t>(head) << 1 | 1);
+      out.append(s.data(), head);
+      out.append(reinterpret_cast<const char*>(packed), sizeof packed);
+    } else {
+      varint(static_cast<std::uint64_t>(s.size()) << 1);
+      out.append(s);
     }
   }
 };
@@ -142,11 +214,41 @@ class reader {
       if constexpr (std::is_signed_v<T>) v = (v >> 1) ^ (~(v & 1) + 1);
       value = static_cast<T>(v);
     } else if constexpr (std::is_same_v<T, std::string>) {
-      std::size_t n = 0;
-      (*this)(n);
-      if (!ok || n > in_.size()) return fail();
-      value.assign(in_.substr(0, n));
-      in_.remove_prefix(n);
+      std::uint64_t header = 0;
+      (*this)(header);
+      const std::uint64_t n = header >> 1;
+      const bool packed = header & 1;
+      if (!ok || n > in_.size() || (packed && in_.size() - n < 16)) return fail();
+      if (!packed) {
+        value.assign(in_.substr(0, n));
+        in_.remove_prefix(n);
+        return;
+      }
+      value.resize(n + uuid_text_size);
+      std::memcpy(value.data(), in_.data(), n);
+      unpack_uuid(reinterpret_cast<const unsigned char*>(in_.data() + n), value.data() + n);
+      in_.remove_prefix(n + 16);
+    } else if constexpr (std::is_same_v<T, event_id_set>) {
+      std::size_t n = count();
+      if (!ok || n > in_.size() / 16) return fail();
+      std::vector<uuid> uuids(n);
+      for (auto& id : uuids) {
+        std::memcpy(id.bytes.data(), in_.data(), 16);
+        in_.remove_prefix(16);
+      }
+      std::vector<std::string> others;
+      (*this)(others);
+      if (ok && !value.assign(std::move(uuids), std::move(others))) fail();
+    } else if constexpr (std::is_same_v<T, std::vector<std::uint64_t>>) {
+      std::size_t n = count();
+      if (!ok || n > in_.size() / 8) return fail();
+      value.resize(n);
+      for (auto& v : value) {
+        v = 0;
+        for (int i = 0; i < 8; ++i)
+          v |= static_cast<std::uint64_t>(static_cast<unsigned char>(in_[i])) << (8 * i);
+        in_.remove_prefix(8);
+      }
     } else if constexpr (is_optional<T>::value) {
       bool present = false;
       (*this)(present);
@@ -200,14 +302,6 @@ class reader {
 };
 
 template <class State>
-void evolve_into(std::map<std::string, State, std::less<>>& states, std::string_view id,
-                 const event_view& view) {
-  auto it = states.find(id);
-  if (it == states.end()) it = states.emplace(std::string(id), State{}).first;
-  evolve(it->second, view);
-}
-
-template <class State>
 status refold(std::map<std::string, State, std::less<>>& states, std::string_view id,
               const std::vector<event_ptr>& events) {
   std::vector<std::string> ids;
@@ -223,6 +317,36 @@ status refold(std::map<std::string, State, std::less<>>& states, std::string_vie
   return {};
 }
 
+// The canonical text of a UUID into a buffer of 36, as uuid::to_string without the allocation.
+std::string_view format_uuid(const uuid& id, char (&out)[36]) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < id.bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[n++] = '-';
+    out[n++] = digits[id.bytes[i] >> 4];
+    out[n++] = digits[id.bytes[i] & 0xf];
+  }
+  return {out, sizeof out};
+}
+
+enum class category : std::uint8_t { talent, need, candidacy, appointment, municipality };
+
+// The entry for `key` in `map`, added if missing. `hint` is where the previous addition went:
+// ids are UUIDv7, so a new stream's key usually sorts right after the last one added to the
+// same category, and is then added there without walking down the tree.
+template <class Map>
+typename Map::iterator find_or_add(Map& map, std::string_view key,
+                                   std::optional<typename Map::iterator>& hint) {
+  if (hint) {
+    auto next = std::next(*hint);
+    if ((*hint)->first < key && (next == map.end() || key < next->first))
+      return *(hint = map.emplace_hint(next, std::string(key), typename Map::mapped_type{}));
+  }
+  auto it = map.lower_bound(key);
+  if (it != map.end() && it->first == key) return it;
+  return *(hint = map.emplace_hint(it, std::string(key), typename Map::mapped_type{}));
+}
+
 }  // namespace
 
 status read_model::apply(const recorded_event& e, const stream_reader& read) {
@@ -230,30 +354,84 @@ status read_model::apply(const recorded_event& e, const stream_reader& read) {
   last_occurred_at = std::max(last_occurred_at, e.occurred_at);
   auto dash = e.stream.find('-');
   if (dash == std::string::npos) return {};
-  std::string_view category(e.stream.data(), dash);
+  std::string_view prefix(e.stream.data(), dash);
   std::string_view id(e.stream.data() + dash + 1, e.stream.size() - dash - 1);
-  if (category != "talent" && category != "need" && category != "candidacy" &&
-      category != "appointment" && category != "municipality")
+  category kind;
+  if (prefix == "talent")
+    kind = category::talent;
+  else if (prefix == "need")
+    kind = category::need;
+  else if (prefix == "candidacy")
+    kind = category::candidacy;
+  else if (prefix == "appointment")
+    kind = category::appointment;
+  else if (prefix == "municipality")
+    kind = category::municipality;
+  else
     return {};
-  last_activity[e.stream] = e.occurred_at;
   if (e.type == "EventVoided") {
+    last_activity[e.stream] = e.occurred_at;
     auto events = read(e.stream, e.position);
     if (!events) return events.take_err();
-    if (category == "talent") return refold(talents, id, *events);
-    if (category == "need") return refold(needs, id, *events);
-    if (category == "candidacy") return refold(candidacies, id, *events);
-    if (category == "appointment") return refold(appointments, id, *events);
-    return refold(municipalities, id, *events);
+    switch (kind) {
+      case category::talent:
+        return refold(talents, id, *events);
+      case category::need:
+        return refold(needs, id, *events);
+      case category::candidacy:
+        return refold(candidacies, id, *events);
+      case category::appointment:
+        return refold(appointments, id, *events);
+      case category::municipality:
+        return refold(municipalities, id, *events);
+    }
   }
-  const std::string event_id = e.id.to_string();
-  const event_view view{event_id, e.type, e.payload, e.occurred_at, e.version};
+  stream_index::slot* slot = index_.find(e.stream);
+  if (!slot) {
+    auto& hints = index_.hints_for(static_cast<std::size_t>(kind));
+    auto activity = find_or_add(last_activity, e.stream, hints.last_activity);
+    void* state = nullptr;
+    switch (kind) {
+      case category::talent:
+        state = &find_or_add(talents, id, hints.talents)->second;
+        break;
+      case category::need:
+        state = &find_or_add(needs, id, hints.needs)->second;
+        break;
+      case category::candidacy:
+        state = &find_or_add(candidacies, id, hints.candidacies)->second;
+        break;
+      case category::appointment:
+        state = &find_or_add(appointments, id, hints.appointments)->second;
+        break;
+      case category::municipality:
+        state = &find_or_add(municipalities, id, hints.municipalities)->second;
+        break;
+    }
+    slot = &index_.add(activity->first, {&activity->second, state});
+  }
+  *slot->last_activity = e.occurred_at;
+  char id_text[36];
+  const event_view view{format_uuid(e.id, id_text), e.type, e.payload, e.occurred_at, e.version};
   try {
     if (auto s = check_payload_length(e.payload); !s) return s;
-    if (category == "talent") evolve_into(talents, id, view);
-    else if (category == "need") evolve_into(needs, id, view);
-    else if (category == "candidacy") evolve_into(candidacies, id, view);
-    else if (category == "appointment") evolve_into(appointments, id, view);
-    else evolve_into(municipalities, id, view);
+    switch (kind) {
+      case category::talent:
+        evolve(*static_cast<talent_state*>(slot->state), view);
+        break;
+      case category::need:
+        evolve(*static_cast<need_state*>(slot->state), view);
+        break;
+      case category::candidacy:
+        evolve(*static_cast<candidacy_state*>(slot->state), view);
+        break;
+      case category::appointment:
+        evolve(*static_cast<appointment_state*>(slot->state), view);
+        break;
+      case category::municipality:
+        evolve(*static_cast<municipality_state*>(slot->state), view);
+        break;
+    }
   } catch (const kj::Exception& ex) {
     return make_error(errc::corruption, "invalid_payload",
                       "event at position " + std::to_string(e.position) +
@@ -264,7 +442,10 @@ status read_model::apply(const recorded_event& e, const stream_reader& read) {
 
 std::string read_model::save() const {
   writer w;
-  w.out.reserve(64 * (talents.size() + needs.size() + candidacies.size() + appointments.size()) + 4096);
+  // Room for a typical image, so the buffer seldom grows (each growth copies it and touches
+  // fresh pages); reserving more than is written costs address space only.
+  w.out.reserve(1024 * (talents.size() + needs.size() + candidacies.size() + appointments.size()) +
+                64 * last_activity.size() + 4096);
   w(version);
   w(*this);
   return std::move(w.out);

@@ -9,34 +9,90 @@
 // A read_model is a plain value: not thread-safe by itself (the runner guards the live one).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "engine/event_store.h"
 #include "events/domain.h"
 
 namespace kakehashi {
 
-struct read_model {
-  // Bumped whenever what apply() computes changes: stored snapshots of another version are
-  // discarded and the model is rebuilt from the log.
-  static constexpr std::uint32_t version = 1;
+template <class State>
+using state_map = std::map<std::string, State, std::less<>>;  // by id
+using activity_map = std::map<std::string, std::int64_t, std::less<>>;
 
-  position_t position = 0;           // the last event applied
+// Where a stream's entries live in a read_model's maps, by stream name, so that folding an event
+// costs one hash lookup instead of two walks down trees of long, shared-prefix UUID keys. It
+// points into the maps' nodes, which are never erased (std::map nodes stay put as others come
+// and go, and move with the map). A copy starts empty and refills itself from the maps as
+// events are folded; a move keeps its entries, which follow the moved maps.
+class stream_index {
+ public:
+  struct slot {
+    std::int64_t* last_activity = nullptr;
+    void* state = nullptr;  // the talent_state, need_state, ... of the stream's category
+  };
+  stream_index() = default;
+  stream_index(const stream_index&) {}
+  stream_index& operator=(const stream_index&) {
+    slots_.clear();
+    hints_ = {};
+    return *this;
+  }
+  stream_index(stream_index&&) noexcept = default;
+  stream_index& operator=(stream_index&&) noexcept = default;
+
+  // Where the last stream of each category was added to the maps (ids are time-ordered, so the
+  // next one usually goes right after it). Empty when unknown.
+  template <class State>
+  using hint = std::optional<typename state_map<State>::iterator>;
+  struct hints {
+    std::optional<activity_map::iterator> last_activity;
+    hint<talent_state> talents;
+    hint<need_state> needs;
+    hint<candidacy_state> candidacies;
+    hint<appointment_state> appointments;
+    hint<municipality_state> municipalities;
+  };
+  static constexpr std::size_t categories = 5;
+
+  slot* find(std::string_view stream) {
+    auto it = slots_.find(stream);
+    return it == slots_.end() ? nullptr : &it->second;
+  }
+  // `stream` must stay valid as long as the slot: the map node's key.
+  slot& add(std::string_view stream, slot s) { return slots_.emplace(stream, s).first->second; }
+  hints& hints_for(std::size_t category) { return hints_[category]; }
+
+ private:
+  std::unordered_map<std::string_view, slot> slots_;
+  std::array<hints, categories> hints_{};
+};
+
+struct read_model {
+  // Bumped whenever what apply() computes or the snapshot encoding changes: stored snapshots of
+  // another version are discarded and the model is rebuilt from the log.
+  // 2: UUIDs packed into 16 bytes, id hashes in 8 fixed bytes, voidable entries as id sets.
+  static constexpr std::uint32_t version = 2;
+
+  position_t position = 0;            // the last event applied
   std::int64_t last_occurred_at = 0;  // the latest business time applied
-  std::map<std::string, talent_state, std::less<>> talents;  // by id
-  std::map<std::string, need_state, std::less<>> needs;
-  std::map<std::string, candidacy_state, std::less<>> candidacies;
-  std::map<std::string, appointment_state, std::less<>> appointments;
-  std::map<std::string, municipality_state, std::less<>> municipalities;  // by lg_code
-  std::map<std::string, std::int64_t, std::less<>> last_activity;  // stream -> occurred_at
+  state_map<talent_state> talents;    // by id
+  state_map<need_state> needs;
+  state_map<candidacy_state> candidacies;
+  state_map<appointment_state> appointments;
+  state_map<municipality_state> municipalities;  // by lg_code
+  activity_map last_activity;                    // stream -> occurred_at
 
   // Reads a stream's events up to and including `max_position`, for refolding after a void.
-  using stream_reader =
-      std::function<result<std::vector<event_ptr>>(std::string_view stream, position_t max_position)>;
+  using stream_reader = std::function<result<std::vector<event_ptr>>(std::string_view stream,
+                                                                     position_t max_position)>;
 
   // Folds `event` (the next position) in. Errors: invalid_payload for a stored payload that
   // does not decode, or the reader's error.
@@ -46,6 +102,9 @@ struct read_model {
   // another version or a malformed one (never crashes on hostile bytes).
   std::string save() const;
   static result<read_model> load(std::string_view bytes);
+
+ private:
+  stream_index index_;  // a cache over the maps above; not part of the model's value
 };
 
 // Where the snapshot of the model at `position` is stored in the projection store.

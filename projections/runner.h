@@ -33,9 +33,11 @@ class projection_runner {
 
   // Loads the checkpoint; call once before run() or catch_up().
   status start();
-  // Applies everything committed so far (and snapshots it); for tools and tests.
+  // Applies everything committed so far, read straight from the store rather than through the
+  // live feed, and snapshots it; for tools, tests and rebuilds.
   status catch_up();
-  // Follows the log until stop(); errors are retried after a pause.
+  // Catches up from the store, then follows the live feed until stop(); errors are retried
+  // after a pause.
   void run();
   void stop();
 
@@ -55,7 +57,10 @@ class projection_runner {
   status rebuild();
 
  private:
+  // Folds the stored log from the model's position to the head, without the live feed.
+  status scan_to_head();
   status apply_batch(std::chrono::milliseconds wait);
+  void advance_to(position_t p);
   status save_snapshot();
 
   event_store& store_;

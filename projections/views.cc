@@ -230,8 +230,9 @@ json::value coverage(const read_model& m) {
   std::size_t covered = 0;
   for (const auto& [lg, muni] : m.municipalities) {
     auto [open, active] = counts[lg];
+    // Named by an init-capture: clang 14 (the fuzz build) cannot capture a structured binding.
     bool ever = std::any_of(m.appointments.begin(), m.appointments.end(),
-                            [&](const auto& kv) { return kv.second.lg_code == lg; });
+                            [&code = lg](const auto& kv) { return kv.second.lg_code == code; });
     covered += ever ? 1 : 0;
     auto& list = regions[muni.region];
     if (!list.is_array()) list = json::array();

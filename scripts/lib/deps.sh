@@ -13,6 +13,9 @@ KAKEHASHI_DEB_PACKAGES=(
   nodejs npm chromium fonts-noto-cjk
 )
 
+# Only for scripts/fuzz: clang and its runtimes (libclang-rt-14-dev has libclang_rt.fuzzer).
+KAKEHASHI_FUZZ_DEB_PACKAGES=(clang libclang-rt-14-dev)
+
 # Packages that count as present when their command is on PATH, however it got there: a
 # machine whose Node.js comes from another repository (which bundles npm and conflicts with
 # Debian's npm package) must not have it replaced.
@@ -31,15 +34,17 @@ kakehashi_missing_packages() {
   done
 }
 
-# Installs whatever of KAKEHASHI_DEB_PACKAGES is missing; does nothing (and needs no network or
-# root) when everything is there already.
+# Installs whatever of KAKEHASHI_DEB_PACKAGES (or of the packages given) is missing; does nothing
+# (and needs no network or root) when everything is there already.
 kakehashi_ensure_deps() {
+  local wanted=("$@")
+  ((${#wanted[@]} > 0)) || wanted=("${KAKEHASHI_DEB_PACKAGES[@]}")
   if ! command -v dpkg-query >/dev/null; then
     echo "kakehashi: dpkg-query not found; this script expects Debian 12" >&2
     return 1
   fi
   local missing=()
-  mapfile -t missing < <(kakehashi_missing_packages "${KAKEHASHI_DEB_PACKAGES[@]}")
+  mapfile -t missing < <(kakehashi_missing_packages "${wanted[@]}")
   ((${#missing[@]} == 0)) && return 0
 
   echo "kakehashi: installing missing Debian packages: ${missing[*]}" >&2

@@ -2,6 +2,7 @@
 // folds skip voided events; corrupt stored or command payloads give errors, never crashes.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <string>
@@ -227,6 +228,41 @@ TEST_CASE("a command whose payload does not decode is invalid_payload, from ever
   check(s.on_candidacy(C, bad));
   bad.type = "MunicipalityListed";
   check(s.on_municipality(test::toshima, bad));
+}
+
+TEST_CASE("event_id_set holds exactly the ids inserted, UUIDs packed or other text kept") {
+  event_id_set set;
+  const std::string a = test::id(1), b = test::id(2), c = test::id(3);
+  CHECK(set.empty());
+  CHECK(set.insert(b));
+  CHECK(set.insert(c));
+  CHECK(set.insert(a));  // out of order
+  CHECK_FALSE(set.insert(b));
+  const std::string upper = "00000000-0000-7000-8000-00000000000A";
+  CHECK(set.insert(upper));  // not canonical: kept as text, distinct from the lowercase id
+  CHECK(set.insert("e"));
+  CHECK_FALSE(set.insert("e"));
+  CHECK(set.size() == 5);
+  CHECK(set.uuids().size() == 3);
+  CHECK(std::is_sorted(set.uuids().begin(), set.uuids().end()));
+  CHECK(set.count(a) == 1);
+  CHECK(set.count("00000000-0000-7000-8000-00000000000a") == 0);
+  CHECK(set.count(upper) == 1);
+  CHECK(set.count("e") == 1);
+  CHECK(set.count("") == 0);
+  CHECK(set.erase(b));
+  CHECK_FALSE(set.erase(b));
+  CHECK(set.count(b) == 0);
+  CHECK(set.erase("e"));
+  CHECK(set.size() == 3);
+
+  event_id_set restored;
+  CHECK(restored.assign(set.uuids(), set.others()));
+  CHECK(restored == set);
+  CHECK_FALSE(restored.assign({set.uuids()[1], set.uuids()[0]}, {}));  // not ascending
+  CHECK(restored.empty());
+  CHECK_FALSE(restored.assign({}, {"x", "x"}));  // duplicate
+  CHECK_FALSE(restored.assign({}, {a}));         // a canonical UUID belongs with the uuids
 }
 
 }  // namespace

@@ -1,0 +1,49 @@
+// The store's write fence: the first failed write or sync to the database, whoever made it (the
+// appenders' sequencer and committer, the projection store, the key vault), stops every later
+// write until the store is reopened. After a failed fsync the kernel may have dropped pages that
+// never reached the disk, and a later fsync of the same file may well succeed: a write synced
+// then would sit behind the lost pages in the WAL and be lost with them at the next crash, after
+// it was acknowledged.
+//
+// Every write that syncs the WAL holds sync_mutex() from its check of stopped() to the end of its
+// sync, so a sync that fails is always seen by the next one. RocksDB serialises WAL syncs anyway,
+// so the mutex costs no parallelism.
+//
+// RocksDB 7.8 also refuses writes after a failed WAL write or sync (its background error), but
+// it resumes by itself after errors it deems retryable; the fence makes "no write after a
+// failure until reopen" the store's own rule, with one error code (`writes_stopped`), rather than
+// a consequence of RocksDB's error policy. Internal to the engine; thread-safe.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <shared_mutex>
+
+#include "events/result.h"
+
+namespace kakehashi::detail {
+
+class write_fence {
+ public:
+  bool stopped() const { return stopped_.load(std::memory_order_acquire); }
+  void stop() { stopped_.store(true, std::memory_order_release); }
+  std::mutex& sync_mutex() { return sync_mutex_; }
+  // Held shared by every write into RocksDB, from its check of stopped() until it has stopped
+  // the fence on failure, and exclusively by a manual flush around its memtable switch. A switch
+  // flushes the current WAL writer's buffer, and RocksDB 7.8 asserts (aborts the process, as
+  // Debian builds it) when that writer has failed an append before: with the gate, a flush either
+  // runs before the failing append or sees the fence stopped and does not switch.
+  std::shared_mutex& switch_mutex() { return switch_mutex_; }
+
+ private:
+  std::atomic<bool> stopped_{false};
+  std::mutex sync_mutex_;
+  std::shared_mutex switch_mutex_;
+};
+
+inline error writes_stopped_error() {
+  return make_error(errc::unavailable, "writes_stopped",
+                    "the store refuses writes after a write failure; reopen it");
+}
+
+}  // namespace kakehashi::detail

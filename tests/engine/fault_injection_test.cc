@@ -1,0 +1,286 @@
+// The fault-injecting file system itself (engine/fault_injection.h), through RocksDB's file
+// system interface: what a power cut keeps and drops, torn tails, lost directory entries,
+// undone renames, holes left by a failed fsync, the crash switch and the fault rules.
+#include "engine/fault_injection.h"
+
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "engine/fault_injection_impl.h"
+#include "tests/engine/test_support.h"
+
+namespace kakehashi::test {
+namespace {
+
+namespace rdb = rocksdb;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+struct fs_fixture {
+  explicit fs_fixture(std::uint64_t seed = 99) : faults(fault_injector::create(seed)) {}
+
+  temp_dir dir;
+  std::shared_ptr<fault_injector> faults;
+  rdb::FileSystem& fs = *detail::fault_env(*faults)->GetFileSystem();
+  rdb::IOOptions io;
+
+  std::unique_ptr<rdb::FSWritableFile> create(const std::string& name) {
+    std::unique_ptr<rdb::FSWritableFile> file;
+    auto s = fs.NewWritableFile(dir.path() + "/" + name, rdb::FileOptions(), &file, nullptr);
+    REQUIRE_MESSAGE(s.ok(), s.ToString());
+    return file;
+  }
+  void sync_dir() {
+    std::unique_ptr<rdb::FSDirectory> d;
+    REQUIRE(fs.NewDirectory(dir.path(), io, &d, nullptr).ok());
+    REQUIRE(d->Fsync(io, nullptr).ok());
+  }
+  std::string path(const std::string& name) const { return dir.path() + "/" + name; }
+};
+
+TEST_CASE("a power cut keeps synced bytes and drops the unsynced tail") {
+  fs_fixture f;
+  auto file = f.create("000001.log");
+  f.sync_dir();
+  REQUIRE(file->Append("synced-", f.io, nullptr).ok());
+  REQUIRE(file->Sync(f.io, nullptr).ok());
+  REQUIRE(file->Append("unsynced", f.io, nullptr).ok());
+  REQUIRE(file->Close(f.io, nullptr).ok());
+  CHECK(f.faults->stats().unsynced_bytes == 8);
+  CHECK(slurp(f.path("000001.log")) == "synced-unsynced");  // still there before the cut
+
+  power_loss_options cut_only;
+  cut_only.tear = 0;
+  auto report = f.faults->lose_power(cut_only);
+  REQUIRE(report.ok());
+  CHECK(report->files_cut == 1);
+  CHECK(report->bytes_lost == 8);
+  CHECK(slurp(f.path("000001.log")) == "synced-");
+  CHECK(f.faults->stats().unsynced_bytes == 0);
+}
+
+TEST_CASE("a torn tail keeps a prefix of the unsynced bytes, maybe ending in garbage") {
+  bool saw_garbage = false, saw_clean = false;
+  for (int round = 0; round < 40; ++round) {
+    fs_fixture f(static_cast<std::uint64_t>(round));
+    auto file = f.create("000002.log");
+    f.sync_dir();
+    REQUIRE(file->Append("durable|", f.io, nullptr).ok());
+    REQUIRE(file->Fsync(f.io, nullptr).ok());
+    const std::string tail(200, 'u');
+    REQUIRE(file->Append(tail, f.io, nullptr).ok());
+    file.reset();
+    power_loss_options tear;
+    tear.tear = 1;
+    tear.garbage = 0.5;
+    auto report = f.faults->lose_power(tear);
+    REQUIRE(report.ok());
+    CHECK(report->files_torn == 1);
+    const std::string after = slurp(f.path("000002.log"));
+    REQUIRE(after.size() >= 8);
+    REQUIRE(after.size() < 8 + tail.size());  // never all of it
+    CHECK(after.substr(0, 8) == "durable|");  // synced bytes are never touched
+    if (report->files_garbled) {
+      saw_garbage = true;
+    } else {
+      CHECK(after.substr(8) == tail.substr(0, after.size() - 8));
+      saw_clean = true;
+    }
+  }
+  CHECK(saw_garbage);
+  CHECK(saw_clean);
+}
+
+TEST_CASE("a MANIFEST tears only to a prefix: RocksDB refuses to open on garbage there") {
+  for (int round = 0; round < 20; ++round) {
+    fs_fixture f(static_cast<std::uint64_t>(round));
+    auto file = f.create("MANIFEST-000005");
+    f.sync_dir();
+    REQUIRE(file->Append("edit-1;", f.io, nullptr).ok());
+    REQUIRE(file->Sync(f.io, nullptr).ok());
+    const std::string tail = "edit-2;edit-3;edit-4;edit-5;";
+    REQUIRE(file->Append(tail, f.io, nullptr).ok());
+    file.reset();
+    power_loss_options tear;
+    tear.tear = 1;
+    tear.garbage = 1;
+    auto report = f.faults->lose_power(tear);
+    REQUIRE(report.ok());
+    CHECK(report->files_garbled == 0);
+    const std::string after = slurp(f.path("MANIFEST-000005"));
+    REQUIRE(after.size() >= 7);
+    CHECK(("edit-1;" + tail).compare(0, after.size(), after) == 0);
+  }
+}
+
+TEST_CASE("a new file's directory entry is lost unless the directory was synced") {
+  int lost = 0;
+  for (int round = 0; round < 20; ++round) {
+    fs_fixture f;
+    auto kept = f.create("000003.sst");
+    REQUIRE(kept->Append("table", f.io, nullptr).ok());
+    REQUIRE(kept->Sync(f.io, nullptr).ok());
+    f.sync_dir();
+    auto fresh = f.create("000004.sst");
+    REQUIRE(fresh->Append("fresh", f.io, nullptr).ok());
+    REQUIRE(fresh->Sync(f.io, nullptr).ok());  // the data is synced, the entry is not
+    kept.reset();
+    fresh.reset();
+    power_loss_options undo;
+    undo.undo = 1;
+    auto report = f.faults->lose_power(undo);
+    REQUIRE(report.ok());
+    CHECK(slurp(f.path("000003.sst")) == "table");
+    CHECK(report->entries_lost == 1);  // one unsynced change: undoing it is the only choice
+    CHECK_FALSE(std::filesystem::exists(f.path("000004.sst")));
+    lost += static_cast<int>(report->entries_lost);
+  }
+  CHECK(lost == 20);
+}
+
+TEST_CASE("an unsynced rename is undone: the old file comes back") {
+  fs_fixture f;
+  {
+    auto current = f.create("CURRENT");
+    REQUIRE(current->Append("MANIFEST-000001\n", f.io, nullptr).ok());
+    REQUIRE(current->Sync(f.io, nullptr).ok());
+  }
+  f.sync_dir();
+  {
+    auto temp = f.create("000009.dbtmp");
+    REQUIRE(temp->Append("MANIFEST-000009\n", f.io, nullptr).ok());
+    REQUIRE(temp->Sync(f.io, nullptr).ok());
+  }
+  REQUIRE(f.fs.RenameFile(f.path("000009.dbtmp"), f.path("CURRENT"), f.io, nullptr).ok());
+  CHECK(slurp(f.path("CURRENT")) == "MANIFEST-000009\n");
+  SUBCASE("without a directory sync, the rename may be undone") {
+    // Two unsynced changes (the create, the rename): an undo cuts before one of them.
+    bool undone = false;
+    power_loss_options undo;
+    undo.undo = 1;
+    auto report = f.faults->lose_power(undo);
+    REQUIRE(report.ok());
+    undone = report->renames_undone == 1;
+    if (undone) {
+      CHECK(slurp(f.path("CURRENT")) == "MANIFEST-000001\n");
+      // The temporary file is back under its name, unless its creation was undone too.
+      if (std::filesystem::exists(f.path("000009.dbtmp")))
+        CHECK(slurp(f.path("000009.dbtmp")) == "MANIFEST-000009\n");
+    } else {
+      CHECK(slurp(f.path("CURRENT")) == "MANIFEST-000009\n");
+    }
+  }
+  SUBCASE("after a directory sync, it stays") {
+    f.sync_dir();
+    power_loss_options undo;
+    undo.undo = 1;
+    auto report = f.faults->lose_power(undo);
+    REQUIRE(report.ok());
+    CHECK(report->renames_undone == 0);
+    CHECK(slurp(f.path("CURRENT")) == "MANIFEST-000009\n");
+  }
+}
+
+TEST_CASE("a failed fsync leaves a hole that a later successful one does not fill") {
+  fs_fixture f;
+  auto file = f.create("000005.log");
+  f.sync_dir();
+  REQUIRE(file->Append("aaaa", f.io, nullptr).ok());
+  REQUIRE(file->Sync(f.io, nullptr).ok());
+  REQUIRE(file->Append("bbbb", f.io, nullptr).ok());
+  f.faults->add_rule({fault_op::sync, fault_file::wal, fault_error::io_error, 0, 1});
+  CHECK_FALSE(file->Sync(f.io, nullptr).ok());
+  REQUIRE(file->Append("cccc", f.io, nullptr).ok());
+  REQUIRE(file->Sync(f.io, nullptr).ok());  // the rule is spent: this one succeeds
+  file.reset();
+  auto report = f.faults->lose_power();
+  REQUIRE(report.ok());
+  CHECK(report->holes == 1);
+  CHECK(slurp(f.path("000005.log")) == std::string("aaaa") + std::string(4, '\0') + "cccc");
+}
+
+TEST_CASE("after a crash every change fails and changes nothing; reads go on") {
+  fs_fixture f;
+  auto file = f.create("000006.log");
+  f.sync_dir();
+  REQUIRE(file->Append("before", f.io, nullptr).ok());
+  REQUIRE(file->Sync(f.io, nullptr).ok());
+  f.faults->crash();
+  CHECK(f.faults->crashed());
+  CHECK(f.faults->wait_for_crash(std::chrono::milliseconds(0)));
+  CHECK(file->Append("after", f.io, nullptr).IsIOError());
+  CHECK(file->Sync(f.io, nullptr).IsIOError());
+  std::unique_ptr<rdb::FSWritableFile> other;
+  CHECK_FALSE(f.fs.NewWritableFile(f.path("000007.log"), rdb::FileOptions(), &other, nullptr).ok());
+  CHECK_FALSE(f.fs.DeleteFile(f.path("000006.log"), f.io, nullptr).ok());
+  CHECK_FALSE(f.fs.RenameFile(f.path("000006.log"), f.path("x"), f.io, nullptr).ok());
+  CHECK(slurp(f.path("000006.log")) == "before");
+  std::uint64_t size = 0;
+  CHECK(f.fs.GetFileSize(f.path("000006.log"), f.io, &size, nullptr).ok());
+  CHECK(size == 6);
+  file.reset();
+  REQUIRE(f.faults->lose_power().ok());
+  CHECK_FALSE(f.faults->crashed());
+  CHECK(f.fs.DeleteFile(f.path("000006.log"), f.io, nullptr).ok());  // works again
+}
+
+TEST_CASE("a crash armed at the n-th change tears that append") {
+  fs_fixture f;
+  auto file = f.create("000008.log");
+  f.faults->crash_after(2);
+  REQUIRE(file->Append("first", f.io, nullptr).ok());
+  const std::string big(1000, 'x');
+  CHECK(file->Append(big, f.io, nullptr).IsIOError());
+  CHECK(f.faults->crashed());
+  std::uint64_t size = 0;
+  REQUIRE(f.fs.GetFileSize(f.path("000008.log"), f.io, &size, nullptr).ok());
+  CHECK(size >= 5);
+  CHECK(size < 5 + big.size());
+}
+
+TEST_CASE("fault rules pick operations and files; a full disk writes what fits") {
+  fs_fixture f;
+  auto wal = f.create("000010.log");
+  auto table = f.create("000011.sst");
+  f.faults->add_rule({fault_op::write, fault_file::table, fault_error::io_error, 1, 1});
+  CHECK(table->Append("ok", f.io, nullptr).ok());  // skipped
+  CHECK(wal->Append("ok", f.io, nullptr).ok());    // another kind of file
+  CHECK(table->Append("fails", f.io, nullptr).IsIOError());
+  CHECK(table->Append("ok again", f.io, nullptr).ok());  // spent
+  CHECK(f.faults->stats().injected == 1);
+
+  f.faults->set_free_space(10);
+  CHECK(wal->Append("12345", f.io, nullptr).ok());
+  auto full = wal->Append("6789abcdef", f.io, nullptr);
+  CHECK(full.IsNoSpace());
+  std::uint64_t size = 0;
+  REQUIRE(f.fs.GetFileSize(f.path("000010.log"), f.io, &size, nullptr).ok());
+  CHECK(size == 2 + 10);  // "ok", then what fitted
+  f.faults->clear_faults();
+  CHECK(wal->Append("more", f.io, nullptr).ok());
+}
+
+TEST_CASE("lose_power refuses while a store is open on the injector") {
+  temp_dir dir;
+  auto faults = fault_injector::create(5);
+  auto options = options_for(dir);
+  options.faults = faults;
+  auto store = open_store(options);
+  must_append(*store, single("s-1", expected_version::any(), make_event("Noted")));
+  CHECK_FAILS_WITH(faults->lose_power(), errc::unavailable, "store_open");
+  store.reset();
+  CHECK(faults->lose_power().ok());
+  store = open_store(options);
+  CHECK(store->head_position() == 1);
+}
+
+}  // namespace
+}  // namespace kakehashi::test

@@ -1,0 +1,110 @@
+// Fuzz target: stored bytes as the engine reads them back, with its Cap'n Proto traversal and
+// nesting limits.
+//
+// Input: byte 0 holds flags. Bit 0 clear: the rest is a stored EventRecord (a `log` value), read
+// by decode_record and verify_record (engine/record_codec.h); its payload then goes on as below
+// under the record's own type. Bit 0 set: byte 1 picks an event type and the rest is a payload.
+// Bit 1 places the bytes at an odd address (RocksDB values carry no alignment promise, so both
+// paths copy). A payload is decoded to JSON in every personal_view (the bytes doubling as the
+// personal bytes), its `sealed` field read, and folded into its aggregate's state, alone and
+// after an EventVoided naming it.
+//
+// Findings are what ASan/UBSan report, uncaught exceptions, and an error without a code.
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/record_codec.h"
+#include "events/domain.h"
+#include "events/event_codec.h"
+#include "fuzz_support.h"
+
+namespace kakehashi::fuzz {
+namespace {
+
+void check(const status& s) {
+  if (!s && s.err().code.empty()) fail("an error without a code: " + s.err().message);
+}
+template <class T>
+void check(const result<T>& r) {
+  if (!r && r.err().code.empty()) fail("an error without a code: " + r.err().message);
+}
+
+template <class State>
+void fold_one(const std::string& type, std::string_view payload) {
+  const std::string id = "01920000-0000-7000-8000-00000000f001";
+  std::vector<event_view> events{{id, type, payload, 1700000000000000, 0}};
+  check(fold<State>(events));
+  std::string voided =
+      encode_payload("EventVoided", R"({"voided_event_id":")" + id + R"(","reason":"fuzz"})")
+          ->public_bytes;
+  events.push_back(
+      {"01920000-0000-7000-8000-00000000f002", "EventVoided", voided, 1700000000000001, 1});
+  check(fold<State>(events));
+}
+
+void payload_paths(const std::string& type, std::string_view payload) {
+  const event_type_info* info = find_event_type(type);
+  check(decode_payload_json(type, payload, std::nullopt, personal_view::redacted));
+  check(decode_payload_json(type, payload, std::nullopt, personal_view::erased));
+  check(decode_payload_json(type, payload, payload, personal_view::full));
+  check(get_sealed(type, payload));
+  if (!info) return;
+  std::string_view category = info->category;
+  if (category == "talent")
+    fold_one<talent_state>(type, payload);
+  else if (category == "municipality")
+    fold_one<municipality_state>(type, payload);
+  else if (category == "need")
+    fold_one<need_state>(type, payload);
+  else if (category == "candidacy")
+    fold_one<candidacy_state>(type, payload);
+  else if (category == "appointment")
+    fold_one<appointment_state>(type, payload);
+  else {  // any stream (EventVoided) or audit: every aggregate may meet it
+    fold_one<talent_state>(type, payload);
+    fold_one<need_state>(type, payload);
+    fold_one<candidacy_state>(type, payload);
+    fold_one<appointment_state>(type, payload);
+  }
+}
+
+}  // namespace
+}  // namespace kakehashi::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace kakehashi;
+  using namespace kakehashi::fuzz;
+  if (size < 1) return 0;
+  const std::uint8_t flags = data[0];
+  const bool raw_payload = flags & 1;
+  const bool misaligned = flags & 2;
+  const std::size_t skip = raw_payload ? 2 : 1;
+  if (size < skip) return 0;
+  // Heap storage is 16-byte aligned; one byte in is not word-aligned.
+  std::string storage(size - skip + 1, '\0');
+  std::memcpy(storage.data() + 1, data + skip, size - skip);
+  std::string_view bytes = std::string_view(storage).substr(1);
+  std::string aligned;
+  if (!misaligned) {
+    aligned.assign(bytes);
+    bytes = aligned;
+  }
+
+  if (raw_payload) {
+    const auto types = event_types();
+    payload_paths(std::string(types[data[1] % types.size()].type), bytes);
+    return 0;
+  }
+  recorded_event event;
+  auto decoded = detail::decode_record(bytes, event);
+  check(decoded);
+  hash256 hash;
+  check(detail::verify_record(bytes, event.prev_hash, hash));
+  if (!decoded) return 0;
+  if (event.stored_bytes != bytes.size()) fail("stored_bytes is not the record's size");
+  payload_paths(event.type, event.payload);
+  return 0;
+}
