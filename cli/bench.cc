@@ -46,6 +46,8 @@ constexpr const char* bench_usage =
     "       kakehashi bench replay     --data DIR [--events 1000000] [--no-raw] [--json]\n"
     "       kakehashi bench rebuild    [--data DIR] [--events 200000] [--json]\n"
     "       kakehashi bench fanout     [--subscribers 1000] [--rate 500] [--seconds 10] [--json]\n"
+    "       kakehashi bench load       --url URL --token ADMIN [--server-pid PID] [--seconds 60]\n"
+    "                                  [--subscribers 200] ... [--json]   (see scripts/load)\n"
     "  Without --data a temporary directory is used and removed afterwards.\n";
 
 std::uint64_t ns_since(clock_type::time_point start) {
@@ -607,6 +609,7 @@ int run_bench(int argc, char** argv, int first) {
   if (which == "replay") return bench_replay(*parsed);
   if (which == "rebuild") return bench_rebuild(*parsed);
   if (which == "fanout") return bench_fanout(*parsed);
+  if (which == "load") return bench_load(*parsed);
   std::fprintf(stderr, "kakehashi bench: unknown benchmark '%s'\n%s", which.c_str(), bench_usage);
   return 2;
 }

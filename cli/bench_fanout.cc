@@ -51,7 +51,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <memory>
 #include <string>
@@ -63,6 +62,7 @@
 #include "api/stream_service.h"
 #include "api/token_store.h"
 #include "cli/args.h"
+#include "cli/bench_support.h"
 #include "cli/commands.h"
 #include "engine/command_service.h"
 #include "engine/event_store.h"
@@ -85,54 +85,6 @@ constexpr const char* fanout_usage =
     "                              [--client-threads 1] [--server-threads 2] [--coalesce-ms 5]\n"
     "                              [--warmup 2] [--json]\n"
     "                              [--peer-port PORT [--peer-pid PID] [--peer-name NAME]]\n";
-
-// Latency histogram: 20 µs buckets up to 10 s.
-constexpr std::int64_t bucket_us = 20;
-constexpr std::size_t bucket_count = 500000;
-
-std::int64_t system_micros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-int digits(std::string_view s, std::size_t at, std::size_t n) {
-  int v = 0;
-  for (std::size_t i = 0; i < n; ++i)
-    v = v * 10 + (s[at + i] - '0');
-  return v;
-}
-
-// "2025-12-01T01:00:00.123456Z" (api::rfc3339) -> µs since the epoch; -1 when malformed.
-std::int64_t parse_time(std::string_view t) {
-  if (t.size() != 27 || t[4] != '-' || t[10] != 'T' || t[19] != '.' || t[26] != 'Z') return -1;
-  std::int64_t days = days_from_civil(digits(t, 0, 4), static_cast<unsigned>(digits(t, 5, 2)),
-                                      static_cast<unsigned>(digits(t, 8, 2)));
-  std::int64_t secs =
-      days * 86400 + digits(t, 11, 2) * 3600 + digits(t, 14, 2) * 60 + digits(t, 17, 2);
-  return secs * 1'000'000 + digits(t, 20, 6);
-}
-
-// A field of /proc/PID/status (default: this process) in MiB; 0 when unreadable.
-double rss_mb(const char* field, const std::string& pid = "self") {
-  std::ifstream status("/proc/" + pid + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind(field, 0) == 0)
-      return std::strtod(line.c_str() + std::strlen(field), nullptr) / 1024.0;
-  }
-  return 0;
-}
 
 // ---- pipes between the two processes: one line at a time
 
@@ -169,26 +121,15 @@ bool read_line(int fd, std::string& line) {
 std::atomic<position_t> measure_from{std::numeric_limits<position_t>::max()};
 
 struct client_totals {
-  std::vector<std::uint32_t> histogram = std::vector<std::uint32_t>(bucket_count + 1, 0);
-  std::vector<std::uint32_t> warm_histogram = std::vector<std::uint32_t>(bucket_count + 1, 0);
-  std::uint64_t measured = 0;
-  std::uint64_t warm = 0;
-  std::int64_t warm_max_us = 0;
+  bench::latency_histogram histogram;
+  bench::latency_histogram warm_histogram;
   std::uint64_t deliveries = 0;
   std::uint64_t out_of_order = 0;
-  std::int64_t max_us = 0;
   std::int64_t first_receipt = 0;
   std::int64_t last_receipt = 0;
   std::atomic<std::size_t> caught_up{0};
   std::atomic<std::size_t> failed{0};
 };
-
-std::string_view after_key(std::string_view text, std::string_view key) {
-  const void* at = ::memmem(text.data(), text.size(), key.data(), key.size());
-  if (!at) return {};
-  return text.substr(static_cast<std::size_t>(static_cast<const char*>(at) - text.data()) +
-                     key.size());
-}
 
 // A subscriber as a dashboard would be, minus the browser: Beast performs the handshake, then
 // the client reads the server's (unmasked) frames straight off the socket, so the benchmark's
@@ -254,7 +195,7 @@ class fan_client : public std::enable_shared_from_this<fan_client> {
                             });
   }
   void on_read() {
-    std::int64_t now = system_micros();
+    std::int64_t now = bench::system_micros();
     std::string_view data(inbox_.get(), filled_);
     for (;;) {
       std::string_view rest = data.substr(used_);
@@ -281,26 +222,14 @@ class fan_client : public std::enable_shared_from_this<fan_client> {
   }
   void on_message(std::string_view text, std::int64_t now) {
     if (text.rfind(R"({"op":"event")", 0) == 0) {
-      std::string_view time = after_key(text, R"("time":")");
-      std::int64_t recorded = time.size() >= 27 ? parse_time(time.substr(0, 27)) : -1;
-      std::string_view pos = after_key(text, R"("position":)");
-      position_t position = 0;
-      for (char c : pos) {
-        if (c < '0' || c > '9') break;
-        position = position * 10 + static_cast<position_t>(c - '0');
-      }
+      std::int64_t recorded = bench::parse_event_time(bench::after_key(text, R"("time":")"));
+      auto position =
+          static_cast<position_t>(bench::leading_number(bench::after_key(text, R"("position":)")));
       std::int64_t us = recorded < 0 ? 0 : std::max<std::int64_t>(now - recorded, 0);
-      std::size_t bucket =
-          std::min<std::size_t>(static_cast<std::size_t>(us / bucket_us), bucket_count);
-      if (position >= measure_from.load(std::memory_order_relaxed)) {
-        ++totals_.histogram[bucket];
-        ++totals_.measured;
-        totals_.max_us = std::max(totals_.max_us, us);
-      } else {
-        ++totals_.warm_histogram[bucket];
-        ++totals_.warm;
-        totals_.warm_max_us = std::max(totals_.warm_max_us, us);
-      }
+      if (position >= measure_from.load(std::memory_order_relaxed))
+        totals_.histogram.add_us(us);
+      else
+        totals_.warm_histogram.add_us(us);
       ++totals_.deliveries;
       if (position <= last_.load(std::memory_order_relaxed)) ++totals_.out_of_order;
       if (totals_.first_receipt == 0) totals_.first_receipt = now;
@@ -324,18 +253,6 @@ class fan_client : public std::enable_shared_from_this<fan_client> {
   unsigned short port_ = 0;
   std::atomic<position_t> last_{0};
 };
-
-double quantile_ms(const std::vector<std::uint32_t>& histogram, std::uint64_t total, double q) {
-  if (total == 0) return 0;
-  auto target = static_cast<std::uint64_t>(q * static_cast<double>(total - 1)) + 1;
-  std::uint64_t seen = 0;
-  for (std::size_t i = 0; i < histogram.size(); ++i) {
-    seen += histogram[i];
-    if (seen >= target)
-      return static_cast<double>((static_cast<std::int64_t>(i) + 1) * bucket_us) / 1000.0;
-  }
-  return static_cast<double>(bucket_count * bucket_us) / 1000.0;
-}
 
 // The child: reads "PORT TOKEN", connects, says "ready" once all are caught up, then reads
 // "end LAST EVENTS" and answers with one JSON line of results.
@@ -406,16 +323,10 @@ int run_clients(int from_parent, int to_parent, std::size_t subscribers, unsigne
   client_totals sum;
   sum.first_receipt = std::numeric_limits<std::int64_t>::max();
   for (auto& t : totals) {
-    for (std::size_t i = 0; i < sum.histogram.size(); ++i) {
-      sum.histogram[i] += t->histogram[i];
-      sum.warm_histogram[i] += t->warm_histogram[i];
-    }
+    sum.histogram.merge(t->histogram);
+    sum.warm_histogram.merge(t->warm_histogram);
     sum.deliveries += t->deliveries;
-    sum.measured += t->measured;
-    sum.warm += t->warm;
     sum.out_of_order += t->out_of_order;
-    sum.max_us = std::max(sum.max_us, t->max_us);
-    sum.warm_max_us = std::max(sum.warm_max_us, t->warm_max_us);
     if (t->deliveries > 0) {
       sum.first_receipt = std::min(sum.first_receipt, t->first_receipt);
       sum.last_receipt = std::max(sum.last_receipt, t->last_receipt);
@@ -434,12 +345,9 @@ int run_clients(int from_parent, int to_parent, std::size_t subscribers, unsigne
                 static_cast<long long>(expected) - static_cast<long long>(sum.deliveries),
                 static_cast<unsigned long long>(sum.out_of_order),
                 span > 0 ? static_cast<double>(sum.deliveries) / span : 0.0,
-                quantile_ms(sum.histogram, sum.measured, 0.50),
-                quantile_ms(sum.histogram, sum.measured, 0.90),
-                quantile_ms(sum.histogram, sum.measured, 0.99),
-                static_cast<double>(sum.max_us) / 1000.0,
-                quantile_ms(sum.warm_histogram, sum.warm, 0.99),
-                static_cast<double>(sum.warm_max_us) / 1000.0);
+                sum.histogram.quantile_ms(0.50), sum.histogram.quantile_ms(0.90),
+                sum.histogram.quantile_ms(0.99), sum.histogram.max_ms(),
+                sum.warm_histogram.quantile_ms(0.99), sum.warm_histogram.max_ms());
   write_line(to_parent, out);
   std::fflush(nullptr);
   ::_exit(0);  // the clients' sockets close with the process
@@ -478,7 +386,8 @@ int publish_to_peer(const peer_config& c, int to_child, int from_child, const re
   publisher.text(true);
   publisher.next_layer().set_option(tcp::no_delay(true));
 
-  double rss_idle = c.pid.empty() ? 0 : rss_mb("VmRSS:", c.pid);
+  const pid_t peer = c.pid.empty() ? 0 : static_cast<pid_t>(std::stol(c.pid));
+  double rss_idle = peer == 0 ? 0 : bench::rss_mb(peer);
   write_line(to_child, std::to_string(c.port) + " none");
   std::string line;
   if (!read_line(from_child, line)) return fail_with("clients", "the client process ended early");
@@ -486,8 +395,8 @@ int publish_to_peer(const peer_config& c, int to_child, int from_child, const re
   std::atomic<double> rss_peak{rss_idle};
   std::atomic<bool> sampling{true};
   std::thread sampler([&] {
-    while (!c.pid.empty() && sampling.load()) {
-      double now = rss_mb("VmRSS:", c.pid);
+    while (peer != 0 && sampling.load()) {
+      double now = bench::rss_mb(peer);
       if (now > rss_peak.load()) rss_peak.store(now);
       std::this_thread::sleep_for(100ms);
     }
@@ -692,7 +601,7 @@ int bench_fanout(const args& a) {
     projections.stop();
     projector.join();
   };
-  double rss_idle = rss_mb("VmRSS:");
+  double rss_idle = bench::rss_mb();
 
   auto port = (*server)->url().substr((*server)->url().rfind(':') + 1);
   write_line(reaper.fd_out, port + " " + token->bearer);
@@ -706,13 +615,13 @@ int bench_fanout(const args& a) {
 
   // Appending, open loop: event i is due at start + i / rate.
   std::atomic<std::uint64_t> acked{0}, refused{0};
-  std::atomic<double> rss_peak{rss_mb("VmRSS:")};
+  std::atomic<double> rss_peak{bench::rss_mb()};
   const std::uint64_t total = *rate * *seconds;
   const auto period = std::chrono::nanoseconds(1'000'000'000 / *rate);
   std::atomic<bool> sampling{true};
   std::thread sampler([&] {
     while (sampling.load()) {
-      double now = rss_mb("VmRSS:");
+      double now = bench::rss_mb();
       if (now > rss_peak.load()) rss_peak.store(now);
       std::this_thread::sleep_for(100ms);
     }

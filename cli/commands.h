@@ -16,5 +16,6 @@ int run_crash(int argc, char** argv, int first);  // crash.cc: crash-test, crash
 class args;
 int bench_rebuild(const args& a);  // bench_rebuild.cc
 int bench_fanout(const args& a);   // bench_fanout.cc: WebSocket fan-out
+int bench_load(const args& a);     // bench_load.cc: mixed load against a running server
 
 }  // namespace kakehashi::cli

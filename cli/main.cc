@@ -15,7 +15,7 @@ constexpr const char* usage =
     "          revoke --data DIR --id ID | list --data DIR\n"
     "  verify  --data DIR                 walk the hash chain; exit 0 only if intact\n"
     "  rebuild --data DIR [--projection read_model]   replay the log into the read model\n"
-    "  bench   append|raw-append|replay|rebuild|fanout ... --json\n"
+    "  bench   append|raw-append|replay|rebuild|fanout|load ... --json\n"
     "  crash-test [--iterations N]        SIGKILL a writer repeatedly, check nothing acked is "
     "lost\n"
     "  crash-test --power-loss [--iterations N]   simulated power cuts that drop or tear "
