@@ -269,6 +269,9 @@ void appender(event_store& store, ledger& book, const fault_injector& faults, in
     }
     for (std::size_t s = 0; s < sent.streams.size(); ++s)
       if (owned[s] >= 0) own_version[owned[s]] = done->streams[s].last_version;
+    // An acknowledgement that arrives after the crash never reached a client: the process died at
+    // the crash. (From then on WAL syncs report success without making anything durable.)
+    if (faults.crashed()) return;
     book.acknowledged(token, std::move(*events));
   }
 }
@@ -322,6 +325,7 @@ void commander(event_store& store, command_service& service, ledger& book,
         book.problem("command " + type + ": " + done.err().code + ": " + done.err().message);
       continue;
     }
+    if (faults.crashed()) return;  // acknowledged after the crash: never reached a client
     auto id = parse_uuid(done->event_id);
     if (!id) {
       book.problem("command " + type + " returned event id '" + done->event_id + "'");

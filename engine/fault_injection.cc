@@ -301,11 +301,11 @@ class fault_fs final : public rdb::FileSystemWrapper {
       file.size += n;
       if (free_space_) *free_space_ -= std::min<std::uint64_t>(n, *free_space_);
     }
-    // From the crash on, an append to a WAL reports success and writes nothing more (see
-    // fault_injector::crash): the process is dead in the model, so what it is told does not
-    // count, and every sync fails, so nothing is acknowledged after the crash. An error here
-    // would trip an assertion of RocksDB 7.8 when the store's committer syncs the WAL at the same
-    // moment (write_fence.h), which is about RocksDB's error path, not about what a crash keeps.
+    // From the crash on, appends to and syncs of a WAL report success and change nothing (see
+    // fault_injector::crash): the process is dead in the model, so what it is told after the
+    // crash does not count. An error would take RocksDB 7.8 down its WAL error paths, where a
+    // later WAL sync trips an assertion and aborts the process (write_fence.h): that is about
+    // RocksDB's error handling, not about what a power cut keeps.
     if (!v.status.ok() && !v.injected && file.kind == fault_file::wal) return rdb::IOStatus::OK();
     return v.status;
   }
@@ -340,6 +340,8 @@ class fault_fs final : public rdb::FileSystemWrapper {
     ++stats_.syncs;
     verdict v = judge(fault_op::sync, file.kind, 0, "sync");
     if (!v.status.ok()) {
+      // From the crash on, a WAL sync reports success and makes nothing durable (see append()).
+      if (!v.injected && file.kind == fault_file::wal) return rdb::IOStatus::OK();
       // The kernel may have dropped the pages this sync was to write: they may never get there.
       if (v.injected && file.size > file.synced) {
         file.hole_from =

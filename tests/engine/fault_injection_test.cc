@@ -221,10 +221,12 @@ TEST_CASE("fault injection: after a crash every change fails and changes nothing
   f.faults->crash();
   CHECK(f.faults->crashed());
   CHECK(f.faults->wait_for_crash(std::chrono::milliseconds(0)));
-  // A WAL append reports success and writes nothing; its sync fails, as every other change.
+  // A WAL append or sync reports success and changes nothing; every other change fails.
   CHECK(file->Append("after", f.io, nullptr).ok());
-  CHECK(file->Sync(f.io, nullptr).IsIOError());
+  CHECK(file->Sync(f.io, nullptr).ok());
+  CHECK(f.faults->stats().unsynced_bytes == 0);
   CHECK(table->Append("after", f.io, nullptr).IsIOError());
+  CHECK(table->Sync(f.io, nullptr).IsIOError());
   std::unique_ptr<rdb::FSWritableFile> other;
   CHECK_FALSE(f.fs.NewWritableFile(f.path("000007.log"), rdb::FileOptions(), &other, nullptr).ok());
   CHECK_FALSE(f.fs.DeleteFile(f.path("000006.log"), f.io, nullptr).ok());
