@@ -153,7 +153,7 @@ void http_session::on_read_header(error_code ec, std::size_t) {
   if (ec) return on_read_failed(ec);
   const http_request& req = parser_->get();
   log_method_ = std::string(req.method_string());
-  log_path_ = std::string(split_target(req.target()).first);
+  log_path_ = context_->routes.loggable_path(split_target(req.target()).first);
   if (auto problem = framing_problem(req)) {
     request_ = parser_->release();
     request_.body().clear();
@@ -225,7 +225,10 @@ void http_session::handle_request() {
     return send_error(http::status::bad_request, "bad_target", "the request target must be a path");
   if (auto preflight = context_->cors.preflight(request_, context_->routes))
     return do_write(std::move(*preflight));
-  if (context_->streams && stream_service::is_stream_target(request_)) return upgrade_to_stream();
+  if (context_->streams && stream_service::is_stream_target(request_)) {
+    log_path_ = std::string(split_target(request_.target()).first);  // exactly /v1/stream
+    return upgrade_to_stream();
+  }
 
   // The reply may be called on any thread (an engine callback, say): it hops back onto this
   // strand, and the tracked executor keeps run() from returning while a reply is owed.

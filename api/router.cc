@@ -24,6 +24,38 @@ bool is_placeholder(std::string_view segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_lower(char c) {
+  return c >= 'a' && c <= 'z';
+}
+
+bool is_uuid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? c != '-' : !(is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+      return false;
+  }
+  return true;
+}
+
+bool is_short_number(std::string_view s) {
+  return !s.empty() && s.size() <= 8 && std::all_of(s.begin(), s.end(), is_digit);
+}
+
+// A UUID, a number of at most 8 digits, or a stream name: category-<uuid or such a number>.
+bool is_id_like(std::string_view s) {
+  if (is_uuid(s) || is_short_number(s)) return true;
+  auto dash = s.find('-');
+  if (dash == 0 || dash == std::string_view::npos || dash > 32) return false;
+  std::string_view category = s.substr(0, dash), rest = s.substr(dash + 1);
+  return std::all_of(category.begin(), category.end(), is_lower) &&
+         (is_uuid(rest) || is_short_number(rest));
+}
+
 }  // namespace
 
 std::string_view request_view::param(std::string_view name) const {
@@ -58,6 +90,7 @@ void router::add(http::verb method, std::string_view pattern, handler h) {
   route r{method, std::string(pattern), {}, std::move(h)};
   for_each_segment(pattern, [&](std::string_view segment) {
     r.segments.emplace_back(segment);
+    if (!is_placeholder(segment)) literals_.emplace(segment);
     return true;
   });
   routes_.push_back(std::move(r));
@@ -119,6 +152,19 @@ void router::dispatch(const http_request& req, reply done, std::string_view clie
                                      "method not allowed on this resource");
   res.set(http::field::allow, allowed_methods(view.path));
   done(std::move(res));
+}
+
+std::string router::loggable_path(std::string_view path) const {
+  std::string out;
+  for_each_segment(path, [&](std::string_view segment) {
+    out += '/';
+    if (segment.empty() || literals_.count(segment) || is_id_like(segment))
+      out += segment;
+    else
+      out += '*';
+    return true;
+  });
+  return out;
 }
 
 std::string router::allowed_methods(std::string_view path) const {

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -66,6 +67,13 @@ class router {
   // "GET, POST" for the methods routed on `path`; "" when no pattern matches it.
   std::string allowed_methods(std::string_view path) const;
 
+  // `path` as the access log may show it. A path is whatever a client typed, and a client may
+  // type a name or an address into it; the log must never hold personal data. So a segment is
+  // kept only when it is a literal segment of some route or looks like an id (a UUID, a stream
+  // name such as need-<uuid> or audit-20415, a number of at most 8 digits such as an lg_code);
+  // any other segment is logged as "*".
+  std::string loggable_path(std::string_view path) const;
+
   // Every route as registered, in registration order: for the OpenAPI document and its test.
   struct route_info {
     http::verb method;
@@ -89,6 +97,7 @@ class router {
   static bool match(const route& r, std::string_view path, request_view* out);
 
   std::vector<route> routes_;
+  std::set<std::string, std::less<>> literals_;  // every literal segment of every route
   reply_observer observer_;
 };
 

@@ -135,4 +135,27 @@ TEST_CASE("access log lines are JSON and escape hostile paths") {
   CHECK(line.find('\n') == std::string::npos);
 }
 
+TEST_CASE("the access log shows route literals and ids of a path, nothing a client typed") {
+  router r;
+  auto empty = [](const request_view&) { return http_response{}; };
+  r.add_sync(http::verb::get, "/v1/talents/{id}", empty);
+  r.add_sync(http::verb::get, "/v1/streams/{stream}", empty);
+  r.add_sync(http::verb::get, "/assets/app.js", empty);
+  const std::string uuid = "0192f0e0-0000-7000-8000-000000000001";
+  CHECK(r.loggable_path("/v1/talents/" + uuid) == "/v1/talents/" + uuid);
+  CHECK(r.loggable_path("/v1/streams/need-" + uuid) == "/v1/streams/need-" + uuid);
+  CHECK(r.loggable_path("/v1/streams/municipality-131016") == "/v1/streams/municipality-131016");
+  CHECK(r.loggable_path("/v1/streams/audit-20415") == "/v1/streams/audit-20415");
+  CHECK(r.loggable_path("/assets/app.js") == "/assets/app.js");
+  CHECK(r.loggable_path("/") == "/");
+  CHECK(r.loggable_path("/v1/talents/") == "/v1/talents/");
+  // What a client may type that is not an id: a name, an address, a phone number.
+  CHECK(r.loggable_path("/v1/talents/hanako.yamada@example.jp") == "/v1/talents/*");
+  CHECK(r.loggable_path("/v1/talents/%E5%B1%B1%E7%94%B0") == "/v1/talents/*");
+  CHECK(r.loggable_path("/v1/talents/09012345678") == "/v1/talents/*");
+  CHECK(r.loggable_path("/v1/talents/090-1234-5678") == "/v1/talents/*");
+  CHECK(r.loggable_path("/yamada/hanako") == "/*/*");
+  CHECK(r.loggable_path("/v1/streams/Yamada-" + uuid) == "/v1/streams/*");
+}
+
 }  // namespace kakehashi::api

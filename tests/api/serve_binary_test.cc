@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/json/parse.hpp>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -235,6 +236,22 @@ std::vector<std::pair<std::string, std::string>> files_under(const std::string& 
   return out;
 }
 
+// Every byte outside [A-Za-z0-9._~-] as %XX (upper-case hex, as the access log writes them).
+std::string percent_encoded(std::string_view text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '.' || c == '_' || c == '~' || c == '-') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 0xf];
+    }
+  }
+  return out;
+}
+
 // One HTTP request on its own connection; the answer.
 response http_call(unsigned short port, const std::string& token, http::verb method,
                    const std::string& target, const std::string& body = {},
@@ -338,7 +355,9 @@ TEST_CASE("kakehashi serve: personal data never reaches the log, /metrics or the
            personal[8] + R"("})");
   must(http::verb::post, "/v1/municipalities/131016/contact",
        R"({"contact":{"name":")" + personal[9] + R"(","email":")" + personal[10] + R"("}})");
-  // Personal data where it does not belong, too: a query string, an invalid body.
+  // Personal data where it does not belong, too: in paths, a query string, an invalid body.
+  for (const auto& value : {personal[0], personal[1], personal[2]})
+    http_call(port, *token, http::verb::get, "/v1/talents/" + percent_encoded(value));
   http_call(port, *token, http::verb::get, "/v1/talents?skill=" + personal[1]);
   http_call(port, *token, http::verb::post, "/v1/talents",
             R"({"display_name":")" + personal[0] + R"(","email":7})");
@@ -373,6 +392,7 @@ TEST_CASE("kakehashi serve: personal data never reaches the log, /metrics or the
   for (const auto& value : personal) {
     CAPTURE(value);
     CHECK(log.find(value) == std::string::npos);
+    CHECK(log.find(percent_encoded(value)) == std::string::npos);
     CHECK(metrics.body().find(value) == std::string::npos);
     for (const auto& [path, bytes] : files)
       CHECK_MESSAGE(bytes.find(value) == std::string::npos, "in " << path);
