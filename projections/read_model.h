@@ -99,7 +99,8 @@ struct read_model {
   status apply(const recorded_event& event, const stream_reader& read);
 
   // A compact binary image of the model, and back (for snapshots). load() rejects a snapshot of
-  // another version or a malformed one (never crashes on hostile bytes).
+  // another version or a malformed one (never crashes on hostile bytes). save() encodes a large
+  // model's second half on a helper thread; it reads the model only.
   std::string save() const;
   static result<read_model> load(std::string_view bytes);
 

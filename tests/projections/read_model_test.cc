@@ -326,6 +326,43 @@ TEST_CASE("a snapshot keeps every string exactly, packed UUIDs or not") {
   CHECK(one.save().size() + 20 == other.save().size());
 }
 
+TEST_CASE("a large model, encoded on two threads, loads back exactly") {
+  read_model m;
+  m.position = 123456;
+  m.last_occurred_at = 1'700'000'000'000'000;
+  for (unsigned i = 0; i < 6000; ++i) {
+    const std::string id = id_text(i);
+    m.talents[id].skills = {"python", std::to_string(i)};
+    m.needs[id].candidacies[id_text(i + 1)] = id;
+    m.candidacies[id].entered_at[3] = i;
+    m.appointments[id].check_ins[id_text(i + 2)].due_on = "2025-07-01";
+    m.appointments[id].entries.by_id.insert(id_text(i + 3));
+    m.last_activity["talent-" + id] = i;
+  }
+  REQUIRE(m.talents.size() + m.needs.size() + m.candidacies.size() + m.appointments.size() +
+              m.last_activity.size() >
+          (1u << 14));
+  const auto image = m.save();
+  auto loaded = read_model::load(image);
+  REQUIRE(loaded.ok());
+  CHECK(loaded->save() == image);
+  CHECK(loaded->position == m.position);
+  CHECK(loaded->talents.at(id_text(77)).skills.back() == "77");
+  CHECK(loaded->appointments.at(id_text(5999)).check_ins.count(id_text(6001)) == 1);
+  CHECK(loaded->appointments.at(id_text(5999)).entries.by_id.count(id_text(6002)) == 1);
+  CHECK(loaded->last_activity.at("talent-" + id_text(4321)) == 4321);
+  // Just past the threshold with almost everything in the second half.
+  read_model small;
+  small.appointments[id_text(1)];
+  read_model big = small;
+  for (unsigned i = 0; i < (1u << 14); ++i)
+    big.last_activity["need-" + id_text(i)] = i;
+  auto big_loaded = read_model::load(big.save());
+  REQUIRE(big_loaded.ok());
+  CHECK(big_loaded->appointments.size() == 1);
+  CHECK(big_loaded->last_activity == big.last_activity);
+}
+
 TEST_CASE("a snapshot of another version is discarded and the model rebuilt") {
   domain_fixture f;
   small_history(f);
