@@ -283,6 +283,22 @@ TEST_CASE("streams arriving in any key order all land in the model, and again fr
     CHECK(m->talents.size() == model.talents.size());
     CHECK(m->last_activity.size() == model.last_activity.size());
   }
+  // A moved-from model used again starts afresh and leaves the one it moved into alone.
+  read_model target = std::move(copy);
+  const auto target_image = target.save();
+  const std::string fresh = id_text(999);  // a talent the model has not seen
+  for (const auto& stream : {"talent-" + talent, "talent-" + fresh}) {
+    auto event = make_event("Noted", empty_message);
+    event.occurred_at = ++when;
+    must_append(*store, single(stream, expected_version::any(), std::move(event)));
+    auto last = store->read_stream(stream, ~std::uint64_t{0}, read_direction::backward, 1);
+    REQUIRE(last.ok());
+    REQUIRE(copy.apply(*last->back(), read).ok());
+  }
+  CHECK(target.save() == target_image);
+  CHECK(copy.talents.size() == 2);
+  CHECK(copy.talents.at(talent).events == 1);
+  CHECK(copy.last_activity.at("talent-" + fresh) == when);
 }
 
 TEST_CASE("a snapshot keeps every string exactly, packed UUIDs or not") {
