@@ -21,26 +21,34 @@ capnp::ReaderOptions reader_options(std::size_t bytes) {
 }
 
 // Cap'n Proto reads words; RocksDB values carry no alignment promise, so misaligned input is
-// copied into a word buffer that lives as long as the reader needs it.
+// copied into a word buffer that lives as long as the reader needs it: on the stack for the
+// usual small record (no allocation and no zero-filling per record read), on the heap beyond.
 class aligned_view {
  public:
   explicit aligned_view(std::string_view bytes) {
     if (reinterpret_cast<std::uintptr_t>(bytes.data()) % alignof(capnp::word) == 0) {
       words_ = kj::arrayPtr(reinterpret_cast<const capnp::word*>(bytes.data()),
                             bytes.size() / sizeof(capnp::word));
-    } else {
-      copy_ = kj::heapArray<capnp::word>((bytes.size() + sizeof(capnp::word) - 1) /
-                                         sizeof(capnp::word));
-      std::memcpy(copy_.begin(), bytes.data(), bytes.size());
-      words_ = kj::arrayPtr(copy_.begin(), bytes.size() / sizeof(capnp::word));
+      return;
     }
+    capnp::word* copy = small_;
+    if (bytes.size() > sizeof small_) {
+      large_ = kj::heapArray<capnp::word>((bytes.size() + sizeof(capnp::word) - 1) /
+                                          sizeof(capnp::word));
+      copy = large_.begin();
+    }
+    std::memcpy(copy, bytes.data(), bytes.size());
+    words_ = kj::arrayPtr(copy, bytes.size() / sizeof(capnp::word));
   }
+  aligned_view(const aligned_view&) = delete;
+  aligned_view& operator=(const aligned_view&) = delete;
   kj::ArrayPtr<const capnp::word> words() const { return words_; }
   const char* base() const { return reinterpret_cast<const char*>(words_.begin()); }
 
  private:
+  capnp::word small_[512];  // 4 KiB, left uninitialised: only the copied bytes are read
   // Not std::vector: capnp::word is not copyable, which libstdc++ rejects under clang.
-  kj::Array<capnp::word> copy_;
+  kj::Array<capnp::word> large_;
   kj::ArrayPtr<const capnp::word> words_;
 };
 

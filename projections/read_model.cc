@@ -6,16 +6,21 @@
 #include <cstring>
 #include <optional>
 #include <set>
+#include <system_error>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
 #include "events/payload_io.h"
+#include "projections/huge_pages.h"
 
 namespace kakehashi {
 namespace {
 
 constexpr std::string_view snapshot_prefix = read_model_snapshot_prefix;
 constexpr std::size_t max_snapshot_elements = 1u << 26;  // no length field can claim more
+// Models with at least this many aggregates and streams are encoded on two threads.
+constexpr std::size_t parallel_save_entries = 1u << 14;
 
 std::string snapshot_key(position_t position) {
   std::string key(snapshot_prefix);
@@ -73,9 +78,20 @@ template <class A> void fields(A& a, appointment_state& s) {
   a(s.starts_on); a(s.ends_on); a(s.scope); a(s.hours_per_week); a(s.end_kind); a(s.arranged_at);
   a(s.ended_at); a(s.open_issues); a(s.check_ins); a(s.flags); a(s.entries);
 }
-template <class A> void fields(A& a, read_model& s) {
+// A model is encoded as a head and a tail with no references between them, so that save() can
+// encode a large model's tail on another thread.
+template <class A>
+void head_fields(A& a, read_model& s) {
   a(s.position); a(s.last_occurred_at); a(s.talents); a(s.needs); a(s.candidacies);
+}
+template <class A>
+void tail_fields(A& a, read_model& s) {
   a(s.appointments); a(s.municipalities); a(s.last_activity);
+}
+template <class A>
+void fields(A& a, read_model& s) {
+  head_fields(a, s);
+  tail_fields(a, s);
 }
 
 // Snapshot encoding. Integers are LEB128 of their zigzag form (most numbers here are small);
@@ -463,13 +479,33 @@ status read_model::apply(const recorded_event& e, const stream_reader& read) {
 }
 
 std::string read_model::save() const {
+  auto& self = const_cast<read_model&>(*this);  // the writer only reads
+  const std::size_t aggregates =
+      talents.size() + needs.size() + candidacies.size() + appointments.size();
   writer w;
   // Room for a typical image, so the buffer seldom grows (each growth copies it and touches
   // fresh pages); reserving more than is written costs address space only.
-  w.out.reserve(1024 * (talents.size() + needs.size() + candidacies.size() + appointments.size()) +
-                64 * last_activity.size() + 4096);
+  w.out.reserve(1024 * aggregates + 64 * last_activity.size() + 4096);
   w(version);
-  w(*this);
+  if (aggregates + last_activity.size() < parallel_save_entries) {
+    w(self);
+    return std::move(w.out);
+  }
+  writer tail;
+  auto encode_tail = [&] {
+    huge_page_scope pages;
+    tail.out.reserve(1024 * appointments.size() + 64 * last_activity.size() + 4096);
+    tail_fields(tail, self);
+  };
+  std::thread helper;
+  try {
+    helper = std::thread(encode_tail);
+  } catch (const std::system_error&) {
+    encode_tail();  // no thread to be had: encode it here
+  }
+  head_fields(w, self);
+  if (helper.joinable()) helper.join();
+  w.out.append(tail.out);
   return std::move(w.out);
 }
 

@@ -41,12 +41,28 @@ class stream_index {
   stream_index() = default;
   stream_index(const stream_index&) {}
   stream_index& operator=(const stream_index&) {
-    slots_.clear();
-    hints_ = {};
+    clear();
     return *this;
   }
-  stream_index(stream_index&&) noexcept = default;
-  stream_index& operator=(stream_index&&) noexcept = default;
+  // The entries follow the maps they point into; the source is left empty, so a moved-from
+  // model that is used again starts afresh rather than pointing into the other one.
+  stream_index(stream_index&& other) noexcept
+      : slots_(std::move(other.slots_)),
+        hints_(other.hints_),
+        last_(other.last_),
+        last_stream_(other.last_stream_) {
+    other.clear();
+  }
+  stream_index& operator=(stream_index&& other) noexcept {
+    if (this != &other) {
+      slots_ = std::move(other.slots_);
+      hints_ = other.hints_;
+      last_ = other.last_;
+      last_stream_ = other.last_stream_;
+      other.clear();
+    }
+    return *this;
+  }
 
   // Where the last stream of each category was added to the maps (ids are time-ordered, so the
   // next one usually goes right after it). Empty when unknown.
@@ -63,16 +79,33 @@ class stream_index {
   static constexpr std::size_t categories = 5;
 
   slot* find(std::string_view stream) {
+    // A command often appends several events to one stream: the last one found comes first.
+    if (last_ && stream == last_stream_) return last_;
     auto it = slots_.find(stream);
-    return it == slots_.end() ? nullptr : &it->second;
+    if (it == slots_.end()) return nullptr;
+    last_stream_ = it->first;
+    return last_ = &it->second;
   }
   // `stream` must stay valid as long as the slot: the map node's key.
-  slot& add(std::string_view stream, slot s) { return slots_.emplace(stream, s).first->second; }
+  slot& add(std::string_view stream, slot s) {
+    auto& added = *slots_.emplace(stream, s).first;
+    last_stream_ = added.first;
+    return *(last_ = &added.second);
+  }
   hints& hints_for(std::size_t category) { return hints_[category]; }
 
  private:
+  void clear() {
+    slots_.clear();
+    hints_ = {};
+    last_ = nullptr;
+    last_stream_ = {};
+  }
+
   std::unordered_map<std::string_view, slot> slots_;
   std::array<hints, categories> hints_{};
+  slot* last_ = nullptr;  // the slot find() or add() returned last (nodes never move)
+  std::string_view last_stream_;
 };
 
 struct read_model {
@@ -99,7 +132,8 @@ struct read_model {
   status apply(const recorded_event& event, const stream_reader& read);
 
   // A compact binary image of the model, and back (for snapshots). load() rejects a snapshot of
-  // another version or a malformed one (never crashes on hostile bytes).
+  // another version or a malformed one (never crashes on hostile bytes). save() encodes a large
+  // model's second half on a helper thread; it reads the model only.
   std::string save() const;
   static result<read_model> load(std::string_view bytes);
 

@@ -1,6 +1,7 @@
 // The read model: any position's model equals a fresh fold up to it, the runner resumes from its
 // snapshot exactly, voids are honoured, and the demo's headline holds as of 2025-12-01.
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <random>
 #include <thread>
@@ -283,6 +284,68 @@ TEST_CASE("streams arriving in any key order all land in the model, and again fr
     CHECK(m->talents.size() == model.talents.size());
     CHECK(m->last_activity.size() == model.last_activity.size());
   }
+  // A moved-from model used again starts afresh and leaves the one it moved into alone.
+  read_model target = std::move(copy);
+  const auto target_image = target.save();
+  const std::string fresh = id_text(999);  // a talent the model has not seen
+  for (const auto& stream : {"talent-" + talent, "talent-" + fresh}) {
+    auto event = make_event("Noted", empty_message);
+    event.occurred_at = ++when;
+    must_append(*store, single(stream, expected_version::any(), std::move(event)));
+    auto last = store->read_stream(stream, ~std::uint64_t{0}, read_direction::backward, 1);
+    REQUIRE(last.ok());
+    REQUIRE(copy.apply(*last->back(), read).ok());
+  }
+  CHECK(target.save() == target_image);
+  CHECK(copy.talents.size() == 2);
+  CHECK(copy.talents.at(talent).events == 1);
+  CHECK(copy.last_activity.at("talent-" + fresh) == when);
+}
+
+TEST_CASE("a long catch-up, read on a helper thread, equals the oracle while readers look on") {
+  temp_dir dir;
+  auto store = open_store(dir);
+  const std::string empty_message(8, '\0');
+  const char* categories[] = {"talent", "need", "candidacy", "appointment"};
+  std::int64_t when = 1'700'000'000'000'000;
+  for (unsigned batch = 0; batch < 120; ++batch) {  // 6,000 events: past the inline threshold
+    append_request request;
+    for (unsigned s = 0; s < 5; ++s) {
+      const unsigned n = (batch * 5 + s) % 400;
+      std::vector<new_event> events;
+      for (unsigned i = 0; i < 10; ++i) {
+        events.push_back(make_event("Noted", empty_message));
+        events.back().occurred_at = ++when;
+      }
+      request.streams.push_back(stream_append{std::string(categories[n % 4]) + "-" + id_text(n),
+                                              expected_version::any(), std::move(events)});
+    }
+    must_append(*store, std::move(request));
+  }
+  const auto head = store->head_position();
+  REQUIRE(head == 6000);
+  projection_runner runner(*store);
+  REQUIRE(runner.start().ok());
+  std::atomic<bool> done{false};
+  std::thread follower([&] { runner.run(); });
+  std::thread reader([&] {
+    while (!done) {
+      runner.read([&](const read_model& m) {
+        CHECK(m.position <= head);
+        return m.talents.size();
+      });
+      std::this_thread::yield();
+    }
+  });
+  CHECK(runner.wait_for(head, std::chrono::seconds(30)));
+  done = true;
+  reader.join();
+  runner.stop();
+  follower.join();
+  runner.read([&](const read_model& m) { CHECK(m.save() == oracle(*store, head).save()); });
+  // A rebuild on this thread gets the same.
+  REQUIRE(runner.rebuild().ok());
+  runner.read([&](const read_model& m) { CHECK(m.save() == oracle(*store, head).save()); });
 }
 
 TEST_CASE("a snapshot keeps every string exactly, packed UUIDs or not") {
@@ -324,6 +387,43 @@ TEST_CASE("a snapshot keeps every string exactly, packed UUIDs or not") {
   read_model other;
   other.talents[texts[3]];
   CHECK(one.save().size() + 20 == other.save().size());
+}
+
+TEST_CASE("a large model, encoded on two threads, loads back exactly") {
+  read_model m;
+  m.position = 123456;
+  m.last_occurred_at = 1'700'000'000'000'000;
+  for (unsigned i = 0; i < 6000; ++i) {
+    const std::string id = id_text(i);
+    m.talents[id].skills = {"python", std::to_string(i)};
+    m.needs[id].candidacies[id_text(i + 1)] = id;
+    m.candidacies[id].entered_at[3] = i;
+    m.appointments[id].check_ins[id_text(i + 2)].due_on = "2025-07-01";
+    m.appointments[id].entries.by_id.insert(id_text(i + 3));
+    m.last_activity["talent-" + id] = i;
+  }
+  REQUIRE(m.talents.size() + m.needs.size() + m.candidacies.size() + m.appointments.size() +
+              m.last_activity.size() >
+          (1u << 14));
+  const auto image = m.save();
+  auto loaded = read_model::load(image);
+  REQUIRE(loaded.ok());
+  CHECK(loaded->save() == image);
+  CHECK(loaded->position == m.position);
+  CHECK(loaded->talents.at(id_text(77)).skills.back() == "77");
+  CHECK(loaded->appointments.at(id_text(5999)).check_ins.count(id_text(6001)) == 1);
+  CHECK(loaded->appointments.at(id_text(5999)).entries.by_id.count(id_text(6002)) == 1);
+  CHECK(loaded->last_activity.at("talent-" + id_text(4321)) == 4321);
+  // Just past the threshold with almost everything in the second half.
+  read_model small;
+  small.appointments[id_text(1)];
+  read_model big = small;
+  for (unsigned i = 0; i < (1u << 14); ++i)
+    big.last_activity["need-" + id_text(i)] = i;
+  auto big_loaded = read_model::load(big.save());
+  REQUIRE(big_loaded.ok());
+  CHECK(big_loaded->appointments.size() == 1);
+  CHECK(big_loaded->last_activity == big.last_activity);
 }
 
 TEST_CASE("a snapshot of another version is discarded and the model rebuilt") {
