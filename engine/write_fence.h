@@ -14,14 +14,16 @@
 // failure until reopen" the store's own rule, with one error code (`writes_stopped`), rather than
 // a consequence of RocksDB's error policy.
 //
-// Known limit (RocksDB 7.8 as Debian builds it, with assertions on): the committer syncs the WAL
-// while the sequencer writes the next group (the pipeline of store_impl.h). If that write's WAL
-// append fails after the committer checked stopped() and before RocksDB's SyncWAL starts,
-// RocksDB's WritableFileWriter asserts and the process aborts instead of reporting an error. An
-// abort is a crash: nothing acknowledged is lost and the store recovers (the power-loss test
-// covers crashes), but the error is not reported cleanly. A RocksDB built without assertions
-// returns an error there. Closing the window without giving up the pipeline would take a
-// file-system hook at the start of the WAL sync, to hold writes only until then.
+// Known limit (RocksDB 7.8 as Debian builds it, with assertions on): RocksDB asserts when it
+// syncs a WAL writer that failed an append or a plain sync before. The committer syncs the WAL
+// while the sequencer writes the next group (the pipeline of store_impl.h), and RocksDB's
+// background flushes sync closed WALs on their own; if such an append or background sync fails
+// after the committer checked stopped() and before its SyncWAL starts, the process aborts
+// instead of reporting an error. An abort is a crash: nothing acknowledged is lost and the store
+// recovers (the power-loss test covers crashes), but the error is not reported cleanly. A RocksDB
+// built without assertions returns an error there. Closing the window without giving up the
+// pipeline would take a file-system hook at the start of the WAL sync, holding writes until
+// then, and a listener stopping the fence on RocksDB's background errors.
 //
 // Internal to the engine; thread-safe.
 #pragma once

@@ -211,7 +211,7 @@ TEST_CASE(
   CHECK(slurp(f.path("000005.log")) == std::string("aaaa") + std::string(4, '\0') + "cccc");
 }
 
-TEST_CASE("fault injection: after a crash every change fails and changes nothing; reads go on") {
+TEST_CASE("fault injection: after a crash every change fails and changes nothing, reads go on") {
   fs_fixture f;
   auto file = f.create("000006.log");
   auto table = f.create("000009.sst");
@@ -261,7 +261,7 @@ TEST_CASE("fault injection: a crash armed at the n-th change tears that append")
   }
 }
 
-TEST_CASE("fault injection: fault rules pick operations and files; a full disk writes what fits") {
+TEST_CASE("fault injection: fault rules pick operations and files, a full disk writes what fits") {
   fs_fixture f;
   auto wal = f.create("000010.log");
   auto table = f.create("000011.sst");
