@@ -109,8 +109,9 @@ int serve(const char* name, int argc, char** argv, int first, bool seed_demo) {
   projections.stop();
   follower.join();
   projector.join();
-  service.reset();
-  store->reset();  // waits for queued appends and closes the database
+  // The manager and the runner hold store subscriptions, which must go before the store does
+  // (engine/event_store.h): leaving the scope destroys them first, then the service, then the
+  // store, which waits for queued appends and closes the database.
   return 0;
 }
 

@@ -74,10 +74,14 @@ TEST_CASE("http: the OpenAPI document describes every route the router has") {
 TEST_CASE("http: /metrics counts responses and commands, with no personal data") {
   running_server server({}, backend_setup{true, {}});
   caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
-  auto talent = str(coordinator.created("/v1/talents", registration("metrics 太郎")), "talent_id");
+  auto registered = coordinator.created("/v1/talents", registration("metrics 太郎"));
+  auto talent = str(registered, "talent_id");
   CHECK(coordinator.post("/v1/talents/" + talent + "/resume").result_int() == 409);
   CHECK(coordinator.get("/v1/nowhere").result_int() == 404);
-  coordinator.read("/v1/talents/" + talent + "?min_position=1");
+  // Waits for the registration itself: with min_position=1 a busy machine could read the model
+  // before it had the talent (404).
+  coordinator.read("/v1/talents/" + talent +
+                   "?min_position=" + std::to_string(registered.at("position").as_int64()));
 
   caller nobody{server.port(), ""};
   CHECK(nobody.get("/metrics").result_int() == 401);

@@ -13,6 +13,7 @@
 // cannot evolve, an error without a code.
 #include <kj/exception.h>
 
+#include <boost/json/parse.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -122,6 +123,9 @@ std::string decode_or_fail(std::string_view type, std::string_view bytes,
                            const char* what) {
   auto json = decode_payload_json(type, bytes, personal, view);
   if (!json) fail(std::string(what) + " does not decode: " + json.err().message);
+  boost::system::error_code ec;
+  auto parsed = boost::json::parse(*json, ec);
+  if (ec || !parsed.is_object()) fail(std::string(what) + " decodes to invalid JSON: " + *json);
   return *json;
 }
 

@@ -9,7 +9,9 @@
 // personal bytes), its `sealed` field read, and folded into its aggregate's state, alone and
 // after an EventVoided naming it.
 //
-// Findings are what ASan/UBSan report, uncaught exceptions, and an error without a code.
+// Findings are what ASan/UBSan report, uncaught exceptions, an error without a code, and a
+// decoded payload that is not a JSON object.
+#include <boost/json/parse.hpp>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -45,11 +47,20 @@ void fold_one(const std::string& type, std::string_view payload) {
   check(fold<State>(events));
 }
 
+// What decodes goes out to clients as JSON: it must be a JSON object (and valid UTF-8).
+void check_json(const result<std::string>& decoded) {
+  check(decoded);
+  if (!decoded) return;
+  boost::system::error_code ec;
+  auto parsed = boost::json::parse(*decoded, ec);
+  if (ec || !parsed.is_object()) fail("a decoded payload is not a JSON object: " + *decoded);
+}
+
 void payload_paths(const std::string& type, std::string_view payload) {
   const event_type_info* info = find_event_type(type);
-  check(decode_payload_json(type, payload, std::nullopt, personal_view::redacted));
-  check(decode_payload_json(type, payload, std::nullopt, personal_view::erased));
-  check(decode_payload_json(type, payload, payload, personal_view::full));
+  check_json(decode_payload_json(type, payload, std::nullopt, personal_view::redacted));
+  check_json(decode_payload_json(type, payload, std::nullopt, personal_view::erased));
+  check_json(decode_payload_json(type, payload, payload, personal_view::full));
   check(get_sealed(type, payload));
   if (!info) return;
   std::string_view category = info->category;

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -99,8 +100,19 @@ int connect_to_server(int deadline_seconds) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    fail(std::string("cannot connect to the server: ") + std::strerror(errno));
+  int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  if (rc != 0 && errno == EINTR) {
+    // Interrupted by a signal, the connection completes in the background: wait for it.
+    pollfd writable{fd, POLLOUT, 0};
+    while (::poll(&writable, 1, deadline_seconds * 1000) < 0 && errno == EINTR) {
+    }
+    int error = 0;
+    socklen_t length = sizeof error;
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
+    rc = error == 0 ? 0 : -1;
+    errno = error;
+  }
+  if (rc != 0) fail(std::string("cannot connect to the server: ") + std::strerror(errno));
   timeval tv{};
   tv.tv_sec = deadline_seconds;
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -108,15 +120,21 @@ int connect_to_server(int deadline_seconds) {
   return fd;
 }
 
-std::string send_and_drain(int fd, std::string_view bytes) {
-  // The server may answer and close before reading everything (an error ends the exchange): a
-  // failed send is then expected, not a finding.
+bool send_all(int fd, std::string_view bytes) {
   std::size_t sent = 0;
   while (sent < bytes.size()) {
     ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;
+    if (n < 0 && errno == EINTR) continue;  // libFuzzer's timer signals interrupt system calls
+    if (n <= 0) return false;
     sent += static_cast<std::size_t>(n);
   }
+  return true;
+}
+
+std::string send_and_drain(int fd, std::string_view bytes) {
+  // The server may answer and close before reading everything (an error ends the exchange): a
+  // failed send is then expected, not a finding.
+  (void)send_all(fd, bytes);
   ::shutdown(fd, SHUT_WR);
   std::string answers;
   char buffer[16384];

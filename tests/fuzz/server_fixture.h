@@ -17,6 +17,9 @@ std::uint16_t server_port();
 // A blocking loopback connection to the server, with receive/send timeouts of `deadline_seconds`.
 int connect_to_server(int deadline_seconds);
 
+// Sends all of `bytes`; false when the connection failed first. Retries after a signal.
+bool send_all(int fd, std::string_view bytes);
+
 // Sends `bytes` (stopping quietly if the server closed), half-closes, and reads until the server
 // closes. Returns what it read (at most 1 MiB is kept). Aborts when the server keeps the
 // connection open past the deadline after the client finished sending: a hang.

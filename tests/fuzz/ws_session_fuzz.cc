@@ -13,7 +13,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "fuzz_support.h"
@@ -32,14 +34,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: kakehashi.v1\r\n"
       "Authorization: Bearer " +
       token.bearer + "\r\n\r\n";
-  if (::send(fd, handshake.data(), handshake.size(), MSG_NOSIGNAL) !=
-      static_cast<ssize_t>(handshake.size()))
-    fail("cannot send the handshake");
+  if (!send_all(fd, handshake)) fail("cannot send the handshake");
   // The 101's headers, byte by byte so nothing after them is taken from the frames.
   std::string head;
   char c;
   while (head.size() < 4096 && head.find("\r\n\r\n") == std::string::npos) {
-    if (::recv(fd, &c, 1, 0) != 1) fail("the server did not answer the handshake");
+    ssize_t n = ::recv(fd, &c, 1, 0);
+    if (n < 0 && errno == EINTR) continue;  // libFuzzer's timer signals
+    if (n != 1)
+      fail("the server did not answer the handshake (" +
+           (n == 0 ? std::string("it closed the connection")
+                   : std::string("recv: ") + std::strerror(errno)) +
+           " after " + std::to_string(head.size()) + " bytes)");
     head.push_back(c);
   }
   if (head.rfind("HTTP/1.1 101", 0) != 0) fail("the handshake was refused:\n" + head);
