@@ -159,7 +159,7 @@ TEST_CASE("the access log names method, path, status, bytes and time, never the 
   CHECK(boost::json::parse(lines[1]).as_object().at("status") == 404);
 }
 
-TEST_CASE("CORS: only allowed origins get Access-Control-Allow-Origin; preflight") {
+TEST_CASE("CORS: only allowed origins get Access-Control-Allow-Origin, preflight") {
   api::server_options options;
   options.allow_origins = {"https://dash.example/"};
   running_server server(options);

@@ -65,7 +65,7 @@ TEST_CASE("after stop() the listening socket is gone") {
   CHECK(ec);
 }
 
-TEST_CASE("stop() before run() makes run() return at once; stop() is idempotent") {
+TEST_CASE("stop() before run() makes run() return at once, stop() is idempotent") {
   temp_dir dir;
   store_options store_opts;
   store_opts.path = dir.path();

@@ -289,7 +289,7 @@ TEST_CASE("stream: the handshake checks Origin, subprotocol and token before upg
   }
 }
 
-TEST_CASE("stream: only an exactly listed Origin upgrades; look-alikes are refused") {
+TEST_CASE("stream: only an exactly listed Origin upgrades, look-alikes are refused") {
   api::server_options options;
   options.allow_origins = {"https://dash.example.jp"};
   stream_server server(options);
@@ -560,7 +560,7 @@ TEST_CASE("stream: protocol violations close the connection with the RFC 6455 co
   }
 }
 
-TEST_CASE("stream: WebSocket pings are answered; an idle peer is pinged, a silent one dropped") {
+TEST_CASE("stream: WebSocket pings are answered, an idle peer is pinged, a silent one dropped") {
   api::server_options options;
   options.websocket.idle_timeout = std::chrono::seconds(2);
   stream_server server(options);

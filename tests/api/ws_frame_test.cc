@@ -100,7 +100,7 @@ TEST_CASE("ws frame: masked text, fragments, pings and close are parsed") {
   CHECK(big.payload == std::string(65536, 'b'));
 }
 
-TEST_CASE("ws frame: close frames report their code; a bare one reads 1005") {
+TEST_CASE("ws frame: close frames report their code, a bare one reads 1005") {
   frame_parser parser(1024);
   auto bare = only(parser, client_frame(0x88, ""));
   CHECK(bare.what == frame_event::kind::close);

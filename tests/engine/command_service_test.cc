@@ -135,7 +135,7 @@ TEST_CASE("invariant 3: at most one open candidacy per talent and need") {
   f.identify(talent, need);  // the first one is closed now
 }
 
-TEST_CASE("invariant 4: only the officer decides; a coordinator enters it on their behalf") {
+TEST_CASE("invariant 4: only the officer decides, a coordinator enters it on their behalf") {
   domain_fixture f;
   auto talent = f.talent();
   auto need = f.defined_need();

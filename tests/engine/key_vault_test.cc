@@ -187,7 +187,7 @@ TEST_CASE("erase: old blobs read as erased, nothing new is sealed, other subject
   CHECK(vault.stats().keys_created == 2);
 }
 
-TEST_CASE("keys and erasures survive reopen; a read-only store opens but cannot seal or erase") {
+TEST_CASE("keys and erasures survive reopen, a read-only store opens but cannot seal or erase") {
   temp_dir dir;
   std::string kept_blob, gone_blob;
   {

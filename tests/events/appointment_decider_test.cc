@@ -245,7 +245,7 @@ TEST_CASE("invariant 6: after AppointmentEnded every change is appointment_ended
 
 // ---- invariant 7: terms change only through amendments ----
 
-TEST_CASE("invariant 7: an amendment changes the terms it names; its void restores them") {
+TEST_CASE("invariant 7: an amendment changes the terms it names, its void restores them") {
   auto s = arranged();
   s.apply(s.on_appointment(A, make_command("AppointmentStarted", "{}")));
   auto d = s.on_appointment(

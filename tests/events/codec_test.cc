@@ -90,7 +90,7 @@ TEST_CASE("payloads round trip JSON -> bytes -> JSON, personal fields included")
   check_round_trip("TalentContacted", "{}");
 }
 
-TEST_CASE("primitive fields read as their defaults; absent Text and lists stay absent") {
+TEST_CASE("primitive fields read as their defaults, absent Text and lists stay absent") {
   auto encoded = encode("RequirementsDefined",
                         R"({"role_category":"engineer","tier":"hands_on","openings":1})");
   CHECK(decode("RequirementsDefined", encoded, personal_view::full) ==
@@ -364,7 +364,7 @@ TEST_CASE("payload_too_large above 64 KiB of JSON, exactly 64 KiB accepted") {
   CHECK(long_text.err().code == "payload_too_large");
 }
 
-TEST_CASE("set_sealed stores the ciphertext once; get_sealed reads it; JSON never shows it") {
+TEST_CASE("set_sealed stores the ciphertext once, get_sealed reads it, JSON never shows it") {
   auto encoded = encode("TalentRegistered", talent_json);
   auto unsealed = get_sealed("TalentRegistered", encoded.public_bytes);
   REQUIRE(unsealed.ok());

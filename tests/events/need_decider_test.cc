@@ -178,7 +178,7 @@ TEST_CASE("openings cannot drop below the appointments already made") {
   CHECK(s.need(N).unfilled() == 1);
 }
 
-TEST_CASE("holds: need_on_hold, need_not_on_hold; the stage is kept") {
+TEST_CASE("holds: need_on_hold, need_not_on_hold, the stage is kept") {
   test::scenario s;
   s.open_need(N);
   s.record_hearing(N, H1);
@@ -209,7 +209,7 @@ TEST_CASE("a need on hold can be closed, and closing ends the hold") {
   CHECK(state.close_reason == 1);
 }
 
-TEST_CASE("close and reopen: need_closed, need_not_closed; reopening restores the stage") {
+TEST_CASE("close and reopen: need_closed, need_not_closed, reopening restores the stage") {
   test::scenario s;
   s.ready_need(N);
   CHECK_REJECTED(s.on_need(N, make_command("NeedReopened", "{}")), errc::conflict,
