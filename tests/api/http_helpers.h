@@ -15,6 +15,19 @@ namespace kakehashi::test {
 
 using headers = std::vector<std::pair<std::string, std::string>>;
 
+constexpr const char* chiyoda = "131016";  // 千代田区
+constexpr const char* chuo = "131024";     // 中央区
+
+// A server with the whole backend: command service and read-model runner.
+inline backend_setup full() {
+  return backend_setup{true, {}};
+}
+
+// `min_position=P` for the position a command answered with: a read that waits for it.
+inline std::string min_position_of(const boost::json::object& outcome) {
+  return "min_position=" + std::to_string(outcome.at("position").as_int64());
+}
+
 inline boost::json::object json_of(const response& res) {
   boost::json::error_code ec;
   auto v = boost::json::parse(res.body(), ec);

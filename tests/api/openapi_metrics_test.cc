@@ -10,7 +10,7 @@ namespace kakehashi::test {
 namespace json = boost::json;
 
 TEST_CASE("http: the OpenAPI document describes every route the router has") {
-  running_server server({}, backend_setup{true, {}});
+  running_server server({}, full());
   caller admin{server.port(), server.issue_token(access_role::admin)};
   auto doc = admin.read("/v1/openapi.json");
   CHECK(str(doc, "openapi") == "3.1.0");
@@ -72,7 +72,7 @@ TEST_CASE("http: the OpenAPI document describes every route the router has") {
 }
 
 TEST_CASE("http: /metrics counts responses and commands, with no personal data") {
-  running_server server({}, backend_setup{true, {}});
+  running_server server({}, full());
   caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
   auto registered = coordinator.created("/v1/talents", registration("metrics 太郎"));
   auto talent = str(registered, "talent_id");

@@ -9,17 +9,6 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr const char* chiyoda = "131016";
-constexpr const char* chuo = "131024";
-
-backend_setup full() {
-  return backend_setup{true, {}};
-}
-
-std::string min_pos(const json::object& outcome) {
-  return "min_position=" + std::to_string(outcome.at("position").as_int64());
-}
-
 std::size_t count_items(const json::value& regions) {
   std::size_t n = 0;
   for (const auto& region : regions.as_object())
@@ -85,7 +74,7 @@ TEST_CASE("http: queries are narrowed by role and municipality") {
   auto other = coordinator.created("/v1/needs", need_body(chuo));
   const std::string other_need = str(other, "need_id");
   std::string wait = "?";
-  wait += min_pos(other);
+  wait += min_position_of(other);
 
   // The talent pool and cross-municipality metrics are closed to a municipality.
   for (const std::string& target : std::vector<std::string>{
@@ -149,7 +138,7 @@ TEST_CASE("http: min_position waits for the read model, then answers 504") {
   caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
   auto outcome = coordinator.created("/v1/talents", registration());
   // Read-your-writes: at the position the command answered, the talent is there.
-  auto list = coordinator.read("/v1/talents?" + min_pos(outcome));
+  auto list = coordinator.read("/v1/talents?" + min_position_of(outcome));
   CHECK(list.at("talents").as_array().size() == 1);
   // A position nobody has written yet cannot be reached.
   auto res = coordinator.get("/v1/talents?min_position=999999");
