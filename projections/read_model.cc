@@ -448,7 +448,11 @@ status read_model::apply(const recorded_event& e, const stream_reader& read) {
     }
     slot = &index_.add(activity->first, {&activity->second, state});
   }
-  *slot->last_activity = e.occurred_at;
+  // A candidate attached to a need is activity of its candidacy (the same append opens it), not
+  // of the need: a municipality sees the need, and must not learn of a candidate before the
+  // proposal from the need's date moving.
+  if (kind != category::need || e.type != "CandidateAttached")
+    *slot->last_activity = e.occurred_at;
   char id_text[36];
   const event_view view{format_uuid(e.id, id_text), e.type, e.payload, e.occurred_at, e.version};
   try {

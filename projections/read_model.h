@@ -112,7 +112,8 @@ struct read_model {
   // Bumped whenever what apply() computes or the snapshot encoding changes: stored snapshots of
   // another version are discarded and the model is rebuilt from the log.
   // 2: UUIDs packed into 16 bytes, id hashes in 8 fixed bytes, voidable entries as id sets.
-  static constexpr std::uint32_t version = 2;
+  // 3: a need's CandidateAttached no longer moves the need's last_activity.
+  static constexpr std::uint32_t version = 3;
 
   position_t position = 0;            // the last event applied
   std::int64_t last_occurred_at = 0;  // the latest business time applied

@@ -33,7 +33,8 @@ read_model fresh_fold(const event_store& store, position_t position) {
 
 // The model as the domain layer defines it, computed without read_model::apply: every
 // aggregate is fold<State>() of its own stream's events up to `position` (voids honoured),
-// last_activity is the business time of each stream's latest event, and the position and latest
+// last_activity is the business time of each stream's latest event (a need's CandidateAttached
+// aside: that is its candidacy's activity), and the position and latest
 // business time are those of the events read. The fast paths (store scan, stream index, hinted
 // inserts, refold on a void) must give exactly this.
 read_model oracle(const event_store& store, position_t position) {
@@ -61,7 +62,9 @@ read_model oracle(const event_store& store, position_t position) {
     auto put = [&](auto& states, auto folded) {
       REQUIRE(folded.ok());
       states[id] = std::move(*folded);
-      model.last_activity[stream] = events.back().occurred_at;
+      for (const auto& e : events)
+        if (category != "need" || e.type != "CandidateAttached")
+          model.last_activity[stream] = e.occurred_at;
     };
     if (category == "talent")
       put(model.talents, fold<talent_state>(views));
@@ -107,6 +110,29 @@ void small_history(domain_fixture& f) {
 }
 
 }  // namespace
+
+TEST_CASE("a candidate attached to a need moves its candidacy's last activity, not the need's") {
+  domain_fixture f;
+  auto talent = f.talent();
+  auto need = f.defined_need();
+  const position_t defined = f.store->head_position();
+  auto candidacy = f.identify(talent, need);
+  auto model = fresh_fold(*f.store, f.store->head_position());
+  auto occurred = [&](position_t p) {
+    std::int64_t at = 0;
+    auto scanned = f.store->scan(p, [&](const recorded_event& e) {
+      at = e.occurred_at;
+      return false;
+    });
+    REQUIRE(scanned.ok());
+    return at;
+  };
+  // The need's last event is the CandidateAttached the identification appended to it.
+  REQUIRE(f.store->stream_version("need-" + need) == 3);
+  CHECK(model.last_activity.at("need-" + need) == occurred(defined));
+  CHECK(model.last_activity.at("candidacy-" + candidacy) == occurred(f.store->head_position()));
+  CHECK(occurred(f.store->head_position()) > occurred(defined));
+}
 
 TEST_CASE("a void is honoured by the live model as by a fresh fold") {
   domain_fixture f;
