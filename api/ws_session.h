@@ -16,9 +16,10 @@
 //   - Nothing received for idle_timeout closes the connection; a ping goes out when nothing has
 //     been received for half of it. The opening and closing handshakes are bounded by
 //     handshake_timeout.
-//   - Batching: after a wake-up from a subscription, events are taken at most once per
-//     coalesce_delay (an idle connection's first event goes at once), and everything queued
-//     goes out in one write of up to 64 KiB.
+//   - Batching: a wake-up from a subscription takes everything its live buffer holds by then,
+//     and everything queued goes out in one write of up to 64 KiB; with a coalesce_delay
+//     (0 by default: none) events are taken at most once per delay, an idle connection's first
+//     event at once.
 //
 // Per-event authorization (api/event_access.h): hidden events are skipped, redacted ones carry
 // no personal data. For a municipality the decision needs the read model to know the event's
