@@ -421,8 +421,14 @@ void ws_session::write_some() {
       left -= write_buffers_[write_next_++].size();
     if (left > 0) write_buffers_[write_next_] += left;
     if (write_next_ == write_buffers_.size()) {
-      // Completed as a handler of its own, as Asio completes a write that succeeded at once:
-      // on_write pumps and writes again, which must not nest in the pump that wrote this.
+      // All written at once, the usual case. on_write runs here when all it would do is tidy
+      // up: no pump to resume (it would pump, write and complete again, nesting without bound
+      // while a catch-up has more), no close frame written, a read pending (none to start in
+      // the middle of on_read's parsing), and staging_ empty (swapped just now). That saves a
+      // handler per send, one per event per subscriber at light load. Otherwise on_write runs
+      // as a handler of its own, as Asio completes a write that succeeded at once.
+      if (!pump_blocked_ && !close_in_write_ && reading_ && staging_.empty())
+        return on_write(error_code(), 0);
       net::post(socket_.get_executor(),
                 [self = shared_from_this()] { self->on_write(error_code(), 0); });
       return;
