@@ -4,6 +4,7 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json/serialize.hpp>
+#include <iterator>
 
 #include "api/auth.h"
 #include "api/authenticator.h"
@@ -84,9 +85,31 @@ void stream_service::drain_wakeups() {
     wake_ready_.reserve(ready.size());
     wake_posted_ = false;
   }
-  // Posted from an I/O thread, these stay in its private queue: no syscall per connection.
+  run_wakeups(std::move(ready));
+}
+
+void stream_service::run_wakeups(std::vector<std::weak_ptr<ws_session>> ready) {
+  // Each connection is woken right here, on its strand (wake_here), rather than posted as a
+  // handler of its own: a post per connection per event went through the scheduler's queue and
+  // its lock, which the I/O threads then fought over. So the other I/O threads get a share,
+  // the second half of a long list goes back to the queue as one task, which splits again.
+  constexpr std::size_t min_split = 32;
+  if (ready.size() >= 2 * min_split) {
+    boost::asio::any_io_executor ex;
+    {
+      std::lock_guard lock(wake_mutex_);
+      ex = *executor_;  // set: this runs as a task posted to it
+    }
+    std::vector<std::weak_ptr<ws_session>> rest(
+        std::make_move_iterator(ready.begin() + static_cast<std::ptrdiff_t>(ready.size() / 2)),
+        std::make_move_iterator(ready.end()));
+    ready.resize(ready.size() / 2);
+    boost::asio::post(ex, [self = shared_from_this(), rest = std::move(rest)]() mutable {
+      self->run_wakeups(std::move(rest));
+    });
+  }
   for (auto& weak : ready)
-    if (auto session = weak.lock()) session->wake_soon();
+    if (auto session = weak.lock()) session->wake_here();
 }
 
 bool stream_service::is_stream_target(const http_request& req) {

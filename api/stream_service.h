@@ -135,6 +135,7 @@ class stream_service : public std::enable_shared_from_this<stream_service> {
     std::shared_ptr<const std::string> text;
   };
   void drain_wakeups();
+  void run_wakeups(std::vector<std::weak_ptr<ws_session>> ready);
 
   std::mutex wake_mutex_;
   std::optional<boost::asio::any_io_executor> executor_;

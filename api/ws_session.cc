@@ -507,6 +507,10 @@ void ws_session::wake_soon() {
   net::post(socket_.get_executor(), [self = shared_from_this()] { self->wake(); });
 }
 
+void ws_session::wake_here() {
+  net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->wake(); });
+}
+
 void ws_session::wake() {
   if (closing_ || !open_ || flush_timer_armed_) return;
   auto due = last_pump_ + service_.options().coalesce_delay;

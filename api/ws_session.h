@@ -75,6 +75,9 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   // A subscription has something new (via stream_service::wake_later): posts wake() onto the
   // strand. Any thread.
   void wake_soon();
+  // As wake_soon, but runs wake() at once when the strand is free and the caller is an I/O
+  // thread of the same io_context (else it is queued on the strand, as wake_soon).
+  void wake_here();
 
  private:
   using error_code = boost::system::error_code;

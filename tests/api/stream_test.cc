@@ -155,6 +155,34 @@ TEST_CASE("stream: no coalescing wait by default; a coalesce_delay holds later e
   }
 }
 
+TEST_CASE("stream: many connections woken together each get every live event once, in order") {
+  // More connections than one wake-up task takes (api/stream_service.cc, run_wakeups): the
+  // list is split between I/O threads, and each connection is woken on its own strand.
+  stream_server server;
+  auto token = server.token(access_role::admin);
+  constexpr std::size_t connections = 150;
+  std::vector<std::unique_ptr<ws_client>> clients;
+  for (std::size_t i = 0; i < connections; ++i) {
+    clients.push_back(std::make_unique<ws_client>());
+    REQUIRE(clients.back()->connect_ok(server.port(), with_token(token)));
+    clients.back()->send(subscribe_message("s", "$all", "\"end\""));
+    REQUIRE(op_of(clients.back()->read()) == "caught_up");
+  }
+  position_t first = server.store().head_position() + 1;
+  for (int i = 0; i < 3; ++i)
+    server.need();
+  for (auto& c : clients) {
+    for (position_t p = first; p < first + 3; ++p) {
+      auto m = c->read();
+      REQUIRE(op_of(m) == "event");
+      CHECK(position_of_event(m) == p);
+    }
+    // Nothing else was queued for it: a ping is answered next.
+    c->send(R"({"op":"ping"})");
+    CHECK(op_of(c->read()) == "pong");
+  }
+}
+
 TEST_CASE("stream: a client that reconnects with from = last position + 1 misses nothing") {
   stream_server server;
   auto token = server.token(access_role::admin);
