@@ -157,7 +157,7 @@ TEST_CASE("stream: no coalescing wait by default; a coalesce_delay holds later e
 
 TEST_CASE("stream: many connections woken together each get every live event once, in order") {
   // More connections than one wake-up task takes (api/stream_service.cc, run_wakeups): the
-  // list is split between I/O threads, and each connection is woken on its own strand.
+  // list is handed on in chunks between I/O threads, each connection woken on its strand.
   stream_server server;
   auto token = server.token(access_role::admin);
   constexpr std::size_t connections = 150;
