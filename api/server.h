@@ -52,10 +52,16 @@ struct websocket_options {
   // behind a full queue, whose pongs wait unread, is alive; one that stopped reading is not).
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds handshake_timeout{10};  // the opening and the closing handshake
-  // After a subscription wakes an idle connection its events go out at once; after that the
-  // connection takes events at most this often, so a busy stream goes out in batches (one
-  // write for many events) instead of one send per event per subscriber.
-  std::chrono::milliseconds coalesce_delay{5};
+  // The least time between two rounds of taking events from a connection's subscriptions
+  // (after a wake-up from an idle state the events go out at once). 0, the default: no timer,
+  // the batching comes from the load itself. A connection is woken once per empty-to-non-empty
+  // change of its live buffer, and everything committed until its turn on an I/O thread comes
+  // goes out in one write; so at light load each event goes out as soon as it is committed
+  // (a fixed delay would add up to its whole length to every event but the first of a
+  // burst), and the busier the server, the larger its batches, without a timer per connection.
+  // Above 0 it caps the sends per connection at 1000/coalesce_delay a second, for a machine
+  // that would rather spend latency than CPU on sends.
+  std::chrono::milliseconds coalesce_delay{0};
   // Watches send an update at most this often, and only when the view changed.
   std::chrono::milliseconds watch_interval{250};
   // Encoded CloudEvents shared between connections (api/stream_service.h).

@@ -1,5 +1,6 @@
 #include "api/stream_service.h"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -77,16 +78,34 @@ void stream_service::wake_later(std::weak_ptr<ws_session> session) {
 void stream_service::drain_wakeups() {
   // Taken whole: once wake_posted_ is false again, the next publish posts another drain, which
   // may run on the other I/O thread while this one is still waking connections.
-  std::vector<std::weak_ptr<ws_session>> ready;
+  auto ready = std::make_shared<std::vector<std::weak_ptr<ws_session>>>();
   {
     std::lock_guard lock(wake_mutex_);
-    ready.swap(wake_ready_);
-    wake_ready_.reserve(ready.size());
+    ready->swap(wake_ready_);
+    wake_ready_.reserve(ready->size());
     wake_posted_ = false;
   }
-  // Posted from an I/O thread, these stay in its private queue: no syscall per connection.
-  for (auto& weak : ready)
-    if (auto session = weak.lock()) session->wake_soon();
+  run_wakeups(std::move(ready), 0);
+}
+
+void stream_service::run_wakeups(wake_list ready, std::size_t from) {
+  // Each connection is woken right here, on its strand (wake_here), rather than posted as a
+  // handler of its own: a post per connection per event went through the scheduler's queue and
+  // its lock, which the I/O threads then fought over. So that every I/O thread still takes a
+  // share, and no task runs long, a task wakes a chunk and first hands the rest on as one task.
+  constexpr std::size_t chunk = 64;
+  std::size_t to = std::min(ready->size(), from + chunk);
+  if (to < ready->size()) {
+    boost::asio::any_io_executor ex;
+    {
+      std::lock_guard lock(wake_mutex_);
+      ex = *executor_;  // set: this runs as a task posted to it
+    }
+    boost::asio::post(ex, [self = shared_from_this(), ready, to] { self->run_wakeups(ready, to); });
+  }
+  // Tasks read disjoint parts of the list, which nothing changes any more.
+  for (std::size_t i = from; i < to; ++i)
+    if (auto session = (*ready)[i].lock()) session->wake_here();
 }
 
 bool stream_service::is_stream_target(const http_request& req) {

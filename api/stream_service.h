@@ -135,6 +135,8 @@ class stream_service : public std::enable_shared_from_this<stream_service> {
     std::shared_ptr<const std::string> text;
   };
   void drain_wakeups();
+  using wake_list = std::shared_ptr<const std::vector<std::weak_ptr<ws_session>>>;
+  void run_wakeups(wake_list ready, std::size_t from);
 
   std::mutex wake_mutex_;
   std::optional<boost::asio::any_io_executor> executor_;

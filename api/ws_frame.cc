@@ -1,5 +1,7 @@
 #include "api/ws_frame.h"
 
+#include <utility>
+
 #include "events/text_formats.h"
 
 namespace kakehashi::api::ws {
@@ -47,6 +49,60 @@ std::string close_frame(std::uint16_t code) {
   out.push_back(static_cast<char>(code >> 8));
   out.push_back(static_cast<char>(code & 0xFF));
   return out;
+}
+
+void frame_batch::add(opcode op, std::string_view a, std::string_view b, std::string_view c) {
+  append_frame_header(bytes_, op, a.size() + b.size() + c.size());
+  bytes_ += a;
+  bytes_ += b;
+  bytes_ += c;
+  ++frames_;
+}
+
+void frame_batch::add_shared(opcode op, std::string_view head,
+                             std::shared_ptr<const std::string> body, std::string_view tail) {
+  if (body->size() < min_shared_bytes) return add(op, head, *body, tail);
+  append_frame_header(bytes_, op, head.size() + body->size() + tail.size());
+  bytes_ += head;
+  shared_bytes_ += body->size();
+  shared_.push_back(shared_piece{bytes_.size(), std::move(body)});
+  bytes_ += tail;
+  ++frames_;
+}
+
+void frame_batch::clear() {
+  bytes_.clear();
+  shared_.clear();
+  shared_bytes_ = 0;
+  frames_ = 0;
+}
+
+void frame_batch::release_memory() {
+  clear();
+  std::string().swap(bytes_);
+  std::vector<shared_piece>().swap(shared_);
+}
+
+std::size_t frame_batch::capacity_bytes() const {
+  return bytes_.capacity() + shared_.capacity() * sizeof(shared_piece);
+}
+
+void frame_batch::swap(frame_batch& other) noexcept {
+  bytes_.swap(other.bytes_);
+  shared_.swap(other.shared_);
+  std::swap(shared_bytes_, other.shared_bytes_);
+  std::swap(frames_, other.frames_);
+}
+
+void frame_batch::buffers(std::vector<boost::asio::const_buffer>& out) const {
+  out.clear();
+  std::size_t from = 0;
+  for (const auto& piece : shared_) {
+    if (piece.at > from) out.emplace_back(bytes_.data() + from, piece.at - from);
+    out.emplace_back(piece.text->data(), piece.text->size());
+    from = piece.at;
+  }
+  if (bytes_.size() > from) out.emplace_back(bytes_.data() + from, bytes_.size() - from);
 }
 
 std::size_t frame_parser::parse(std::string_view data, frame_event& out, bool& produced) {

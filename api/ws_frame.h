@@ -7,13 +7,17 @@
 // send, so the session owns every byte on the socket. Beast still performs the handshake.
 //
 // No extensions are negotiated (no permessage-deflate), so RSV bits must be zero.
-// Pure functions and a parser object; no I/O. The parser is used by one thread at a time.
+// Pure functions, a parser and an output batch; no I/O. Each object is used by one thread at a
+// time.
 #pragma once
 
+#include <boost/asio/buffer.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kakehashi::api::ws {
 
@@ -40,6 +44,53 @@ inline constexpr std::uint16_t internal_error = 1011;
 void append_frame_header(std::string& out, opcode op, std::size_t payload_bytes);
 // A whole close frame with `code` (and no reason).
 std::string close_frame(std::uint16_t code);
+
+// Outgoing frames collected for one write (a gather write: the socket takes them as a list of
+// buffers). Frame headers and small payloads are copied in; a shared payload (an encoded event,
+// the same text for every subscriber) is referenced, not copied: a thousand subscribers of an
+// event add a pointer each to their batches instead of a copy each of its kilobyte, so the
+// fan-out does not copy every delivery once more in memory (the kernel copies it anyway), and a
+// connection's output buffer stays small whatever its batches hold.
+// Ownership: the batch holds a reference to each shared payload until clear().
+class frame_batch {
+ public:
+  // One frame whose payload is a + b + c, copied.
+  void add(opcode op, std::string_view a, std::string_view b = {}, std::string_view c = {});
+  // One frame whose payload is head + *body + tail: head and tail copied, *body (not null, not
+  // to be modified while referenced) shared unless it is short enough to copy cheaper.
+  void add_shared(opcode op, std::string_view head, std::shared_ptr<const std::string> body,
+                  std::string_view tail);
+
+  // Bytes on the wire, all frames.
+  std::size_t size() const { return bytes_.size() + shared_bytes_; }
+  bool empty() const { return size() == 0; }
+  std::size_t frames() const { return frames_; }
+  // Empties the batch, releasing the shared payloads; keeps the memory for copies.
+  void clear();
+  // Gives back the memory for copies too (an idle connection after a burst).
+  void release_memory();
+  // The memory held for copies (not the shared payloads).
+  std::size_t capacity_bytes() const;
+  void swap(frame_batch& other) noexcept;
+
+  // Replaces `out` with the buffers that, written in order, put the batch on the wire. They
+  // stay valid until the batch is next changed.
+  void buffers(std::vector<boost::asio::const_buffer>& out) const;
+
+  // Payloads shorter than this are copied: a buffer of their own would cost the write more
+  // than the copy saves.
+  static constexpr std::size_t min_shared_bytes = 256;
+
+ private:
+  struct shared_piece {
+    std::size_t at;  // goes on the wire after bytes_[0, at)
+    std::shared_ptr<const std::string> text;
+  };
+  std::string bytes_;
+  std::vector<shared_piece> shared_;
+  std::size_t shared_bytes_ = 0;
+  std::size_t frames_ = 0;
+};
 
 // What the parser found in the bytes a client sent.
 struct frame_event {

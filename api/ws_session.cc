@@ -1,12 +1,15 @@
 #include "api/ws_session.h"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <algorithm>
 #include <array>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/json/serialize.hpp>
+#include <cerrno>
 #include <functional>
 #include <limits>
 
@@ -35,6 +38,8 @@ constexpr std::chrono::milliseconds model_retry_max{100};
 // while, so an idle connection holds little memory whatever its busiest moment was.
 constexpr std::size_t max_idle_buffer_bytes = 64 * 1024;
 constexpr std::size_t read_chunk_bytes = 16 * 1024;
+// Buffers per sendmsg: two per event, so a full queue (64 KiB of ~1 KiB events) goes in one.
+constexpr std::size_t write_iov_max = 256;
 
 // Non-municipality roles never consult the model (api/event_access.h).
 const read_model& no_model() {
@@ -340,12 +345,18 @@ void ws_session::sync_stats() {
 void ws_session::enqueue_frame(ws::opcode op, std::string_view a, std::string_view b,
                                std::string_view c) {
   if (closed_ || (close_queued_ && op != ws::opcode::close)) return;
-  ws::append_frame_header(staging_, op, a.size() + b.size() + c.size());
-  staging_ += a;
-  staging_ += b;
-  staging_ += c;
+  staging_.add(op, a, b, c);
+  after_enqueue(op);
+}
+
+void ws_session::enqueue_event(std::string_view head, std::shared_ptr<const std::string> text) {
+  if (closed_ || close_queued_) return;
+  staging_.add_shared(ws::opcode::text, head, std::move(text), ws::event_message_tail);
+  after_enqueue(ws::opcode::text);
+}
+
+void ws_session::after_enqueue(ws::opcode op) {
   if (op == ws::opcode::close) close_in_staging_ = true;
-  ++staged_messages_;
   // Inside pump() the write starts when the pump is done; elsewhere after this handler.
   if (!pumping_) schedule_write();
 }
@@ -363,21 +374,74 @@ void ws_session::schedule_write() {
 void ws_session::do_write() {
   sync_stats();
   if (writing_ || staging_.empty() || closed_ || !open_) return;
-  write_buffer_.swap(staging_);
+  write_batch_.swap(staging_);
   staging_.clear();
   close_in_write_ = close_in_staging_;
   close_in_staging_ = false;
-  service_.stats().messages_sent.fetch_add(staged_messages_, std::memory_order_relaxed);
-  staged_messages_ = 0;
+  service_.stats().messages_sent.fetch_add(write_batch_.frames(), std::memory_order_relaxed);
   writing_ = true;
-  net::async_write(socket_, net::buffer(write_buffer_),
-                   beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
+  write_batch_.buffers(write_buffers_);
+  write_next_ = 0;
+  write_some();
+}
+
+// Why not net::async_write: for a list of buffers it passes at most 16 to each sendmsg, and an
+// event takes two (its frame header and message head, copied; its shared text), so a batch of
+// 60 events would cost 8 system calls where one does. This is Asio's own speculative write
+// (try now, wait for room only if the socket is full), with all the buffers in each call.
+void ws_session::write_some() {
+  if (closed_) return on_write(net::error::operation_aborted, 0);
+  for (;;) {
+    std::array<::iovec, write_iov_max> iov;
+    std::size_t n = 0;
+    for (std::size_t i = write_next_; i < write_buffers_.size() && n < iov.size(); ++i, ++n)
+      iov[n] = ::iovec{const_cast<void*>(write_buffers_[i].data()), write_buffers_[i].size()};
+    ::msghdr msg{};
+    msg.msg_iov = iov.data();
+    msg.msg_iovlen = n;
+    ssize_t sent = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        // Re-arms the socket's readiness in the reactor, so room made meanwhile is not missed.
+        socket_.async_wait(net::socket_base::wait_write,
+                           [self = shared_from_this()](error_code ec) {
+                             if (ec) return self->on_write(ec, 0);
+                             self->write_some();
+                           });
+        return;
+      }
+      error_code ec(errno, boost::system::system_category());
+      net::post(socket_.get_executor(), [self = shared_from_this(), ec] { self->on_write(ec, 0); });
+      return;
+    }
+    // Drop what went out: whole buffers, then the written front of a partly written one.
+    auto left = static_cast<std::size_t>(sent);
+    while (write_next_ < write_buffers_.size() && left >= write_buffers_[write_next_].size())
+      left -= write_buffers_[write_next_++].size();
+    if (left > 0) write_buffers_[write_next_] += left;
+    if (write_next_ == write_buffers_.size()) {
+      // All written at once, the usual case. on_write runs here when all it would do is tidy
+      // up: no pump to resume (it would pump, write and complete again, nesting without bound
+      // while a catch-up has more), no close frame written, a read pending (none to start in
+      // the middle of on_read's parsing), and staging_ empty (swapped just now). That saves a
+      // handler per send, one per event per subscriber at light load. Otherwise on_write runs
+      // as a handler of its own, as Asio completes a write that succeeded at once.
+      if (!pump_blocked_ && !close_in_write_ && reading_ && staging_.empty())
+        return on_write(error_code(), 0);
+      net::post(socket_.get_executor(),
+                [self = shared_from_this()] { self->on_write(error_code(), 0); });
+      return;
+    }
+  }
 }
 
 void ws_session::on_write(error_code ec, std::size_t) {
   writing_ = false;
-  sync_stats();           // the largest this connection's output gets: staging filled meanwhile
-  write_buffer_.clear();  // keeps its capacity for the next write; see on_idle_tick
+  sync_stats();  // the largest this connection's output gets: staging filled meanwhile
+  // Keeps the memory for copies for the next write (see on_idle_tick); lets the events go.
+  write_batch_.clear();
+  write_buffers_.clear();
   sync_stats();
   if (ec) return close_socket();
   // The peer took what we wrote: it is alive, even if we are not reading it now. While the
@@ -422,8 +486,10 @@ void ws_session::on_idle_tick() {
   // Give back what a burst made the buffers grow to, once there is nothing to write: freeing
   // them after every large write would fault their pages in again for the next.
   if (!writing_ && staging_.empty()) {
-    if (write_buffer_.capacity() > max_idle_buffer_bytes) std::string().swap(write_buffer_);
-    if (staging_.capacity() > max_idle_buffer_bytes) std::string().swap(staging_);
+    if (write_batch_.capacity_bytes() > max_idle_buffer_bytes) write_batch_.release_memory();
+    if (staging_.capacity_bytes() > max_idle_buffer_bytes) staging_.release_memory();
+    if (write_buffers_.capacity() * sizeof(net::const_buffer) > max_idle_buffer_bytes)
+      std::vector<net::const_buffer>().swap(write_buffers_);
   }
   auto step =
       ws::keepalive(clock::now(), last_alive_, ping_outstanding_, service_.options().idle_timeout);
@@ -439,6 +505,10 @@ void ws_session::on_idle_tick() {
 
 void ws_session::wake_soon() {
   net::post(socket_.get_executor(), [self = shared_from_this()] { self->wake(); });
+}
+
+void ws_session::wake_here() {
+  net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->wake(); });
 }
 
 void ws_session::wake() {
@@ -573,7 +643,7 @@ bool ws_session::deliver_pending(const std::string& id, stream_sub& sub) {
                          " could not be encoded and was skipped");
           continue;
         }
-        enqueue_frame(ws::opcode::text, *sub.head, *texts[taken], ws::event_message_tail);
+        enqueue_event(*sub.head, std::move(texts[taken]));
         ++sent;
       }
       sub.pending.erase(sub.pending.begin(),

@@ -16,9 +16,10 @@
 //   - Nothing received for idle_timeout closes the connection; a ping goes out when nothing has
 //     been received for half of it. The opening and closing handshakes are bounded by
 //     handshake_timeout.
-//   - Batching: after a wake-up from a subscription, events are taken at most once per
-//     coalesce_delay (an idle connection's first event goes at once), and everything queued
-//     goes out in one write of up to 64 KiB.
+//   - Batching: a wake-up from a subscription takes everything its live buffer holds by then,
+//     and everything queued goes out in one write of up to 64 KiB; with a coalesce_delay
+//     (0 by default: none) events are taken at most once per delay, an idle connection's first
+//     event at once.
 //
 // Per-event authorization (api/event_access.h): hidden events are skipped, redacted ones carry
 // no personal data. For a municipality the decision needs the read model to know the event's
@@ -45,6 +46,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "api/connection.h"
 #include "api/http.h"
@@ -73,6 +75,9 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   // A subscription has something new (via stream_service::wake_later): posts wake() onto the
   // strand. Any thread.
   void wake_soon();
+  // As wake_soon, but runs wake() at once when the strand is free and the caller is an I/O
+  // thread of the same io_context (else it is queued on the strand, as wake_soon).
+  void wake_here();
 
  private:
   using error_code = boost::system::error_code;
@@ -103,16 +108,23 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   void watch(ws::client_op op);
   void unsubscribe(const std::string& id);
 
-  // Appends one frame (payload a + b + c) to the staging buffer.
+  // Appends one frame (payload a + b + c, copied) to the staging batch.
   void enqueue_frame(ws::opcode op, std::string_view a, std::string_view b = {},
                      std::string_view c = {});
+  // Appends one event message (head + *text + tail) to the staging batch, sharing *text.
+  void enqueue_event(std::string_view head, std::shared_ptr<const std::string> text);
+  void after_enqueue(ws::opcode op);
   void send_text(std::string_view text) { enqueue_frame(ws::opcode::text, text); }
-  // Staged plus being written: the connection's output memory.
-  std::size_t queued_bytes() const { return staging_.size() + write_buffer_.size(); }
+  // Staged plus being written, in bytes on the wire: what the connection has queued. (Its own
+  // memory is less: the encoded events in it are shared with other connections.)
+  std::size_t queued_bytes() const { return staging_.size() + write_batch_.size(); }
   void sync_stats();
   void send_error(std::string_view sub, std::string_view code, std::string_view message);
   void schedule_write();
   void do_write();
+  // Sends what the socket takes now of write_buffers_ (from write_next_ on) with sendmsg, and
+  // waits for room for the rest; on_write (posted) once all is written or on an error.
+  void write_some();
   void on_write(error_code ec, std::size_t bytes);
   bool queue_full() const;
 
@@ -152,12 +164,13 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   clock::time_point last_alive_;
   bool ping_outstanding_ = false;
 
-  // Outgoing frames, already encoded: staging_ collects them while write_buffer_ is written;
-  // then they swap.
-  std::string staging_;
-  std::string write_buffer_;
+  // Outgoing frames, already encoded: staging_ collects them while write_batch_ is written
+  // (through write_buffers_, which point into it); then they swap.
+  ws::frame_batch staging_;
+  ws::frame_batch write_batch_;
+  std::vector<boost::asio::const_buffer> write_buffers_;
+  std::size_t write_next_ = 0;       // the first of write_buffers_ not yet wholly written
   std::size_t published_bytes_ = 0;  // queued_bytes() as last added to stats().queued_bytes
-  std::uint64_t staged_messages_ = 0;
   bool close_in_staging_ = false;
   bool pumping_ = false;
   bool writing_ = false;

@@ -122,6 +122,67 @@ TEST_CASE("stream: from end delivers only new events, and types and category fil
   CHECK(subs == std::multiset<std::string>{"live", "needs"});
 }
 
+TEST_CASE("stream: no coalescing wait by default; a coalesce_delay holds later events back") {
+  // By default a live event goes out as soon as its connection's turn comes: no timer stands
+  // between the commit and the write (the batching comes from the load, api/server.h).
+  CHECK(api::websocket_options{}.coalesce_delay == 0ms);
+
+  SUBCASE("default: every live event arrives, one after the other") {
+    stream_server server;
+    ws_client c;
+    REQUIRE(c.connect_ok(server.port(), with_token(server.token(access_role::admin))));
+    c.send(subscribe_message("s", "$all", "\"end\""));
+    CHECK(op_of(c.read()) == "caught_up");
+    for (int i = 0; i < 3; ++i) {
+      server.need();
+      auto m = c.read();
+      REQUIRE(op_of(m) == "event");
+      CHECK(position_of_event(m) == server.store().head_position());
+    }
+  }
+  SUBCASE("with a delay, events committed within it of the last round wait for it") {
+    api::server_options options;
+    options.websocket.coalesce_delay = std::chrono::hours(1);
+    stream_server server(options);
+    ws_client c;
+    REQUIRE(c.connect_ok(server.port(), with_token(server.token(access_role::admin))));
+    c.send(subscribe_message("s", "$all", "\"end\""));
+    CHECK(op_of(c.read()) == "caught_up");  // the subscribe's own round: at once
+    server.need();
+    // Within the hour since that round: held back (the test ends long before it is due).
+    CHECK_FALSE(c.read_text(300ms).has_value());
+    CHECK_FALSE(c.closed());
+  }
+}
+
+TEST_CASE("stream: many connections woken together each get every live event once, in order") {
+  // More connections than one wake-up task takes (api/stream_service.cc, run_wakeups): the
+  // list is handed on in chunks between I/O threads, each connection woken on its strand.
+  stream_server server;
+  auto token = server.token(access_role::admin);
+  constexpr std::size_t connections = 150;
+  std::vector<std::unique_ptr<ws_client>> clients;
+  for (std::size_t i = 0; i < connections; ++i) {
+    clients.push_back(std::make_unique<ws_client>());
+    REQUIRE(clients.back()->connect_ok(server.port(), with_token(token)));
+    clients.back()->send(subscribe_message("s", "$all", "\"end\""));
+    REQUIRE(op_of(clients.back()->read()) == "caught_up");
+  }
+  position_t first = server.store().head_position() + 1;
+  for (int i = 0; i < 3; ++i)
+    server.need();
+  for (auto& c : clients) {
+    for (position_t p = first; p < first + 3; ++p) {
+      auto m = c->read();
+      REQUIRE(op_of(m) == "event");
+      CHECK(position_of_event(m) == p);
+    }
+    // Nothing else was queued for it: a ping is answered next.
+    c->send(R"({"op":"ping"})");
+    CHECK(op_of(c->read()) == "pong");
+  }
+}
+
 TEST_CASE("stream: a client that reconnects with from = last position + 1 misses nothing") {
   stream_server server;
   auto token = server.token(access_role::admin);

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -157,6 +158,67 @@ TEST_CASE("ws frame: an oversized message fails on its header, before its payloa
   CHECK(produced);
   CHECK(e.what == frame_event::kind::fail);
   CHECK(e.code == close_code::too_big);
+}
+
+namespace {
+
+// What a batch puts on the wire: its buffers, in order.
+std::string wire(const frame_batch& batch) {
+  std::vector<boost::asio::const_buffer> buffers;
+  batch.buffers(buffers);
+  std::string out;
+  for (const auto& b : buffers)
+    out.append(static_cast<const char*>(b.data()), b.size());
+  return out;
+}
+
+// The same frame, copied whole.
+std::string framed(opcode op, std::string_view payload) {
+  std::string out;
+  append_frame_header(out, op, payload.size());
+  out += payload;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("ws frame: a batch writes its frames in order, sharing long payloads, copying short") {
+  auto long_text = std::make_shared<const std::string>(3000, 'e');
+  auto short_text = std::make_shared<const std::string>("{\"short\":1}");
+  frame_batch batch;
+  batch.add(opcode::text, "{\"op\":\"pong\"}");
+  batch.add_shared(opcode::text, "<head>", long_text, "}");
+  batch.add_shared(opcode::text, "<head>", short_text, "}");
+  batch.add_shared(opcode::text, "<h2>", long_text, "}");
+  batch.add(opcode::ping, {});
+
+  std::string expected = framed(opcode::text, "{\"op\":\"pong\"}") +
+                         framed(opcode::text, "<head>" + *long_text + "}") +
+                         framed(opcode::text, "<head>" + *short_text + "}") +
+                         framed(opcode::text, "<h2>" + *long_text + "}") + framed(opcode::ping, "");
+  CHECK(wire(batch) == expected);
+  CHECK(batch.size() == expected.size());
+  CHECK(batch.frames() == 5);
+  // The long payload is referenced, twice, not copied: the batch's own memory stays small.
+  CHECK(long_text.use_count() == 3);
+  CHECK(short_text.use_count() == 1);
+  CHECK(batch.capacity_bytes() < long_text->size());
+
+  // Swapping moves the frames; clearing lets the shared payloads go and empties the batch.
+  frame_batch other;
+  other.swap(batch);
+  CHECK(batch.empty());
+  CHECK(wire(batch).empty());
+  CHECK(wire(other) == expected);
+  other.clear();
+  CHECK(long_text.use_count() == 1);
+  CHECK(other.empty());
+  CHECK(other.frames() == 0);
+  other.add_shared(opcode::text, "", long_text, "");
+  CHECK(wire(other) == framed(opcode::text, *long_text));
+  other.release_memory();
+  CHECK(other.empty());
+  CHECK(long_text.use_count() == 1);
 }
 
 }  // namespace kakehashi::api::ws
