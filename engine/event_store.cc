@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "engine/fault_injection_impl.h"
+#include "engine/read_ahead.h"
 #include "engine/record_codec.h"
 #include "engine/store_impl.h"
 
@@ -400,9 +401,19 @@ result<log_page> store_impl::read_all(position_t from, std::size_t limit,
   return page;
 }
 
-status store_impl::scan(position_t from,
-                        const std::function<bool(const recorded_event&)>& visit) const {
-  position_t head = head_position();
+status store_impl::scan(position_t from, const std::function<bool(const recorded_event&)>& visit,
+                        const scan_options& options) const {
+  const bool ahead_allowed = options.read_ahead_from != 0;
+  if (ahead_allowed &&
+      (options.batch_bytes == 0 || options.batch_bytes > scan_options::max_batch_bytes ||
+       options.batches < scan_options::min_batches || options.batches > scan_options::max_batches))
+    return make_error(errc::invalid_argument, "invalid_scan_options",
+                      "scan read-ahead needs 1.." + std::to_string(scan_options::max_batch_bytes) +
+                          " bytes per batch and " + std::to_string(scan_options::min_batches) +
+                          ".." + std::to_string(scan_options::max_batches) + " batches");
+  from = std::max<position_t>(from, 1);
+  const position_t head = head_position();
+  if (from > head) return {};
   std::string upper = position_key(head + 1);
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions read;
@@ -410,13 +421,27 @@ status store_impl::scan(position_t from,
   read.readahead_size = 4 << 20;
   read.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, log_));
+  it->Seek(position_key(from));
+
   recorded_event event;
-  for (it->Seek(position_key(std::max<position_t>(from, 1))); it->Valid(); it->Next()) {
-    if (auto decoded = decode_record(it->value().ToStringView(), event); !decoded)
-      return decoded.take_err();
-    if (!visit(event)) break;
+  status decode_failed;
+  auto each = [&](std::string_view stored) {
+    if (auto decoded = decode_record(stored, event); !decoded) {
+      decode_failed = std::move(decoded);
+      return false;
+    }
+    return visit(event);
+  };
+  rocksdb::Status read_status;
+  if (ahead_allowed && head - from + 1 >= options.read_ahead_from) {
+    read_status = read_ahead(*it, {options.batch_bytes, options.batches}, each);
+  } else {
+    for (; it->Valid(); it->Next())
+      if (!each(it->value().ToStringView())) break;
+    read_status = it->status();
   }
-  if (!it->status().ok()) return io_failure(it->status(), "cannot read the log");
+  if (!decode_failed) return decode_failed;
+  if (!read_status.ok()) return io_failure(read_status, "cannot read the log");
   return {};
 }
 

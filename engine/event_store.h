@@ -162,6 +162,25 @@ struct store_options {
   std::shared_ptr<fault_injector> faults;
 };
 
+// How event_store::scan reads. The defaults suit replay and rebuilds.
+struct scan_options {
+  // A scan with at least this many events to go reads RocksDB on a helper thread, which copies
+  // the stored records into a few reused batches while the calling thread decodes them and calls
+  // `visit` (so a long replay takes about as long as the slower of the two, not their sum).
+  // 0: always read on the calling thread, for callers that already scan on a thread of their own
+  // (projections/batch_scan), so they do not stack a third thread on the machine's cores.
+  std::size_t read_ahead_from = 16384;
+  // Stored bytes per batch (a record larger than that gets a batch of its own) and batches in
+  // flight between the threads: bounds the memory the read-ahead holds.
+  std::size_t batch_bytes = 256 << 10;
+  std::size_t batches = 3;
+
+  // Limits of the fields above, checked by scan when read-ahead is on.
+  static constexpr std::size_t max_batch_bytes = 64 << 20;
+  static constexpr std::size_t min_batches = 2;
+  static constexpr std::size_t max_batches = 64;
+};
+
 struct subscription_batch {
   std::vector<event_ptr> events;  // in position order, filtered
   position_t next_position = 0;   // the position after the last one examined
@@ -224,10 +243,16 @@ class event_store {
   // positions so a sparse filter cannot stall the caller.
   virtual result<log_page> read_all(position_t from, std::size_t limit, const event_filter& filter,
                                     std::size_t max_scan = 100000) const = 0;
-  // Visits every committed event from `from` to the head in order; `visit` returns false to
-  // stop. The event is reused between calls. For replay and rebuilds.
-  virtual status scan(position_t from,
-                      const std::function<bool(const recorded_event&)>& visit) const = 0;
+  // Visits every committed event from `from` to the head (the head when called) in order, on
+  // the calling thread; `visit` returns false to stop. The event is reused between calls. For
+  // replay and rebuilds; see scan_options for how a long scan reads ahead. Fails with
+  // invalid_argument for options out of their limits, and with the first read or decode error
+  // (after visiting every event before it).
+  virtual status scan(position_t from, const std::function<bool(const recorded_event&)>& visit,
+                      const scan_options& options) const = 0;
+  status scan(position_t from, const std::function<bool(const recorded_event&)>& visit) const {
+    return scan(from, visit, scan_options{});
+  }
 
   // The committed event with this id; not_found (`no_event`) when there is none.
   virtual result<event_ptr> read_event(const uuid& id) const = 0;

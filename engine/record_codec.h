@@ -48,8 +48,13 @@ std::string encode_record(const new_event& event, const record_header& header,
                           const hash256& prev_hash, hash256& hash_out);
 
 // Decodes a stored record into `out` (reusing its buffers), within Cap'n Proto traversal
-// limits. Does not check the hash; see verify_record.
+// limits. Does not check the hash; see verify_record. The records record_encoder writes are read
+// by a direct reader of their layout; anything else goes through Cap'n Proto, so the outcome is
+// always decode_record_capnp's. On failure `out` holds no meaning.
 status decode_record(std::string_view stored, recorded_event& out);
+// decode_record through Cap'n Proto's reader alone: the reference the fast path is tested and
+// fuzzed against.
+status decode_record_capnp(std::string_view stored, recorded_event& out);
 
 // Checks that the record links to `expected_prev` and that its stored hash matches its bytes;
 // on success sets `hash_out` to the record's hash.

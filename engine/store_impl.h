@@ -56,8 +56,9 @@ class store_impl final : public event_store {
                                              std::size_t limit) const override;
   result<log_page> read_all(position_t from, std::size_t limit, const event_filter& filter,
                             std::size_t max_scan) const override;
-  status scan(position_t from,
-              const std::function<bool(const recorded_event&)>& visit) const override;
+  using event_store::scan;
+  status scan(position_t from, const std::function<bool(const recorded_event&)>& visit,
+              const scan_options& options) const override;
   result<event_ptr> read_event(const uuid& id) const override;
   position_t head_position() const override {
     return last_position_.load(std::memory_order_acquire);
@@ -121,8 +122,8 @@ class store_impl final : public event_store {
   std::unique_ptr<key_vault_impl> vault_;  // on handles_[4], the keys family; set by open_db
 
   std::atomic<position_t> last_position_{0};  // durable and visible
-  write_fence writes_failed_;  // shared with projections_ and vault_
-  hash256 chain_head_{};       // sequencer-owned after open
+  write_fence writes_failed_;                 // shared with projections_ and vault_
+  hash256 chain_head_{};                      // sequencer-owned after open
   // Sequencer-owned: the last position staged, which may not be written or synced yet.
   position_t written_position_ = 0;
   // The last position given to RocksDB; moved by whichever thread writes.

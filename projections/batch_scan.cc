@@ -42,27 +42,34 @@ status batch_scan(const event_store& store, position_t from,
     empty.push_back(&b);
   }
 
+  // This thread is the read-ahead already: the store's own would only add a third thread
+  // competing for the cores with this one and the fold.
+  scan_options on_this_thread;
+  on_this_thread.read_ahead_from = 0;
   auto read = [&] {
     batch* filling = nullptr;
-    auto scanned = store.scan(from, [&](const recorded_event& e) {
-      if (!filling) {
-        std::unique_lock lock(mutex);
-        changed.wait(lock, [&] { return !empty.empty() || stop; });
-        if (stop) return false;
-        filling = empty.back();
-        empty.pop_back();
-      }
-      filling->events[filling->size++] = e;  // copy-assign: reuses the strings' buffers
-      if (filling->size == filling->events.size()) {
-        {
-          std::lock_guard lock(mutex);
-          full.push_back(filling);
-        }
-        changed.notify_all();
-        filling = nullptr;
-      }
-      return true;
-    });
+    auto scanned = store.scan(
+        from,
+        [&](const recorded_event& e) {
+          if (!filling) {
+            std::unique_lock lock(mutex);
+            changed.wait(lock, [&] { return !empty.empty() || stop; });
+            if (stop) return false;
+            filling = empty.back();
+            empty.pop_back();
+          }
+          filling->events[filling->size++] = e;  // copy-assign: reuses the strings' buffers
+          if (filling->size == filling->events.size()) {
+            {
+              std::lock_guard lock(mutex);
+              full.push_back(filling);
+            }
+            changed.notify_all();
+            filling = nullptr;
+          }
+          return true;
+        },
+        on_this_thread);
     {
       std::lock_guard lock(mutex);
       if (filling && filling->size > 0) full.push_back(filling);

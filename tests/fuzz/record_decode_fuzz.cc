@@ -2,15 +2,16 @@
 // nesting limits.
 //
 // Input: byte 0 holds flags. Bit 0 clear: the rest is a stored EventRecord (a `log` value), read
-// by decode_record and verify_record (engine/record_codec.h); its payload then goes on as below
+// by decode_record (checked against decode_record_capnp, Cap'n Proto's reader alone) and
+// verify_record (engine/record_codec.h); its payload then goes on as below
 // under the record's own type. Bit 0 set: byte 1 picks an event type and the rest is a payload.
-// Bit 1 places the bytes at an odd address (RocksDB values carry no alignment promise, so both
-// paths copy). A payload is decoded to JSON in every personal_view (the bytes doubling as the
-// personal bytes), its `sealed` field read, and folded into its aggregate's state, alone and
-// after an EventVoided naming it.
+// Bit 1 places the bytes at an odd address (RocksDB values carry no alignment promise: the
+// Cap'n Proto paths copy, decode_record's own reader reads in place). A payload is decoded to JSON
+// in every personal_view (the bytes doubling as the personal bytes), its `sealed` field read, and
+// folded into its aggregate's state, alone and after an EventVoided naming it.
 //
-// Findings are what ASan/UBSan report, uncaught exceptions, an error without a code, and a
-// decoded payload that is not a JSON object.
+// Findings are what ASan/UBSan report, uncaught exceptions, an error without a code, a decoded
+// payload that is not a JSON object, and decode_record disagreeing with Cap'n Proto.
 #include <boost/json/parse.hpp>
 #include <cstdint>
 #include <cstring>
@@ -54,6 +55,16 @@ void check_json(const result<std::string>& decoded) {
   boost::system::error_code ec;
   auto parsed = boost::json::parse(*decoded, ec);
   if (ec || !parsed.is_object()) fail("a decoded payload is not a JSON object: " + *decoded);
+}
+
+bool same_event(const recorded_event& a, const recorded_event& b) {
+  return a.id == b.id && a.stream == b.stream && a.version == b.version &&
+         a.position == b.position && a.type == b.type && a.schema_version == b.schema_version &&
+         a.occurred_at == b.occurred_at && a.recorded_at == b.recorded_at && a.who.id == b.who.id &&
+         a.who.role == b.who.role && a.who.on_behalf_of == b.who.on_behalf_of &&
+         a.correlation_id == b.correlation_id && a.causation_id == b.causation_id &&
+         a.prev_hash == b.prev_hash && a.hash == b.hash && a.payload == b.payload &&
+         a.stored_bytes == b.stored_bytes;
 }
 
 void payload_paths(const std::string& type, std::string_view payload) {
@@ -112,6 +123,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   recorded_event event;
   auto decoded = detail::decode_record(bytes, event);
   check(decoded);
+  // decode_record reads the usual layout itself: it must agree with Cap'n Proto's reader on
+  // every input, in the outcome and in every field.
+  recorded_event reference;
+  auto by_capnp = detail::decode_record_capnp(bytes, reference);
+  if (decoded.ok() != by_capnp.ok()) fail("decode_record and Cap'n Proto disagree on success");
+  if (decoded.ok() && !same_event(event, reference))
+    fail("decode_record and Cap'n Proto decode different fields");
   hash256 hash;
   check(detail::verify_record(bytes, event.prev_hash, hash));
   if (!decoded) return 0;
