@@ -122,7 +122,7 @@ TEST_CASE("stream: from end delivers only new events, and types and category fil
   CHECK(subs == std::multiset<std::string>{"live", "needs"});
 }
 
-TEST_CASE("stream: no coalescing wait by default; a coalesce_delay holds later events back") {
+TEST_CASE("stream: no coalescing wait by default, a coalesce_delay holds later events back") {
   // By default a live event goes out as soon as its connection's turn comes: no timer stands
   // between the commit and the write (the batching comes from the load, api/server.h).
   CHECK(api::websocket_options{}.coalesce_delay == 0ms);
