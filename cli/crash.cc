@@ -1,9 +1,11 @@
 // The SIGKILL crash test: nothing the store acknowledged may be lost, positions stay gap-free,
 // multi-stream appends are all-or-nothing and the hash chain verifies after every crash.
 //
-//   crash-writer --data DIR --ack FILE [--writers 16] [--seed S] [--seconds T]
+//   crash-writer --data DIR --ack FILE [--writers 16] [--seed S] [--seconds T] [--ready-fd N]
 //       Appends from many threads until killed (or for T seconds): exact expectations on streams
 //       the thread owns, `any` and `no_stream` appends, and atomic appends over 2-3 streams.
+//       With --ready-fd it writes one byte to (inherited) file descriptor N once its first ack
+//       line is durable, and closes it.
 //       Before each append it writes an intent line (the event ids) to FILE; after the store
 //       acknowledges it, an ack line (id, stream, version, position of every event), fdatasync'd
 //       before the thread continues. A store that breaks an expectation ends the writer (exit 3).
@@ -13,8 +15,11 @@
 //       stream versions are contiguous, intents are all-or-nothing, and verify() passes.
 //   crash-test [--iterations N] [--seed S] [--writers 16] [--keep]
 //       Runs the writer (this binary, via /proc/self/exe) on one data directory reused across
-//       iterations, SIGKILLs it after a random 20-400 ms, checks, and ends with the line
-//       `N passed, M failed`. Exits non-zero if any iteration failed.
+//       iterations, SIGKILLs it a random 20-400 ms after it reported its first acknowledged
+//       append (from the second iteration on, one in four counts from its start instead, so
+//       some kills land inside the store's open and recovery), checks, and ends with the line
+//       `N passed, M failed`. Exits non-zero if any iteration failed, or if no iteration saw an
+//       acknowledged append (a run that tested nothing).
 //   crash-test --power-loss [--iterations N] [--seed S] [--writers 4] [--keep]
 //       The power-loss test instead (cli/power_loss.h): in process, on the fault-injecting file
 //       system, N simulated power cuts that drop or tear unsynced data; same last line.
@@ -24,6 +29,7 @@
 //   A <tx> <n> (<id> <stream> <version> <position>)...   acknowledged
 //   R <tx>                                      rejected (the writer then exits with an error)
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -65,9 +71,12 @@ constexpr const char* crash_usage =
     "       kakehashi crash-test   --power-loss [--iterations 200] [--seed S] [--writers 4] "
     "[--keep]\n"
     "       kakehashi crash-writer --data DIR --ack FILE [--writers 16] [--seed S] [--seconds T]\n"
+    "                              [--ready-fd N]\n"
     "       kakehashi crash-check  --data DIR --ack FILE\n";
 
 constexpr const char* event_type = "CrashTested";
+// How long crash-test waits for a writer's first acknowledged append; generous for sanitizers.
+constexpr int writer_ready_timeout_ms = 120'000;
 constexpr int own_streams_per_thread = 4;
 constexpr int shared_streams = 8;
 
@@ -87,7 +96,8 @@ std::string payload_for(const uuid& id) {
 // writer
 
 // Appends lines to the ack file. `write_synced` returns once the line (and everything written
-// before it) has been fdatasync'd; concurrent callers share one fdatasync (group sync).
+// before it) has been fdatasync'd; concurrent callers share one fdatasync (group sync). After the
+// first such sync, one byte goes to the ready descriptor, if set, which is then closed.
 class ack_file {
  public:
   static std::unique_ptr<ack_file> open(const std::string& path) {
@@ -109,6 +119,9 @@ class ack_file {
     }
     return std::unique_ptr<ack_file>(new ack_file(fd));
   }
+
+  // Takes ownership of `fd`; call before any write_synced.
+  void set_ready_fd(int fd) { ready_fd_ = fd; }
 
   bool write(const std::string& line) {
     std::lock_guard lock(mu_);
@@ -135,6 +148,12 @@ class ack_file {
         return false;
       }
       synced_ = target;
+      if (ready_fd_ >= 0) {
+        while (::write(ready_fd_, "r", 1) < 0 && errno == EINTR) {
+        }
+        ::close(ready_fd_);
+        ready_fd_ = -1;
+      }
       cv_.notify_all();
     }
     return true;
@@ -157,6 +176,7 @@ class ack_file {
   }
 
   int fd_;
+  int ready_fd_ = -1;  // guarded by mu_
   std::mutex mu_;
   std::condition_variable cv_;
   std::uint64_t written_ = 0, synced_ = 0;
@@ -298,7 +318,9 @@ int run_writer(const args& a) {
   auto writers = a.get_u64("writers", 16);
   auto seed = a.get_u64("seed", std::random_device{}());
   auto seconds = a.get_u64("seconds", 0);
-  if (!data || !ack || !writers || !seed || !seconds || *writers == 0) {
+  auto ready_fd = a.get_u64("ready-fd", 0);
+  if (!data || !ack || !writers || !seed || !seconds || !ready_fd || *writers == 0 ||
+      *ready_fd > 1024) {
     std::fputs(crash_usage, stderr);
     return 2;
   }
@@ -308,6 +330,7 @@ int run_writer(const args& a) {
                  std::strerror(errno));
     return 1;
   }
+  if (a.has("ready-fd")) acks->set_ready_fd(static_cast<int>(*ready_fd));
   store_options options;
   options.path = *data;
   auto store = event_store::open(options);
@@ -634,15 +657,28 @@ int run_test(const args& a) {
   std::fflush(stdout);
 
   std::mt19937_64 rng(*seed);
-  std::uint64_t passed = 0, failed = 0;
+  std::uint64_t passed = 0, failed = 0, acked_appends = 0;
   position_t last_head = 0;
   for (std::uint64_t i = 1; i <= *iterations; ++i) {
     int delay_ms = 20 + static_cast<int>(rng() % 381);
+    // The delay counts from the writer's first acknowledged append: a sanitizer build takes a
+    // second or more to start, so a delay from the fork alone killed every writer before that
+    // and the test passed having tested nothing. From the second iteration on, one in four
+    // counts from the fork instead, so some kills land inside the store's open and recovery.
+    const bool from_start = rng() % 4 == 0 && i > 1;
     std::string writer_seed = std::to_string(rng() >> 1);
     std::string writer_count = std::to_string(*writers);
+    int ready[2];
+    if (::pipe2(ready, O_CLOEXEC) != 0) {
+      std::perror("kakehashi crash-test: pipe");
+      return 1;
+    }
+    std::string ready_fd = std::to_string(ready[1]);
     std::vector<const char*> argv_child = {
-        "kakehashi", "crash-writer",       "--data", data.c_str(),        "--ack", ack.c_str(),
-        "--writers", writer_count.c_str(), "--seed", writer_seed.c_str(), nullptr};
+        "kakehashi", "crash-writer",      "--data",     data.c_str(),
+        "--ack",     ack.c_str(),         "--writers",  writer_count.c_str(),
+        "--seed",    writer_seed.c_str(), "--ready-fd", ready_fd.c_str(),
+        nullptr};
     std::fflush(stdout);
     std::fflush(stderr);
     const pid_t parent = ::getpid();
@@ -655,16 +691,32 @@ int run_test(const args& a) {
       // Never outlive the driver (Ctrl-C, a CTest timeout): the writer loops until killed.
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent) std::_Exit(127);
+      // The write end alone survives the exec.
+      ::fcntl(ready[1], F_SETFD, 0);
       ::execv(self.c_str(), const_cast<char* const*>(argv_child.data()));
       std::_Exit(127);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    ::close(ready[1]);
+    std::string writer_problem;
+    if (!from_start) {
+      // A byte after the first durable ack; end of file if the writer died first (reported
+      // below).
+      pollfd p{ready[0], POLLIN, 0};
+      int n;
+      while ((n = ::poll(&p, 1, writer_ready_timeout_ms)) < 0 && errno == EINTR) {
+      }
+      if (n == 0)
+        writer_problem = "writer acknowledged no append within " +
+                         std::to_string(writer_ready_timeout_ms / 1000) + " s";
+    }
+    if (writer_problem.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     ::kill(pid, SIGKILL);
     int wstatus = 0;
     while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
     }
-    std::string writer_problem;
-    if (!(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL))
+    // Closed only now: a writer that wrote its byte to a closed pipe would die of SIGPIPE.
+    ::close(ready[0]);
+    if (writer_problem.empty() && !(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL))
       writer_problem =
           WIFEXITED(wstatus)
               ? "writer exited by itself with status " + std::to_string(WEXITSTATUS(wstatus))
@@ -674,15 +726,21 @@ int run_test(const args& a) {
     if (!writer_problem.empty()) r.fail(writer_problem);
     bool ok = r.ok;
     (ok ? passed : failed)++;
-    std::printf("iteration %llu/%llu: killed after %d ms: %s, +%llu events: %s\n",
+    acked_appends += r.acked_appends;
+    std::printf("iteration %llu/%llu: killed %d ms after %s: %s, +%llu events: %s\n",
                 static_cast<unsigned long long>(i), static_cast<unsigned long long>(*iterations),
-                delay_ms, summarize(r).c_str(),
+                delay_ms, from_start ? "start" : "its first ack", summarize(r).c_str(),
                 static_cast<unsigned long long>(r.head >= last_head ? r.head - last_head : 0),
                 ok ? "ok" : "FAILED");
     for (const auto& p : r.problems)
       std::printf("    %s\n", p.c_str());
     std::fflush(stdout);
     last_head = r.head;
+  }
+  if (acked_appends == 0) {
+    // Every writer died before its first append: nothing was tested.
+    std::printf("no iteration acknowledged an append: the test checked nothing\n");
+    ++failed;
   }
   if (failed == 0 && !a.has("keep")) {
     fs::remove_all(dir, ec);
