@@ -19,26 +19,6 @@ namespace {
 using detail::decode_record;
 using detail::decode_record_capnp;
 
-void check_same(const recorded_event& a, const recorded_event& b) {
-  CHECK(a.id == b.id);
-  CHECK(a.stream == b.stream);
-  CHECK(a.version == b.version);
-  CHECK(a.position == b.position);
-  CHECK(a.type == b.type);
-  CHECK(a.schema_version == b.schema_version);
-  CHECK(a.occurred_at == b.occurred_at);
-  CHECK(a.recorded_at == b.recorded_at);
-  CHECK(a.who.id == b.who.id);
-  CHECK(a.who.role == b.who.role);
-  CHECK(a.who.on_behalf_of == b.who.on_behalf_of);
-  CHECK(a.correlation_id == b.correlation_id);
-  CHECK(a.causation_id == b.causation_id);
-  CHECK(a.prev_hash == b.prev_hash);
-  CHECK(a.hash == b.hash);
-  CHECK(a.payload == b.payload);
-  CHECK(a.stored_bytes == b.stored_bytes);
-}
-
 // Decodes `stored` both ways, at an aligned and at a misaligned address, and requires the same
 // outcome. Returns whether it decoded.
 bool decodes_alike(std::string_view stored) {
@@ -54,7 +34,7 @@ bool decodes_alike(std::string_view stored) {
     auto b = decode_record_capnp(bytes, reference);
     REQUIRE(a.ok() == b.ok());
     if (a.ok()) {
-      check_same(fast, reference);
+      check_same_event(fast, reference);
     } else {
       CHECK(a.err().kind == errc::corruption);
       CHECK(a.err().code == b.err().code);

@@ -8,26 +8,6 @@
 namespace kakehashi::test {
 namespace {
 
-void check_same_event(const recorded_event& a, const recorded_event& b) {
-  CAPTURE(a.position);
-  CHECK(a.id == b.id);
-  CHECK(a.stream == b.stream);
-  CHECK(a.version == b.version);
-  CHECK(a.position == b.position);
-  CHECK(a.type == b.type);
-  CHECK(a.schema_version == b.schema_version);
-  CHECK(a.occurred_at == b.occurred_at);
-  CHECK(a.recorded_at == b.recorded_at);
-  CHECK(a.who.id == b.who.id);
-  CHECK(a.who.role == b.who.role);
-  CHECK(a.who.on_behalf_of == b.who.on_behalf_of);
-  CHECK(a.correlation_id == b.correlation_id);
-  CHECK(a.causation_id == b.causation_id);
-  CHECK(a.prev_hash == b.prev_hash);
-  CHECK(a.hash == b.hash);
-  CHECK(a.payload == b.payload);
-}
-
 void write_history(event_store& store) {
   for (int round = 0; round < 5; ++round) {
     for (const char* stream : {"case-1", "case-2", "ledger"}) {

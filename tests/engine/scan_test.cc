@@ -77,15 +77,7 @@ void check_same(const std::vector<recorded_event>& got, const std::vector<record
   REQUIRE(got.size() == want.size());
   for (std::size_t i = 0; i < got.size(); ++i) {
     CAPTURE(i);
-    CHECK(got[i].position == want[i].position);
-    CHECK(got[i].id == want[i].id);
-    CHECK(got[i].stream == want[i].stream);
-    CHECK(got[i].version == want[i].version);
-    CHECK(got[i].type == want[i].type);
-    CHECK(got[i].payload == want[i].payload);
-    CHECK(got[i].hash == want[i].hash);
-    CHECK(got[i].prev_hash == want[i].prev_hash);
-    CHECK(got[i].stored_bytes == want[i].stored_bytes);
+    check_same_event(got[i], want[i]);
   }
 }
 

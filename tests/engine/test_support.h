@@ -46,6 +46,29 @@ inline std::string describe(const error& err) {
          (err.field.empty() ? "" : " (field " + err.field + ")");
 }
 
+// Every field of two recorded events is equal, stored_bytes included (zero where the event was
+// not read from the store).
+inline void check_same_event(const recorded_event& a, const recorded_event& b) {
+  CAPTURE(a.position);
+  CHECK(a.id == b.id);
+  CHECK(a.stream == b.stream);
+  CHECK(a.version == b.version);
+  CHECK(a.position == b.position);
+  CHECK(a.type == b.type);
+  CHECK(a.schema_version == b.schema_version);
+  CHECK(a.occurred_at == b.occurred_at);
+  CHECK(a.recorded_at == b.recorded_at);
+  CHECK(a.who.id == b.who.id);
+  CHECK(a.who.role == b.who.role);
+  CHECK(a.who.on_behalf_of == b.who.on_behalf_of);
+  CHECK(a.correlation_id == b.correlation_id);
+  CHECK(a.causation_id == b.causation_id);
+  CHECK(a.prev_hash == b.prev_hash);
+  CHECK(a.hash == b.hash);
+  CHECK(a.payload == b.payload);
+  CHECK(a.stored_bytes == b.stored_bytes);
+}
+
 inline store_options options_for(const temp_dir& dir) {
   store_options options;
   options.path = dir.db_path();
