@@ -216,7 +216,10 @@ result<key_vault_impl::entry> key_vault_impl::get_or_create(std::string_view sub
       sodium_memzero(created.key.data(), created.key.size());
       return writes_stopped_error();
     }
-    s = db_->Put(sync, keys_, rocksdb::Slice(subject), value);
+    {
+      auto serial = fence_.rocksdb_write_lock();  // write_fence.h: TSan builds only
+      s = db_->Put(sync, keys_, rocksdb::Slice(subject), value);
+    }
     if (!s.ok()) fence_.stop();
   }
   wipe(value);
@@ -340,7 +343,11 @@ status key_vault_impl::erase(std::string_view subject) {
       std::lock_guard lock(fence_.sync_mutex());
       std::shared_lock gate(fence_.switch_mutex());
       if (fence_.stopped()) return writes_stopped_error();
-      auto s = db_->Put(sync, keys_, rocksdb::Slice(subject), marker);
+      rocksdb::Status s;
+      {
+        auto serial = fence_.rocksdb_write_lock();  // write_fence.h: TSan builds only
+        s = db_->Put(sync, keys_, rocksdb::Slice(subject), marker);
+      }
       if (!s.ok()) {
         fence_.stop();
         return io_failure(s, "cannot record the erasure");

@@ -32,7 +32,11 @@ status projection_store_impl::write(const std::vector<entry>& puts,
   std::lock_guard lock(fence_.sync_mutex());
   std::shared_lock gate(fence_.switch_mutex());
   if (fence_.stopped()) return writes_stopped_error();
-  auto s = db_->Write(sync, &batch);
+  rocksdb::Status s;
+  {
+    auto serial = fence_.rocksdb_write_lock();  // write_fence.h: TSan builds only
+    s = db_->Write(sync, &batch);
+  }
   if (!s.ok()) {
     fence_.stop();
     return io_failure(s, "cannot write projection state");

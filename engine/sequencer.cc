@@ -328,13 +328,20 @@ void store_impl::write_group(staged_group& group) {
       // An earlier group failed to write; this one chains onto it and must not follow it.
       failure = make_error(errc::unavailable, "writes_stopped",
                            "a write failed before this append was written");
-    } else if (auto status = db_->Write(rocksdb::WriteOptions(), &group.batch); !status.ok()) {
-      // Never acknowledge what may be lost, and never write after a maybe-lost page.
-      writes_failed_.stop();
-      failure = io_failure(status, "the append was not written");
     } else {
-      // Unsynced: the committer's WAL sync makes it durable before anyone is told.
-      written_through_.store(group.events.back()->position, std::memory_order_release);
+      rocksdb::Status status;
+      {
+        auto serial = writes_failed_.rocksdb_write_lock();  // write_fence.h: TSan builds only
+        status = db_->Write(rocksdb::WriteOptions(), &group.batch);
+      }
+      if (!status.ok()) {
+        // Never acknowledge what may be lost, and never write after a maybe-lost page.
+        writes_failed_.stop();
+        failure = io_failure(status, "the append was not written");
+      } else {
+        // Unsynced: the committer's WAL sync makes it durable before anyone is told.
+        written_through_.store(group.events.back()->position, std::memory_order_release);
+      }
     }
   }
   group.batch.Clear();
