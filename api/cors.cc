@@ -18,7 +18,8 @@ cors_policy::cors_policy(std::vector<std::string> allow_origins)
     : origins_(std::move(allow_origins)) {
   // "https://x.example/" and "https://x.example" name the same origin; browsers send the latter.
   for (auto& origin : origins_)
-    while (!origin.empty() && origin.back() == '/') origin.pop_back();
+    while (!origin.empty() && origin.back() == '/')
+      origin.pop_back();
 }
 
 bool cors_policy::allows(std::string_view origin) const {
@@ -35,7 +36,8 @@ std::optional<http_response> cors_policy::preflight(const http_request& req,
     return error_response(http::status::forbidden, "origin_not_allowed",
                           "this origin may not call the API", "Origin");
   std::string methods = routes.allowed_methods(split_target(req.target()).first);
-  if (methods.empty()) return error_response(http::status::not_found, "not_found", "no such resource");
+  if (methods.empty())
+    return error_response(http::status::not_found, "not_found", "no such resource");
 
   http_response res{http::status::no_content, 11};
   res.set(http::field::access_control_allow_methods, methods);

@@ -28,18 +28,28 @@ http_response error_response(http::status status, std::string_view code, std::st
 
 http::status status_for(errc kind) {
   switch (kind) {
-    case errc::invalid_argument: return http::status::bad_request;
-    case errc::too_large: return http::status::payload_too_large;
-    case errc::not_found: return http::status::not_found;
-    case errc::conflict: return http::status::conflict;
-    case errc::unauthorized: return http::status::unauthorized;
-    case errc::forbidden: return http::status::forbidden;
-    case errc::overloaded: return http::status::too_many_requests;
-    case errc::timeout: return http::status::gateway_timeout;
-    case errc::unavailable: return http::status::service_unavailable;
+    case errc::invalid_argument:
+      return http::status::bad_request;
+    case errc::too_large:
+      return http::status::payload_too_large;
+    case errc::not_found:
+      return http::status::not_found;
+    case errc::conflict:
+      return http::status::conflict;
+    case errc::unauthorized:
+      return http::status::unauthorized;
+    case errc::forbidden:
+      return http::status::forbidden;
+    case errc::overloaded:
+      return http::status::too_many_requests;
+    case errc::timeout:
+      return http::status::gateway_timeout;
+    case errc::unavailable:
+      return http::status::service_unavailable;
     case errc::io_error:
     case errc::corruption:
-    case errc::internal: return http::status::internal_server_error;
+    case errc::internal:
+      return http::status::internal_server_error;
   }
   return http::status::internal_server_error;
 }

@@ -50,7 +50,9 @@ http_session::http_session(net::ip::tcp::socket&& socket, std::shared_ptr<sessio
   if (!ec) client_address_ = peer.address().to_string();
 }
 
-http_session::~http_session() { context_->connections.remove(this); }
+http_session::~http_session() {
+  context_->connections.remove(this);
+}
 
 void http_session::start() {
   net::dispatch(stream_.get_executor(),

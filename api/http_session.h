@@ -76,7 +76,7 @@ class http_session final : public connection, public std::enable_shared_from_thi
   http_request request_;    // the request being handled; kept until its response is written
   http_response response_;  // the one response in flight
   phase phase_ = phase::idle;
-  bool closing_ = false;  // answer the current request with Connection: close, then close
+  bool closing_ = false;       // answer the current request with Connection: close, then close
   bool input_unread_ = false;  // an error answer left part of the request in the socket
   std::chrono::steady_clock::time_point request_start_;
   std::string client_address_;  // the peer's IP; lives as long as the session, as handlers need

@@ -77,7 +77,9 @@ struct reply::state {
   }
 };
 
-reply::reply(send_fn send) : state_(std::make_shared<state>()) { state_->send = std::move(send); }
+reply::reply(send_fn send) : state_(std::make_shared<state>()) {
+  state_->send = std::move(send);
+}
 
 void reply::operator()(http_response res) const {
   if (state_->replied.exchange(true)) return;
@@ -97,8 +99,7 @@ void router::add(http::verb method, std::string_view pattern, handler h) {
 }
 
 void router::add_sync(http::verb method, std::string_view pattern, sync_handler h) {
-  add(method, pattern,
-      [h = std::move(h)](const request_view& req, reply done) { done(h(req)); });
+  add(method, pattern, [h = std::move(h)](const request_view& req, reply done) { done(h(req)); });
 }
 
 bool router::match(const route& r, std::string_view path, request_view* out) {
@@ -119,8 +120,8 @@ bool router::match(const route& r, std::string_view path, request_view* out) {
 
 void router::dispatch(const http_request& req, reply done, std::string_view client_address) const {
   if (observer_) {
-    done = reply([inner = done, observer = observer_, start = std::chrono::steady_clock::now()](
-                     http_response res) {
+    done = reply([inner = done, observer = observer_,
+                  start = std::chrono::steady_clock::now()](http_response res) {
       observer(res.result_int(), std::chrono::duration_cast<std::chrono::microseconds>(
                                      std::chrono::steady_clock::now() - start));
       inner(std::move(res));
@@ -183,11 +184,14 @@ std::string router::allowed_methods(std::string_view path) const {
 std::vector<router::route_info> router::list() const {
   std::vector<route_info> out;
   out.reserve(routes_.size());
-  for (const route& r : routes_) out.push_back({r.method, r.pattern});
+  for (const route& r : routes_)
+    out.push_back({r.method, r.pattern});
   return out;
 }
 
-void router::observe_replies(reply_observer observer) { observer_ = std::move(observer); }
+void router::observe_replies(reply_observer observer) {
+  observer_ = std::move(observer);
+}
 
 std::pair<std::string_view, std::string_view> split_target(std::string_view target) {
   auto q = target.find('?');

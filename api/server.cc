@@ -94,9 +94,11 @@ class server_impl final : public server {
 
     std::vector<std::thread> extra;
     unsigned threads = options.threads == 0 ? 1 : options.threads;
-    for (unsigned i = 1; i < threads; ++i) extra.emplace_back([this] { ioc_.run(); });
+    for (unsigned i = 1; i < threads; ++i)
+      extra.emplace_back([this] { ioc_.run(); });
     ioc_.run();  // returns once the listener, the signals and every connection are done
-    for (auto& t : extra) t.join();
+    for (auto& t : extra)
+      t.join();
 
     // Give SIGINT/SIGTERM their default meaning back.
     error_code ignored;
@@ -144,16 +146,17 @@ class server_impl final : public server {
     acceptor_.close(ignored);
     signals_.cancel(ignored);
     retry_timer_.cancel();
-    auto live = context_->connections.begin_shutdown([this] {
-      net::post(strand_, [this] { grace_timer_.cancel(); });
-    });
+    auto live = context_->connections.begin_shutdown(
+        [this] { net::post(strand_, [this] { grace_timer_.cancel(); }); });
     if (live.empty()) return;
     grace_timer_.expires_after(context_->options.shutdown_grace);
     grace_timer_.async_wait([this](error_code ec) {
       if (ec) return;  // every connection finished in time
-      for (auto& session : context_->connections.snapshot()) session->force_close();
+      for (auto& session : context_->connections.snapshot())
+        session->force_close();
     });
-    for (auto& session : live) session->shutdown();
+    for (auto& session : live)
+      session->shutdown();
   }
 
   // Declared first so it is destroyed last: sessions destroyed with ioc_ still deregister in it.

@@ -1,7 +1,7 @@
 // What every connection shares with the server: the options, the routes, the CORS policy, the
-// access-log sink, the WebSocket stream service and the registry of live connections. Owned by a shared_ptr that both the
-// server and each session hold, so it outlives whichever of them goes last.
-// Everything but `connections` is immutable once the server is built.
+// access-log sink, the WebSocket stream service and the registry of live connections. Owned by a
+// shared_ptr that both the server and each session hold, so it outlives whichever of them goes
+// last. Everything but `connections` is immutable once the server is built.
 #pragma once
 
 #include <cstddef>

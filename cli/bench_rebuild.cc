@@ -5,13 +5,13 @@
 // deciders (they are consistent by construction) so that writing them does not dominate.
 // Timed: what `kakehashi rebuild` does, from dropping the stored snapshots to the new one
 // (every view is computed from this one model) written and synced.
+#include <stdlib.h>
+#include <time.h>
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
-
-#include <stdlib.h>
-#include <time.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -33,23 +33,39 @@ std::vector<generated> placement(std::size_t n) {
   std::vector<generated> out{
       {"talent-" + talent, "TalentRegistered",
        R"({"display_name":"x","email":"x@example.jp","residence_area":"132241","role_categories":["engineer"],"skills":["python","sql"],"tiers":["hands_on"],"availability":{"hours_per_week":8,"work_forms":["remote"],"areas":["132241"]},"consent_version":"2024-04"})"},
-      {"need-" + need, "NeedOpened", R"({"lg_code":")" + lg + R"(","origin":"municipality_request","problem":"RPA"})"},
-      {"need-" + need, "HearingRecorded", R"({"hearing_id":")" + new_uuid_v7().to_string() + R"(","held_on":"2025-05-01","notes":"n"})"},
-      {"need-" + need, "RequirementsDefined", R"({"revision":1,"role_category":"engineer","tier":"hands_on","skills":["python"],"openings":1})"},
-      {"candidacy-" + candidacy, "CandidateIdentified", R"({"talent_id":")" + talent + R"(","need_id":")" + need + R"(","direction":"need_driven","lg_code":")" + lg + R"("})"},
-      {"need-" + need, "CandidateAttached", R"({"candidacy_id":")" + candidacy + R"(","talent_id":")" + talent + R"("})"},
+      {"need-" + need, "NeedOpened",
+       R"({"lg_code":")" + lg + R"(","origin":"municipality_request","problem":"RPA"})"},
+      {"need-" + need, "HearingRecorded",
+       R"({"hearing_id":")" + new_uuid_v7().to_string() +
+           R"(","held_on":"2025-05-01","notes":"n"})"},
+      {"need-" + need, "RequirementsDefined",
+       R"({"revision":1,"role_category":"engineer","tier":"hands_on","skills":["python"],"openings":1})"},
+      {"candidacy-" + candidacy, "CandidateIdentified",
+       R"({"talent_id":")" + talent + R"(","need_id":")" + need +
+           R"(","direction":"need_driven","lg_code":")" + lg + R"("})"},
+      {"need-" + need, "CandidateAttached",
+       R"({"candidacy_id":")" + candidacy + R"(","talent_id":")" + talent + R"("})"},
       {"candidacy-" + candidacy, "TalentContacted", "{}"},
       {"candidacy-" + candidacy, "InterestConfirmed", "{}"},
       {"candidacy-" + candidacy, "ProposalSubmitted", "{}"},
-      {"candidacy-" + candidacy, "MunicipalDecisionRecorded", R"({"accepted":true,"decided_by":"o"})"},
-      {"appointment-" + appointment, "AppointmentArranged", R"({"candidacy_id":")" + candidacy + R"(","talent_id":")" + talent + R"(","need_id":")" + need + R"(","lg_code":")" + lg + R"(","form":"remote","starts_on":"2025-06-01","ends_on":"2026-03-31","hours_per_week":8,"scope":"s"})"},
-      {"candidacy-" + candidacy, "CandidacyAppointed", R"({"appointment_id":")" + appointment + R"("})"},
-      {"need-" + need, "OpeningFilled", R"({"appointment_id":")" + appointment + R"(","candidacy_id":")" + candidacy + R"(","talent_id":")" + talent + R"("})"},
+      {"candidacy-" + candidacy, "MunicipalDecisionRecorded",
+       R"({"accepted":true,"decided_by":"o"})"},
+      {"appointment-" + appointment, "AppointmentArranged",
+       R"({"candidacy_id":")" + candidacy + R"(","talent_id":")" + talent + R"(","need_id":")" +
+           need + R"(","lg_code":")" + lg +
+           R"(","form":"remote","starts_on":"2025-06-01","ends_on":"2026-03-31","hours_per_week":8,"scope":"s"})"},
+      {"candidacy-" + candidacy, "CandidacyAppointed",
+       R"({"appointment_id":")" + appointment + R"("})"},
+      {"need-" + need, "OpeningFilled",
+       R"({"appointment_id":")" + appointment + R"(","candidacy_id":")" + candidacy +
+           R"(","talent_id":")" + talent + R"("})"},
       {"appointment-" + appointment, "AppointmentStarted", "{}"}};
   for (int month = 0; month < 3; ++month) {
     auto check = new_uuid_v7().to_string();
-    out.push_back({"appointment-" + appointment, "CheckInScheduled", R"({"check_in_id":")" + check + R"(","due_on":"2025-07-01","party":"talent"})"});
-    out.push_back({"appointment-" + appointment, "CheckInCompleted", R"({"check_in_id":")" + check + R"(","party":"talent","rating":4})"});
+    out.push_back({"appointment-" + appointment, "CheckInScheduled",
+                   R"({"check_in_id":")" + check + R"(","due_on":"2025-07-01","party":"talent"})"});
+    out.push_back({"appointment-" + appointment, "CheckInCompleted",
+                   R"({"check_in_id":")" + check + R"(","party":"talent","rating":4})"});
   }
   out.push_back({"appointment-" + appointment, "AppointmentEnded", R"({"kind":"completed"})"});
   return out;
@@ -111,7 +127,8 @@ int bench_rebuild(const args& a) {
     }
     if ((*store)->head_position() == 0)
       if (auto made = generate(**store, *events); !made) {
-        std::fprintf(stderr, "kakehashi bench rebuild: generating: %s\n", made.err().message.c_str());
+        std::fprintf(stderr, "kakehashi bench rebuild: generating: %s\n",
+                     made.err().message.c_str());
         return 1;
       }
     projection_runner runner(**store, runner_options{.snapshot_every = ~std::size_t{0} >> 1});

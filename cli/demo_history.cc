@@ -29,7 +29,9 @@ std::int64_t days_from_civil(int y, unsigned m, unsigned d) {
   return static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 // Midnight of a Tokyo calendar day, as µs since the epoch.
-std::int64_t tokyo_day(int y, unsigned m, unsigned d) { return days_from_civil(y, m, d) * day - jst; }
+std::int64_t tokyo_day(int y, unsigned m, unsigned d) {
+  return days_from_civil(y, m, d) * day - jst;
+}
 // The Tokyo calendar date of an instant, YYYY-MM-DD.
 std::string date_of(std::int64_t micros) {
   std::int64_t z = (micros + jst) / day + 719468;
@@ -61,7 +63,9 @@ std::int64_t fiscal_year_end(std::int64_t micros, int min_months) {
 }
 
 // ---- a small JSON object writer (all keys and values here are plain and known) ----
-std::string quoted(std::string_view text) { return json_quote(text); }
+std::string quoted(std::string_view text) {
+  return json_quote(text);
+}
 
 class body {
  public:
@@ -98,12 +102,15 @@ class dice {
   std::uint64_t below(std::uint64_t n) { return rng_() % n; }
   bool chance(unsigned percent) { return below(100) < percent; }
   template <class T>
-  const T& pick(const std::vector<T>& from) { return from[below(from.size())]; }
+  const T& pick(const std::vector<T>& from) {
+    return from[below(from.size())];
+  }
   // A UUIDv7 whose time part is `at`, the rest from the seed.
   std::string id_at(std::int64_t at) {
     uuid id;
     auto ms = static_cast<std::uint64_t>(at / 1000);
-    for (int i = 0; i < 6; ++i) id.bytes[i] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
+    for (int i = 0; i < 6; ++i)
+      id.bytes[i] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
     auto r = rng_();
     auto r2 = rng_();
     for (int i = 6; i < 16; ++i)
@@ -117,44 +124,49 @@ class dice {
   std::mt19937_64 rng_;
 };
 
-const std::vector<std::string> family_names = {
-    "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤", "吉田", "山田",
-    "佐々木", "山口", "松本", "井上", "木村", "林", "斎藤", "清水", "山崎", "森", "池田", "橋本"};
+const std::vector<std::string> family_names = {"佐藤",   "鈴木", "高橋", "田中", "伊藤", "渡辺",
+                                               "山本",   "中村", "小林", "加藤", "吉田", "山田",
+                                               "佐々木", "山口", "松本", "井上", "木村", "林",
+                                               "斎藤",   "清水", "山崎", "森",   "池田", "橋本"};
 const std::vector<std::string> given_names = {
-    "花子", "太郎", "陽菜", "蓮", "結衣", "大翔", "美咲", "翔太", "さくら", "健", "彩", "悠真",
-    "真央", "拓海", "葵", "直樹", "愛", "誠", "恵", "亮"};
-const std::vector<std::string> romaji = {"hanako", "taro",  "hina",  "ren",    "yui",
-                                         "hiroto", "misaki", "shota", "sakura", "ken",
-                                         "aya",    "yuma",  "mao",   "takumi", "aoi",
-                                         "naoki",  "ai",    "makoto", "megumi", "ryo"};
-const std::vector<std::string> employers = {
-    "株式会社サンプル商事", "例示テクノロジーズ株式会社", "デモ銀行", "架空システムズ合同会社",
-    "テスト製作所",         "サンプルデザイン事務所",     "例示コンサルティング", "フリーランス"};
+    "花子", "太郎", "陽菜", "蓮",   "結衣", "大翔", "美咲", "翔太", "さくら", "健",
+    "彩",   "悠真", "真央", "拓海", "葵",   "直樹", "愛",   "誠",   "恵",     "亮"};
+const std::vector<std::string> romaji = {
+    "hanako", "taro", "hina", "ren",    "yui", "hiroto", "misaki", "shota",  "sakura", "ken",
+    "aya",    "yuma", "mao",  "takumi", "aoi", "naoki",  "ai",     "makoto", "megumi", "ryo"};
+const std::vector<std::string> employers = {"株式会社サンプル商事",
+                                            "例示テクノロジーズ株式会社",
+                                            "デモ銀行",
+                                            "架空システムズ合同会社",
+                                            "テスト製作所",
+                                            "サンプルデザイン事務所",
+                                            "例示コンサルティング",
+                                            "フリーランス"};
 const std::vector<std::string> work_form_names = {"onsite", "remote", "hybrid", "spot"};
-const std::vector<std::string> problems = {
-    "RPAを導入したが使いこなせる職員がいない",
-    "ホームページが住民に届いていない",
-    "窓口のDXを進めたいが何から始めるべきか分からない",
-    "基幹システム標準化への移行計画を立てたい",
-    "庁内のデータを政策立案に活用したい",
-    "職員向けのデジタル研修を企画したい",
-    "情報セキュリティポリシーを見直したい",
-    "SNSでの情報発信を強化したい",
-    "生成AIの庁内活用ルールを作りたい",
-    "オンライン申請の利用率を上げたい"};
+const std::vector<std::string> problems = {"RPAを導入したが使いこなせる職員がいない",
+                                           "ホームページが住民に届いていない",
+                                           "窓口のDXを進めたいが何から始めるべきか分からない",
+                                           "基幹システム標準化への移行計画を立てたい",
+                                           "庁内のデータを政策立案に活用したい",
+                                           "職員向けのデジタル研修を企画したい",
+                                           "情報セキュリティポリシーを見直したい",
+                                           "SNSでの情報発信を強化したい",
+                                           "生成AIの庁内活用ルールを作りたい",
+                                           "オンライン申請の利用率を上げたい"};
 const std::vector<std::string> departments = {"デジタル推進課", "情報政策課", "企画課",
                                               "広報課",         "総務課",     "DX推進室"};
 // Each problem's natural role, so requirements follow from the hearing.
 const std::vector<std::string> problem_roles = {
-    "rpa_specialist", "ui_ux_designer",   "it_consultant", "system_architect", "data_analyst",
-    "trainer",        "security_specialist", "pr",         "cio_advisor",      "project_manager"};
+    "rpa_specialist", "ui_ux_designer", "it_consultant",       "system_architect",
+    "data_analyst",   "trainer",        "security_specialist", "pr",
+    "cio_advisor",    "project_manager"};
 const std::vector<std::string> coordinators = {"coord-sato", "coord-tanaka", "coord-ito"};
 
 struct talent_plan {
   std::string id;
   std::int64_t registered = 0;
   std::string role;
-  bool stable = true;        // used for candidacies; churn talents pause and withdraw
+  bool stable = true;           // used for candidacies; churn talents pause and withdraw
   std::int64_t busy_until = 0;  // already a candidate somewhere until then
 };
 
@@ -182,8 +194,8 @@ class planner {
     p.request.target_id = std::move(target);
     p.request.body_json = std::move(json);
     p.request.aggregate = std::move(aggregate);
-    p.request.who = actor{who.empty() ? dice_.pick(coordinators) : who, std::move(role),
-                          std::move(on_behalf)};
+    p.request.who =
+        actor{who.empty() ? dice_.pick(coordinators) : who, std::move(role), std::move(on_behalf)};
     p.request.occurred_at = at;
     p.request.idempotency_key = parse_uuid(dice_.id_at(at));
     plan_.push_back(std::move(p));
@@ -213,7 +225,8 @@ std::string planner::register_talent(std::int64_t at, bool stable) {
   t.stable = stable;
   const auto& roles = taxonomy();
   std::vector<std::string> role_codes, skill_codes;
-  for (const auto& e : roles) (e.kind == "role" ? role_codes : skill_codes).push_back(e.code);
+  for (const auto& e : roles)
+    (e.kind == "role" ? role_codes : skill_codes).push_back(e.code);
   t.role = dice_.pick(role_codes);
   std::vector<std::string> talent_roles{t.role};
   if (dice_.chance(30)) {
@@ -250,11 +263,12 @@ std::string planner::register_talent(std::int64_t at, bool stable) {
       .list("role_categories", talent_roles)
       .list("skills", skills)
       .list("tiers", {t.role == "cio_advisor" || dice_.chance(6) ? "cio_advisor" : "hands_on"})
-      .raw("availability", body()
-                               .num("hours_per_week", 4 + static_cast<long long>(dice_.below(5)) * 4)
-                               .list("work_forms", forms)
-                               .list("areas", areas)
-                               .done())
+      .raw("availability",
+           body()
+               .num("hours_per_week", 4 + static_cast<long long>(dice_.below(5)) * 4)
+               .list("work_forms", forms)
+               .list("areas", areas)
+               .done())
       .str("consent_version", "2024-04");
   add(at, "TalentRegistered", t.id, b.done(), "self-registration", "talent");
   talents_.push_back(std::move(t));
@@ -267,11 +281,15 @@ void planner::talents() {
   const std::int64_t last = tokyo_day(2025, 12, 1) + 10 * hour;
   for (int i = 0; i < 888; ++i) {
     double x = static_cast<double>(i) / 887.0;
-    auto at = start + static_cast<std::int64_t>(static_cast<double>(last - start) * (0.35 * x + 0.65 * x * x)) / day * day +
-              static_cast<std::int64_t>(dice_.below(8 * 60)) * minute;
+    auto at =
+        start +
+        static_cast<std::int64_t>(static_cast<double>(last - start) * (0.35 * x + 0.65 * x * x)) /
+            day * day +
+        static_cast<std::int64_t>(dice_.below(8 * 60)) * minute;
     register_talent(std::min(at, last + 13 * hour), i % 9 != 4);
   }
-  for (std::int64_t at = tokyo_day(2025, 12, 2) + 10 * hour; at < tokyo_day(2027, 4, 1); at += 18 * hour)
+  for (std::int64_t at = tokyo_day(2025, 12, 2) + 10 * hour; at < tokyo_day(2027, 4, 1);
+       at += 18 * hour)
     register_talent(at + static_cast<std::int64_t>(dice_.below(6 * 60)) * minute, true);
 
   // Churn among the talents not used for candidacies: pauses, availability, withdrawals.
@@ -282,7 +300,10 @@ void planner::talents() {
       if (dice_.chance(6))
         add(t.registered + (20 + static_cast<std::int64_t>(dice_.below(200))) * day,
             "TalentAvailabilityChanged", t.id,
-            body().raw("availability", body().num("hours_per_week", 8).list("work_forms", {"remote", "spot"}).done()).done(),
+            body()
+                .raw("availability",
+                     body().num("hours_per_week", 8).list("work_forms", {"remote", "spot"}).done())
+                .done(),
             "self-service", "talent");
       continue;
     }
@@ -294,10 +315,15 @@ void planner::talents() {
         std::string cand = dice_.id_at(at - 10 * day);
         const auto& munis = tokyo_municipalities();
         add(at - 10 * day, "CandidateIdentified", cand,
-            body().str("talent_id", t.id).str("direction", "talent_driven").str("source", "coordinator_idea")
-                .str("lg_code", munis[(i * 7) % munis.size()].lg_code).done());
+            body()
+                .str("talent_id", t.id)
+                .str("direction", "talent_driven")
+                .str("source", "coordinator_idea")
+                .str("lg_code", munis[(i * 7) % munis.size()].lg_code)
+                .done());
       }
-      add(at, "TalentWithdrew", t.id, body().str("reason", "本業が多忙になったため").done(), "self-service", "talent");
+      add(at, "TalentWithdrew", t.id, body().str("reason", "本業が多忙になったため").done(),
+          "self-service", "talent");
       if (withdrawals == 1) {
         planned p;
         p.at = at + 40 * day;
@@ -310,7 +336,8 @@ void planner::talents() {
         plan_.push_back(std::move(p));
       }
     } else if (dice_.chance(25)) {
-      add(at, "TalentPaused", t.id, body().str("reason", "育児のため一時休止").done(), "self-service", "talent");
+      add(at, "TalentPaused", t.id, body().str("reason", "育児のため一時休止").done(),
+          "self-service", "talent");
       if (dice_.chance(50))
         add(at + 90 * day, "TalentResumed", t.id, body().done(), "self-service", "talent");
     }
@@ -320,7 +347,8 @@ void planner::talents() {
 talent_plan* planner::find_candidate(const std::string& role, std::int64_t at) {
   std::vector<talent_plan*> fits;
   for (auto& t : talents_)
-    if (t.stable && t.role == role && t.registered < at - 3 * day && t.busy_until < at) fits.push_back(&t);
+    if (t.stable && t.role == role && t.registered < at - 3 * day && t.busy_until < at)
+      fits.push_back(&t);
   if (fits.empty())
     for (auto& t : talents_)
       if (t.stable && t.registered < at - 3 * day && t.busy_until < at) fits.push_back(&t);
@@ -335,15 +363,23 @@ void planner::need(const std::string& lg, std::int64_t t0, int appointments, int
   std::string need_id = dice_.id_at(t0);
   auto problem = dice_.below(problems.size());
   add(t0, "NeedOpened", need_id,
-      body().str("lg_code", lg).str("origin", dice_.chance(15) ? "talent_driven" : "municipality_request")
-          .str("department", dice_.pick(departments)).str("problem", problems[problem]).done());
+      body()
+          .str("lg_code", lg)
+          .str("origin", dice_.chance(15) ? "talent_driven" : "municipality_request")
+          .str("department", dice_.pick(departments))
+          .str("problem", problems[problem])
+          .done());
   if (final_stage == 0) return;
   auto hearing = dice_.id_at(t0 + 10 * day);
   add(t0 + 10 * day, "HearingRecorded", need_id,
-      body().str("hearing_id", hearing).str("held_on", date_of(t0 + 10 * day))
+      body()
+          .str("hearing_id", hearing)
+          .str("held_on", date_of(t0 + 10 * day))
           .list("attendees", {dice_.pick(family_names) + "課長", dice_.pick(family_names) + "主任"})
-          .str("notes", "現状の業務フローと課題を確認。" + problems[problem] + "。職員の負担が大きい。")
-          .str("findings", "要件の整理が必要").done());
+          .str("notes",
+               "現状の業務フローと課題を確認。" + problems[problem] + "。職員の負担が大きい。")
+          .str("findings", "要件の整理が必要")
+          .done());
   if (final_stage == 6) {
     add(t0 + 20 * day, "NeedPutOnHold", need_id, body().str("reason", "予算編成待ち").done());
     return;
@@ -352,17 +388,28 @@ void planner::need(const std::string& lg, std::int64_t t0, int appointments, int
   const std::string& role = problem_roles[problem];
   const int openings = std::max(appointments, 1);
   add(t0 + 30 * day, "RequirementsDefined", need_id,
-      body().str("role_category", role).str("tier", role == "cio_advisor" ? "cio_advisor" : "hands_on")
-          .list("skills", {"dx_strategy", "business_process"}).list("work_forms", {"remote", "onsite"})
-          .num("hours_per_week", 8).num("duration_months", 12).num("openings", openings).done());
+      body()
+          .str("role_category", role)
+          .str("tier", role == "cio_advisor" ? "cio_advisor" : "hands_on")
+          .list("skills", {"dx_strategy", "business_process"})
+          .list("work_forms", {"remote", "onsite"})
+          .num("hours_per_week", 8)
+          .num("duration_months", 12)
+          .num("openings", openings)
+          .done());
   if (final_stage == 2) return;
   bool posting = dice_.chance(35);
-  add(t0 + 33 * day, "SourcingModeChosen", need_id, body().str("mode", posting ? "public_posting" : "scout").done());
+  add(t0 + 33 * day, "SourcingModeChosen", need_id,
+      body().str("mode", posting ? "public_posting" : "scout").done());
   if (posting)
     add(t0 + 35 * day, "PublicPostingPublished", need_id,
-        body().str("url", "https://www." + lg + ".example.lg.jp/recruit/dx").str("closes_on", date_of(t0 + 60 * day)).done());
+        body()
+            .str("url", "https://www." + lg + ".example.lg.jp/recruit/dx")
+            .str("closes_on", date_of(t0 + 60 * day))
+            .done());
   if (final_stage == 5) {
-    add(t0 + 80 * day, "NeedClosed", need_id, body().str("reason", dice_.chance(50) ? "no_match" : "self_hired").done());
+    add(t0 + 80 * day, "NeedClosed", need_id,
+        body().str("reason", dice_.chance(50) ? "no_match" : "self_hired").done());
     return;
   }
   int candidates = final_stage == 4 ? appointments + 1 : 2;
@@ -373,8 +420,12 @@ void planner::need(const std::string& lg, std::int64_t t0, int appointments, int
     t->busy_until = at + 400 * day;
     std::string cand = dice_.id_at(at);
     add(at, "CandidateIdentified", cand,
-        body().str("talent_id", t->id).str("need_id", need_id).str("direction", "need_driven")
-            .str("source", posting ? "public_posting" : "scout").done());
+        body()
+            .str("talent_id", t->id)
+            .str("need_id", need_id)
+            .str("direction", "need_driven")
+            .str("source", posting ? "public_posting" : "scout")
+            .done());
     add(at + 3 * day, "TalentContacted", cand, body().done());
     bool chosen = c < appointments;
     if (final_stage == 3) {
@@ -392,14 +443,18 @@ void planner::need(const std::string& lg, std::int64_t t0, int appointments, int
     add(at + 14 * day, "ProposalSubmitted", cand, body().done());
     bool by_officer = dice_.chance(40);
     add(at + 28 * day, "MunicipalDecisionRecorded", cand,
-        body().boolean("accepted", chosen).str("reason", chosen ? "経験が要件に合致" : "今回は見送り")
-            .str("decided_by", dice_.pick(family_names) + "課長").done(),
+        body()
+            .boolean("accepted", chosen)
+            .str("reason", chosen ? "経験が要件に合致" : "今回は見送り")
+            .str("decided_by", dice_.pick(family_names) + "課長")
+            .done(),
         by_officer ? officer : std::string(), by_officer ? "municipality" : "coordinator",
         by_officer ? std::string() : officer);
     if (chosen) appointment_life(need_id, cand, lg, at + 35 * day, lg == "132241" && c == 0);
   }
   if (final_stage == 4)
-    add(t0 + 40 * day + 36 * day + 12 * hour, "NeedClosed", need_id, body().str("reason", "filled").done());
+    add(t0 + 40 * day + 36 * day + 12 * hour, "NeedClosed", need_id,
+        body().str("reason", "filled").done());
 }
 
 void planner::appointment_life(const std::string& need_id, const std::string& cand,
@@ -411,9 +466,14 @@ void planner::appointment_life(const std::string& need_id, const std::string& ca
   if (tama_training) form = "spot";
   ++appointment_count_;
   add(at, "AppointmentArranged", id,
-      body().str("candidacy_id", cand).str("form", form).str("starts_on", date_of(starts))
-          .str("ends_on", date_of(ends)).num("hours_per_week", 4 + static_cast<long long>(dice_.below(4)) * 4)
-          .str("scope", tama_training ? "職員向けデジタルツール研修" : "DX推進の実務支援").done());
+      body()
+          .str("candidacy_id", cand)
+          .str("form", form)
+          .str("starts_on", date_of(starts))
+          .str("ends_on", date_of(ends))
+          .num("hours_per_week", 4 + static_cast<long long>(dice_.below(4)) * 4)
+          .str("scope", tama_training ? "職員向けデジタルツール研修" : "DX推進の実務支援")
+          .done());
   add(starts + 9 * hour, "AppointmentStarted", id, body().done());
   bool early = appointment_count_ % 11 == 5;
   std::int64_t end_at = early ? starts + 100 * day : ends;
@@ -421,16 +481,26 @@ void planner::appointment_life(const std::string& need_id, const std::string& ca
     // Renewed for the next fiscal year as an extension of the terms.
     std::int64_t new_end = fiscal_year_end(ends + day, 3);
     add(ends - 20 * day, "AppointmentAmended", id,
-        body().str("kind", "extension").str("effective_on", date_of(ends + day))
-            .raw("changes", body().str("ends_on", date_of(new_end)).str("summary", "次年度への延長").done())
-            .str("approved_by", dice_.pick(family_names) + "部長").done());
+        body()
+            .str("kind", "extension")
+            .str("effective_on", date_of(ends + day))
+            .raw("changes",
+                 body().str("ends_on", date_of(new_end)).str("summary", "次年度への延長").done())
+            .str("approved_by", dice_.pick(family_names) + "部長")
+            .done());
     end_at = new_end;
   }
   if (tama_training && starts + 121 * day < end_at)
     add(starts + 120 * day, "AppointmentAmended", id,
-        body().str("kind", "scope_expansion").str("effective_on", date_of(starts + 121 * day))
-            .raw("changes", body().str("scope", "研修に加えツールの保守・運用支援").str("summary", "研修からツール保守へ拡大").done())
-            .str("approved_by", "多摩市 情報政策課長").done());
+        body()
+            .str("kind", "scope_expansion")
+            .str("effective_on", date_of(starts + 121 * day))
+            .raw("changes", body()
+                                .str("scope", "研修に加えツールの保守・運用支援")
+                                .str("summary", "研修からツール保守へ拡大")
+                                .done())
+            .str("approved_by", "多摩市 情報政策課長")
+            .done());
   int month = 0;
   for (std::int64_t due = starts + 30 * day; due + 20 * day < end_at; due += 30 * day, ++month) {
     std::string party = month % 2 == 0 ? "talent" : "municipality";
@@ -438,28 +508,42 @@ void planner::appointment_life(const std::string& need_id, const std::string& ca
     add(due - 14 * day, "CheckInScheduled", id,
         body().str("check_in_id", check).str("due_on", date_of(due)).str("party", party).done());
     if (dice_.chance(7)) {
-      add(due + day, "CheckInMissed", id, body().str("check_in_id", check).str("due_on", date_of(due)).str("party", party).done());
+      add(due + day, "CheckInMissed", id,
+          body().str("check_in_id", check).str("due_on", date_of(due)).str("party", party).done());
       if (month == 1) {
         // Entered in error: the check-in did happen; the entry is voided and completed.
         std::string missed_event = key_of_last();
         add(due + 2 * day, "EventVoided", id,
-            body().str("voided_event_id", missed_event).str("reason", "誤入力（実施済み）").done(), {}, "coordinator", {},
-            "appointment");
+            body().str("voided_event_id", missed_event).str("reason", "誤入力（実施済み）").done(),
+            {}, "coordinator", {}, "appointment");
       } else {
         continue;
       }
     }
     add(due + 3 * day, "CheckInCompleted", id,
-        body().str("check_in_id", check).str("party", party).num("rating", 3 + static_cast<long long>(dice_.below(3)))
-            .str("notes", month % 3 == 0 ? "業務は順調。庁内の協力体制も良好。" : "進捗確認。次回までにマニュアル案を作成。").done());
+        body()
+            .str("check_in_id", check)
+            .str("party", party)
+            .num("rating", 3 + static_cast<long long>(dice_.below(3)))
+            .str("notes", month % 3 == 0 ? "業務は順調。庁内の協力体制も良好。"
+                                         : "進捗確認。次回までにマニュアル案を作成。")
+            .done());
     if (month == 2 && dice_.chance(35)) {
       std::string issue = dice_.id_at(due + 4 * day);
-      add(due + 4 * day, "IssueRaised", id, body().str("issue_id", issue).str("summary", "庁内ネットワークへのアクセス権限が未付与").done());
-      add(due + 18 * day, "IssueResolved", id, body().str("issue_id", issue).str("resolution", "情報政策課がアカウントを発行").done());
+      add(due + 4 * day, "IssueRaised", id,
+          body()
+              .str("issue_id", issue)
+              .str("summary", "庁内ネットワークへのアクセス権限が未付与")
+              .done());
+      add(due + 18 * day, "IssueResolved", id,
+          body().str("issue_id", issue).str("resolution", "情報政策課がアカウントを発行").done());
     }
   }
   add(end_at + 18 * hour, "AppointmentEnded", id,
-      body().str("kind", early ? "early" : "completed").str("reason", early ? "本業の異動により継続困難" : "任期満了").done());
+      body()
+          .str("kind", early ? "early" : "completed")
+          .str("reason", early ? "本業の異動により継続困難" : "任期満了")
+          .done());
   (void)need_id;
   (void)lg;
 }
@@ -478,18 +562,19 @@ std::vector<planned> planner::plan() {
     int year, month, appointments;
   };
   std::vector<filled> before = {
-      {code("Shinagawa", "ward"), 2024, 5, 1},  {code("Shibuya", "ward"), 2024, 5, 2},
-      {code("Toshima", "ward"), 2024, 6, 1},    {code("Kita", "ward"), 2024, 7, 1},
-      {code("Itabashi", "ward"), 2024, 8, 1},   {code("Nerima", "ward"), 2024, 9, 1},
-      {code("Adachi", "ward"), 2024, 10, 2},    {code("Edogawa", "ward"), 2024, 11, 1},
-      {code("Sumida", "ward"), 2025, 1, 1},     {code("Hachioji", "city"), 2024, 6, 1},
-      {code("Tachikawa", "city"), 2024, 9, 1},  {code("Musashino", "city"), 2025, 2, 1},
-      {code("Mitaka", "city"), 2025, 4, 1},     {code("Machida", "city"), 2025, 5, 1},
-      {code("Koganei", "city"), 2025, 6, 1},    {code("Tama", "city"), 2024, 7, 1},
-      {code("Hino", "city"), 2025, 7, 1},       {code("Oshima", "town"), 2025, 3, 1},
-      {code("Hachioji", "city"), 2025, 6, 1},   {code("Tama", "city"), 2025, 7, 1},
+      {code("Shinagawa", "ward"), 2024, 5, 1}, {code("Shibuya", "ward"), 2024, 5, 2},
+      {code("Toshima", "ward"), 2024, 6, 1},   {code("Kita", "ward"), 2024, 7, 1},
+      {code("Itabashi", "ward"), 2024, 8, 1},  {code("Nerima", "ward"), 2024, 9, 1},
+      {code("Adachi", "ward"), 2024, 10, 2},   {code("Edogawa", "ward"), 2024, 11, 1},
+      {code("Sumida", "ward"), 2025, 1, 1},    {code("Hachioji", "city"), 2024, 6, 1},
+      {code("Tachikawa", "city"), 2024, 9, 1}, {code("Musashino", "city"), 2025, 2, 1},
+      {code("Mitaka", "city"), 2025, 4, 1},    {code("Machida", "city"), 2025, 5, 1},
+      {code("Koganei", "city"), 2025, 6, 1},   {code("Tama", "city"), 2024, 7, 1},
+      {code("Hino", "city"), 2025, 7, 1},      {code("Oshima", "town"), 2025, 3, 1},
+      {code("Hachioji", "city"), 2025, 6, 1},  {code("Tama", "city"), 2025, 7, 1},
   };
-  for (const auto& f : before) need(f.lg, tokyo_day(f.year, f.month, 3) + 10 * hour, f.appointments, 4);
+  for (const auto& f : before)
+    need(f.lg, tokyo_day(f.year, f.month, 3) + 10 * hour, f.appointments, 4);
   // After the headline date: more municipalities and second placements.
   std::vector<filled> after = {
       {code("Setagaya", "ward"), 2025, 12, 1}, {code("Fuchu", "city"), 2026, 1, 1},
@@ -498,7 +583,8 @@ std::vector<planned> planner::plan() {
       {code("Kokubunji", "city"), 2026, 7, 1}, {code("Minato", "ward"), 2026, 8, 1},
   };
   // Opened late enough that nothing is arranged before the headline date.
-  for (const auto& f : after) need(f.lg, tokyo_day(f.year, f.month, 5) + 10 * hour, f.appointments, 4);
+  for (const auto& f : after)
+    need(f.lg, tokyo_day(f.year, f.month, 5) + 10 * hour, f.appointments, 4);
   // Cases in every other state, spread over the municipalities and the years.
   for (int i = 0; i < 40; ++i) {
     const auto& m = munis[(static_cast<std::size_t>(i) * 17 + 3) % munis.size()];
@@ -516,9 +602,12 @@ std::vector<planned> planner::plan() {
     std::string need_id = p.request.target_id;
     std::int64_t at = p.at + 2 * day;
     add(at, "HearingNoteCorrected", need_id,
-        body().str("hearing_id", hearing).str("supersedes", supersedes)
+        body()
+            .str("hearing_id", hearing)
+            .str("supersedes", supersedes)
             .str("notes", "現状の業務フローと課題を確認。RPA導入済みだが活用は一部の課に留まる。")
-            .str("reason", "聞き取り内容の誤記を訂正").done());
+            .str("reason", "聞き取り内容の誤記を訂正")
+            .done());
     break;
   }
   std::stable_sort(plan_.begin(), plan_.end(), [](const planned& a, const planned& b) {
@@ -536,14 +625,15 @@ result<demo_stats> seed(event_store& store, command_service& service, std::int64
   auto started = std::chrono::steady_clock::now();
   if (store.head_position() > tokyo_municipalities().size())
     return make_error(errc::conflict, "not_empty", "the data directory already has a history");
-  if (auto listed = list_reference_municipalities(service, tokyo_day(2024, 4, 1)); !listed) return listed.take_err();
+  if (auto listed = list_reference_municipalities(service, tokyo_day(2024, 4, 1)); !listed)
+    return listed.take_err();
   process_manager manager(store, service);
   demo_stats stats;
   for (auto& p : planner(until).plan()) {
     bool withdrawal = p.request.type == "TalentWithdrew";
     if (p.what == planned::kind::erase) {
-      if (auto erased = erase_talent(service, store, p.request.target_id, p.request.body_json, p.request.who,
-                                 p.request.idempotency_key);
+      if (auto erased = erase_talent(service, store, p.request.target_id, p.request.body_json,
+                                     p.request.who, p.request.idempotency_key);
           !erased)
         return erased.take_err();
     } else {
@@ -551,7 +641,8 @@ result<demo_stats> seed(event_store& store, command_service& service, std::int64
       auto done = service.execute(std::move(p.request));
       if (!done)
         return make_error(done.err().kind, done.err().code,
-                          "demo command " + what + " failed: " + done.err().message, done.err().field);
+                          "demo command " + what + " failed: " + done.err().message,
+                          done.err().field);
     }
     ++stats.commands;
     if (withdrawal)

@@ -36,8 +36,8 @@ int run_erase_talent(int argc, char** argv, int first) {
     return 1;
   }
   auto service = command_service::create(**store);
-  auto erased = erase_talent(*service, **store, talent, *parsed->get("reason"),
-                             actor{"cli", "admin", ""});
+  auto erased =
+      erase_talent(*service, **store, talent, *parsed->get("reason"), actor{"cli", "admin", ""});
   if (!erased) {
     std::fprintf(stderr, "kakehashi erase-talent: %s: %s\n", erased.err().code.c_str(),
                  erased.err().message.c_str());

@@ -19,7 +19,8 @@ int run_rebuild(int argc, char** argv, int first) {
   }
   auto name = parsed->get_or("projection", "read_model");
   if (name != "read_model") {
-    std::fprintf(stderr, "kakehashi rebuild: unknown projection '%s' (known: read_model)\n", name.c_str());
+    std::fprintf(stderr, "kakehashi rebuild: unknown projection '%s' (known: read_model)\n",
+                 name.c_str());
     return 2;
   }
   store_options options;
@@ -37,7 +38,8 @@ int run_rebuild(int argc, char** argv, int first) {
     std::fprintf(stderr, "kakehashi rebuild: %s\n", rebuilt.err().message.c_str());
     return 1;
   }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf("rebuilt %s: %llu events in %.2f s\n", name.c_str(),
               static_cast<unsigned long long>(runner.position()), seconds);
   return 0;

@@ -2,9 +2,9 @@
 // kakehashi demo  --data DIR [--listen ...] [--no-serve]
 // Opens the store, lists the shipped municipalities not listed yet, runs the withdrawal process
 // manager and the read-model runner on their own threads and serves the HTTP API until
-// SIGINT/SIGTERM; then stops the server before the process manager and the store (both are borrowed by what runs before them).
-// `demo` first seeds the demo history into an empty directory. Exit 1 when the store or the
-// port cannot be had, 2 for bad usage.
+// SIGINT/SIGTERM; then stops the server before the process manager and the store (both are borrowed
+// by what runs before them). `demo` first seeds the demo history into an empty directory. Exit 1
+// when the store or the port cannot be had, 2 for bad usage.
 #include <algorithm>
 #include <cstdio>
 #include <thread>
@@ -117,7 +117,11 @@ int serve(const char* name, int argc, char** argv, int first, bool seed_demo) {
 
 }  // namespace
 
-int run_serve(int argc, char** argv, int first) { return serve("serve", argc, argv, first, false); }
-int run_demo(int argc, char** argv, int first) { return serve("demo", argc, argv, first, true); }
+int run_serve(int argc, char** argv, int first) {
+  return serve("serve", argc, argv, first, false);
+}
+int run_demo(int argc, char** argv, int first) {
+  return serve("demo", argc, argv, first, true);
+}
 
 }  // namespace kakehashi::cli

@@ -51,7 +51,8 @@ uuid derived_id(const uuid& key, std::size_t index) {
   uuid out;
   unsigned char in[24];
   std::memcpy(in, key.bytes.data(), 16);
-  for (int i = 0; i < 8; ++i) in[16 + i] = static_cast<unsigned char>(index >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    in[16 + i] = static_cast<unsigned char>(index >> (8 * i));
   crypto_generichash(out.bytes.data(), out.bytes.size(), in, sizeof in, nullptr, 0);
   out.bytes[6] = (out.bytes[6] & 0x0f) | 0x80;  // version 8: custom
   out.bytes[8] = (out.bytes[8] & 0x3f) | 0x80;  // RFC 9562 variant
@@ -88,7 +89,8 @@ class aggregate_cache {
     }
     if (newer.empty()) return state;
     bool voids = false;
-    for (const auto& e : newer) voids = voids || e->type == "EventVoided";
+    for (const auto& e : newer)
+      voids = voids || e->type == "EventVoided";
     if (voids && cached > 0) {
       state = State{};
       auto all = store.read_stream(stream, 0, read_direction::forward, cached);
@@ -98,10 +100,11 @@ class aggregate_cache {
     std::vector<event_view> views;
     std::vector<std::string> ids;
     ids.reserve(newer.size());
-    for (const auto& e : newer) ids.push_back(e->id.to_string());
+    for (const auto& e : newer)
+      ids.push_back(e->id.to_string());
     for (std::size_t i = 0; i < newer.size(); ++i)
-      views.push_back({ids[i], newer[i]->type, newer[i]->payload, newer[i]->occurred_at,
-                       newer[i]->version});
+      views.push_back(
+          {ids[i], newer[i]->type, newer[i]->payload, newer[i]->occurred_at, newer[i]->version});
     result<State> folded = (voids || cached == 0) ? fold<State>(views) : evolve_all(state, views);
     if (!folded) return folded;
     std::lock_guard lock(mutex_);
@@ -114,11 +117,12 @@ class aggregate_cache {
  private:
   static result<State> evolve_all(State state, const std::vector<event_view>& views) {
     try {
-      for (const auto& v : views) evolve(state, v);
+      for (const auto& v : views)
+        evolve(state, v);
     } catch (const kj::Exception& e) {
-      return make_error(errc::corruption, "invalid_payload",
-                        std::string("a stored payload does not decode: ") +
-                            e.getDescription().cStr());
+      return make_error(
+          errc::corruption, "invalid_payload",
+          std::string("a stored payload does not decode: ") + e.getDescription().cStr());
     }
     return state;
   }
@@ -272,7 +276,8 @@ decision service_impl::decide(const command& cmd, const std::string& category,
       std::string candidacy_id = a->candidacy_id;
       if (cmd.type == "AppointmentArranged") {
         payload_reader reader(cmd.payload);
-        candidacy_id = std::string(text_view(reader.root<s::AppointmentArranged>().getCandidacyId()));
+        candidacy_id =
+            std::string(text_view(reader.root<s::AppointmentArranged>().getCandidacyId()));
       }
       if (!candidacy_id.empty()) {
         auto c = load_candidacy(candidacy_id);
@@ -288,13 +293,12 @@ decision service_impl::decide(const command& cmd, const std::string& category,
     return make_error(errc::invalid_argument, "invalid_payload",
                       std::string("command payload does not decode: ") + e.getDescription().cStr());
   }
-  return make_error(errc::invalid_argument, "unknown_aggregate",
-                    "no aggregate '" + category + "'", "aggregate");
+  return make_error(errc::invalid_argument, "unknown_aggregate", "no aggregate '" + category + "'",
+                    "aggregate");
 }
 
 result<command_outcome> service_impl::try_once(const command_request& request, const command& cmd,
-                                               const std::string& category,
-                                               const std::string& id) {
+                                               const std::string& category, const std::string& id) {
   attempt at;
   auto decided = decide(cmd, category, id, at);
   if (!decided) return decided.take_err();
@@ -304,10 +308,12 @@ result<command_outcome> service_impl::try_once(const command_request& request, c
   if (request.expected_version) {
     auto seen = at.events_seen[target];
     if (seen == 0 || seen - 1 != *request.expected_version)
-      return make_error(errc::conflict, "wrong_expected_version",
-                        "stream " + target + (seen == 0 ? " does not exist" : " is at version " + std::to_string(seen - 1)) +
-                            ", expected version " + std::to_string(*request.expected_version),
-                        "expected_version");
+      return make_error(
+          errc::conflict, "wrong_expected_version",
+          "stream " + target +
+              (seen == 0 ? " does not exist" : " is at version " + std::to_string(seen - 1)) +
+              ", expected version " + std::to_string(*request.expected_version),
+          "expected_version");
   }
 
   append_request append;
@@ -350,7 +356,8 @@ result<command_outcome> service_impl::try_once(const command_request& request, c
   }
   // Flattened position of the target stream's last event.
   std::size_t before = 0, target_part = part_of[target];
-  for (std::size_t i = 0; i < target_part; ++i) before += append.streams[i].events.size();
+  for (std::size_t i = 0; i < target_part; ++i)
+    before += append.streams[i].events.size();
   std::size_t target_index = before + append.streams[target_part].events.size() - 1;
 
   auto appended = store_.append(std::move(append));
@@ -405,7 +412,8 @@ result<command_outcome> service_impl::execute(command_request request) {
   std::vector<std::pair<std::string, std::string>> ids;
   if (id.empty()) {
     if (!is_creating(request.type) || request.type == "MunicipalityListed")
-      return make_error(errc::invalid_argument, "missing_id", request.type + " needs the id of its " + category, "id");
+      return make_error(errc::invalid_argument, "missing_id",
+                        request.type + " needs the id of its " + category, "id");
     id = (request.idempotency_key ? *request.idempotency_key : new_uuid_v7()).to_string();
   }
   ids.emplace_back(category + "_id", id);
@@ -457,9 +465,10 @@ status list_reference_municipalities(command_service& service, std::int64_t occu
     command_request request;
     request.type = "MunicipalityListed";
     request.target_id = m.lg_code;
-    request.body_json = "{\"lg_code\":" + json_quote(m.lg_code) +
-                        ",\"name_ja\":" + json_quote(m.name_ja) + ",\"name_en\":" + json_quote(m.name_en) +
-                        ",\"kind\":" + json_quote(m.kind) + ",\"region\":" + json_quote(m.region) + "}";
+    request.body_json =
+        "{\"lg_code\":" + json_quote(m.lg_code) + ",\"name_ja\":" + json_quote(m.name_ja) +
+        ",\"name_en\":" + json_quote(m.name_en) + ",\"kind\":" + json_quote(m.kind) +
+        ",\"region\":" + json_quote(m.region) + "}";
     request.who = actor{"reference-data", "system", ""};
     request.occurred_at = occurred_at;
     if (auto done = service.execute(std::move(request)); !done) return done.take_err();

@@ -35,7 +35,7 @@ struct command_request {
   std::string target_id{};
   std::string body_json{};  // the event's fields as a JSON object
   actor who{};
-  std::int64_t occurred_at = 0;  // business time; 0 = now
+  std::int64_t occurred_at = 0;                     // business time; 0 = now
   std::optional<std::uint64_t> expected_version{};  // of the target stream
   std::optional<uuid> idempotency_key{};
   uuid correlation_id{};  // nil: none

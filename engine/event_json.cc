@@ -11,8 +11,9 @@ result<std::string> payload_json(const recorded_event& event, const key_vault& k
     return make_error(errc::invalid_argument, "unknown_event_type",
                       "no schema for event type " + event.type);
   if (!info->personal_schema || access == personal_access::hidden)
-    return decode_payload_json(event.type, event.payload, std::nullopt,
-                               info->personal_schema ? personal_view::redacted : personal_view::full);
+    return decode_payload_json(
+        event.type, event.payload, std::nullopt,
+        info->personal_schema ? personal_view::redacted : personal_view::full);
   auto sealed = get_sealed(event.type, event.payload);
   if (!sealed) return sealed.take_err();
   auto personal = keys.open(*sealed);

@@ -34,9 +34,13 @@ uuid reaction_key(const uuid& cause, std::string_view target) {
 process_manager::process_manager(event_store& store, command_service& service)
     : store_(store), service_(service) {}
 
-process_manager::~process_manager() { stop(); }
+process_manager::~process_manager() {
+  stop();
+}
 
-void process_manager::stop() { stopping_ = true; }
+void process_manager::stop() {
+  stopping_ = true;
+}
 
 result<position_t> process_manager::poll(std::chrono::milliseconds wait) {
   if (!feed_) {
@@ -112,8 +116,7 @@ status process_manager::handle(const recorded_event& event) {
     return done.take_err();
   };
   for (const auto& id : candidacies_[talent])
-    if (auto s = react("CandidacyArchived", "candidacy", id, R"({"reason":"talent_withdrew"})");
-        !s)
+    if (auto s = react("CandidacyArchived", "candidacy", id, R"({"reason":"talent_withdrew"})"); !s)
       return s;
   for (const auto& id : appointments_[talent])
     if (auto s = react("AppointmentFlagged", "appointment", id,

@@ -1,6 +1,6 @@
-#include "engine/projection_store_impl.h"
-
 #include <rocksdb/write_batch.h>
+
+#include "engine/projection_store_impl.h"
 
 namespace kakehashi::detail {
 
@@ -9,7 +9,8 @@ namespace {
 // The smallest key greater than every key starting with `prefix` ("" when there is none).
 std::string prefix_end(std::string_view prefix) {
   std::string end(prefix);
-  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff)
+    end.pop_back();
   if (!end.empty()) end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
   return end;
 }
@@ -26,7 +27,8 @@ status projection_store_impl::write(const std::vector<entry>& puts,
     if (end.empty()) return make_error(errc::invalid_argument, "invalid_prefix", "empty prefix");
     batch.DeleteRange(family_, prefix, end);
   }
-  for (const auto& [key, value] : puts) batch.Put(family_, key, value);
+  for (const auto& [key, value] : puts)
+    batch.Put(family_, key, value);
   rocksdb::WriteOptions sync;
   sync.sync = true;
   std::lock_guard lock(fence_.sync_mutex());
@@ -63,7 +65,7 @@ result<std::optional<projection_store::entry>> projection_store_impl::floor(
 }
 
 result<std::vector<std::string>> projection_store_impl::keys(std::string_view prefix,
-                                                            std::size_t limit) const {
+                                                             std::size_t limit) const {
   std::vector<std::string> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family_));
   for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));

@@ -16,9 +16,10 @@ void record_personal_data_read(event_store& store, const personal_data_read& rea
     subjects += json_quote(s);
   }
   subjects += ']';
-  auto json = "{\"reader_id\":" + json_quote(read.reader_id) + ",\"reader_role\":" +
-              json_quote(read.reader_role) + ",\"reader_name\":" + json_quote(read.reader_name) +
-              ",\"subjects\":" + subjects + ",\"route\":" + json_quote(read.route) + "}";
+  auto json = "{\"reader_id\":" + json_quote(read.reader_id) +
+              ",\"reader_role\":" + json_quote(read.reader_role) +
+              ",\"reader_name\":" + json_quote(read.reader_name) + ",\"subjects\":" + subjects +
+              ",\"route\":" + json_quote(read.route) + "}";
   auto encoded = encode_payload("PersonalDataRead", json);
   if (!encoded) return finish(encoded.take_err());
   auto now = now_micros();

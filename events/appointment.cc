@@ -66,29 +66,36 @@ namespace {
 decision arrange(const command& cmd, const appointment_state& state, std::string_view id,
                  const appointment_context& context) {
   const std::string stream = stream_name("appointment", id);
-  if (state.events > 0) return rejected("already_exists", "appointment " + std::string(id) + " already exists");
+  if (state.events > 0)
+    return rejected("already_exists", "appointment " + std::string(id) + " already exists");
   payload_reader reader(cmd.payload);
   auto p = reader.root<s::AppointmentArranged>();
   const candidacy_state* candidacy = context.candidacy;
-  if (!candidacy || candidacy->events == 0) return missing("candidacy_not_found", "no such candidacy");
+  if (!candidacy || candidacy->events == 0)
+    return missing("candidacy_not_found", "no such candidacy");
   // Invariant 5: an accepted candidacy, no other appointment from it, an unfilled opening.
   if (candidacy->stage == candidacy_stage::appointed)
-    return rejected("candidacy_already_appointed", "the candidacy already has appointment " + candidacy->appointment_id);
+    return rejected("candidacy_already_appointed",
+                    "the candidacy already has appointment " + candidacy->appointment_id);
   if (candidacy->stage != candidacy_stage::accepted)
     return rejected("candidacy_not_accepted", "only an accepted candidacy can be appointed");
   const need_state* need = context.need;
-  if (!need || need->events == 0) return missing("need_not_found", "the candidacy's need does not exist");
+  if (!need || need->events == 0)
+    return missing("need_not_found", "the candidacy's need does not exist");
   if (!need->open()) return rejected("need_closed", "the need is closed");
   if (need->on_hold) return rejected("need_on_hold", "the need is on hold");
-  if (need->unfilled() == 0) return rejected("no_open_opening", "every opening of the need is filled");
+  if (need->unfilled() == 0)
+    return rejected("no_open_opening", "every opening of the need is filled");
   if (text_view(p.getEndsOn()) <= text_view(p.getStartsOn()))
-    return make_error(errc::invalid_argument, "invalid_dates", "ends_on must be after starts_on", "ends_on");
+    return make_error(errc::invalid_argument, "invalid_dates", "ends_on must be after starts_on",
+                      "ends_on");
   auto mismatch = [](capnp::Text::Reader given, const std::string& actual) {
     return given.size() != 0 && text_view(given) != actual;
   };
-  if (mismatch(p.getTalentId(), candidacy->talent_id) || mismatch(p.getNeedId(), candidacy->need_id) ||
-      mismatch(p.getLgCode(), candidacy->lg_code))
-    return make_error(errc::invalid_argument, "invalid_value", "talent_id, need_id and lg_code are the candidacy's");
+  if (mismatch(p.getTalentId(), candidacy->talent_id) ||
+      mismatch(p.getNeedId(), candidacy->need_id) || mismatch(p.getLgCode(), candidacy->lg_code))
+    return make_error(errc::invalid_argument, "invalid_value",
+                      "talent_id, need_id and lg_code are the candidacy's");
   capnp::MallocMessageBuilder message;
   message.setRoot(p);
   auto filled = message.getRoot<s::AppointmentArranged>();
@@ -98,9 +105,10 @@ decision arrange(const command& cmd, const appointment_state& state, std::string
   std::vector<decided_event> out{primary(cmd, stream)};
   out.front().payload = message_bytes(message);
   const std::string appointment_id(id);
-  out.push_back({stream_name("candidacy", p.getCandidacyId().cStr()), "CandidacyAppointed",
-                 build_payload<s::CandidacyAppointed>([&](auto b) { b.setAppointmentId(appointment_id); }),
-                 "", ""});
+  out.push_back(
+      {stream_name("candidacy", p.getCandidacyId().cStr()), "CandidacyAppointed",
+       build_payload<s::CandidacyAppointed>([&](auto b) { b.setAppointmentId(appointment_id); }),
+       "", ""});
   out.push_back({stream_name("need", candidacy->need_id), "OpeningFilled",
                  build_payload<s::OpeningFilled>([&](auto b) {
                    b.setAppointmentId(appointment_id);
@@ -119,31 +127,38 @@ decision decide_appointment(const command& cmd, const appointment_state& state,
     const std::string& type = cmd.type;
     if (type == "AppointmentArranged") return arrange(cmd, state, appointment_id, context);
     const std::string stream = stream_name("appointment", appointment_id);
-    if (state.events == 0) return missing("appointment_not_found", "no appointment " + std::string(appointment_id));
+    if (state.events == 0)
+      return missing("appointment_not_found", "no appointment " + std::string(appointment_id));
     if (type == "EventVoided") return decide_void(cmd, state.entries, stream);
     // Invariant 6: nothing more once ended.
     if (state.status == appointment_status::ended)
-      return rejected("appointment_ended", "the appointment has ended; nothing more can be recorded on it");
+      return rejected("appointment_ended",
+                      "the appointment has ended; nothing more can be recorded on it");
     auto accept = [&](std::string subject = {}) {
       return std::vector<decided_event>{primary(cmd, stream, std::move(subject))};
     };
     if (type == "AppointmentStarted") {
-      if (state.status != appointment_status::arranged) return rejected("appointment_not_arranged", "only an arranged appointment starts");
+      if (state.status != appointment_status::arranged)
+        return rejected("appointment_not_arranged", "only an arranged appointment starts");
       return accept();
     }
     if (type == "AppointmentSuspended") {
-      if (state.status != appointment_status::active) return rejected("appointment_not_active", "only an active appointment is suspended");
+      if (state.status != appointment_status::active)
+        return rejected("appointment_not_active", "only an active appointment is suspended");
       return accept();
     }
     if (type == "AppointmentResumed") {
-      if (state.status != appointment_status::suspended) return rejected("appointment_not_suspended", "the appointment is not suspended");
+      if (state.status != appointment_status::suspended)
+        return rejected("appointment_not_suspended", "the appointment is not suspended");
       return accept();
     }
     payload_reader reader(cmd.payload);
     if (type == "AppointmentAmended") {
       auto changes = reader.root<s::AppointmentAmended>().getChanges();
-      if (changes.hasEndsOn() && text_view(changes.getEndsOn()) <= std::string_view(state.starts_on))
-        return make_error(errc::invalid_argument, "invalid_dates", "ends_on must be after starts_on", "changes.ends_on");
+      if (changes.hasEndsOn() &&
+          text_view(changes.getEndsOn()) <= std::string_view(state.starts_on))
+        return make_error(errc::invalid_argument, "invalid_dates",
+                          "ends_on must be after starts_on", "changes.ends_on");
       return accept(stream_name("municipality", state.lg_code));
     }
     if (type == "CheckInCompleted") return accept(stream_name("talent", state.talent_id));
@@ -152,12 +167,14 @@ decision decide_appointment(const command& cmd, const appointment_state& state,
       return accept();
     if (type == "IssueRaised") {
       auto issue = text_view(reader.root<s::IssueRaised>().getIssueId());
-      if (state.open_issues.count(issue)) return rejected("duplicate_issue", "issue " + std::string(issue) + " is already open");
+      if (state.open_issues.count(issue))
+        return rejected("duplicate_issue", "issue " + std::string(issue) + " is already open");
       return accept();
     }
     if (type == "IssueResolved") {
       auto issue = text_view(reader.root<s::IssueResolved>().getIssueId());
-      if (!state.open_issues.count(issue)) return missing("unknown_issue", "no open issue " + std::string(issue));
+      if (!state.open_issues.count(issue))
+        return missing("unknown_issue", "no open issue " + std::string(issue));
       return accept();
     }
     return not_allowed(type);

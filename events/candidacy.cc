@@ -9,25 +9,34 @@ namespace {
 
 const char* stage_name(candidacy_stage stage) {
   switch (stage) {
-    case candidacy_stage::none: return "none";
-    case candidacy_stage::identified: return "identified";
-    case candidacy_stage::contacted: return "contacted";
-    case candidacy_stage::interested: return "interested";
-    case candidacy_stage::declined: return "declined";
-    case candidacy_stage::proposed: return "proposed";
-    case candidacy_stage::accepted: return "accepted";
-    case candidacy_stage::rejected: return "rejected";
-    case candidacy_stage::archived: return "archived";
-    case candidacy_stage::appointed: return "appointed";
+    case candidacy_stage::none:
+      return "none";
+    case candidacy_stage::identified:
+      return "identified";
+    case candidacy_stage::contacted:
+      return "contacted";
+    case candidacy_stage::interested:
+      return "interested";
+    case candidacy_stage::declined:
+      return "declined";
+    case candidacy_stage::proposed:
+      return "proposed";
+    case candidacy_stage::accepted:
+      return "accepted";
+    case candidacy_stage::rejected:
+      return "rejected";
+    case candidacy_stage::archived:
+      return "archived";
+    case candidacy_stage::appointed:
+      return "appointed";
   }
   return "unknown";
 }
 
 error wrong_stage(const candidacy_state& state, const std::string& type, const char* wanted) {
   if (!state.open())
-    return rejected("candidacy_closed",
-                    std::string("the candidacy is ") + stage_name(state.stage) + "; " + type +
-                        " needs an open one");
+    return rejected("candidacy_closed", std::string("the candidacy is ") + stage_name(state.stage) +
+                                            "; " + type + " needs an open one");
   return rejected("invalid_stage", type + " needs a candidacy that is " + wanted + ", not " +
                                        stage_name(state.stage));
 }
@@ -85,7 +94,7 @@ void evolve(candidacy_state& state, const event_view& event) {
     enter(candidacy_stage::proposed);
   } else if (type == "MunicipalDecisionRecorded") {
     enter(reader.root<s::MunicipalDecisionRecorded>().getAccepted() ? candidacy_stage::accepted
-                                                                     : candidacy_stage::rejected);
+                                                                    : candidacy_stage::rejected);
   } else if (type == "CandidacyArchived") {
     enter(candidacy_stage::archived);
   } else if (type == "CandidacyAppointed") {
@@ -102,23 +111,29 @@ decision decide_candidacy(const command& cmd, const candidacy_state& state,
     auto accept = [&] { return std::vector<decided_event>{primary(cmd, stream)}; };
     payload_reader reader(cmd.payload);
     if (type == "CandidateIdentified") {
-      if (state.events > 0) return rejected("already_exists", "candidacy " + std::string(candidacy_id) + " already exists");
+      if (state.events > 0)
+        return rejected("already_exists",
+                        "candidacy " + std::string(candidacy_id) + " already exists");
       if (auto e = talent_unavailable(context.talent)) return *e;
       auto p = reader.root<s::CandidateIdentified>();
       if (!p.hasNeedId()) {
         if (p.getDirection() == s::Direction::NEED_DRIVEN)
-          return make_error(errc::invalid_argument, "need_required", "a need-driven candidacy names its need", "need_id");
+          return make_error(errc::invalid_argument, "need_required",
+                            "a need-driven candidacy names its need", "need_id");
         if (!p.hasLgCode())
-          return make_error(errc::invalid_argument, "lg_code_required", "a talent-driven idea names the municipality it is for", "lg_code");
+          return make_error(errc::invalid_argument, "lg_code_required",
+                            "a talent-driven idea names the municipality it is for", "lg_code");
         return accept();
       }
       const need_state* need = context.need;
       if (!need || need->events == 0) return missing("need_not_found", "no such need");
       if (!need->open()) return rejected("need_closed", "the need is closed");
       if (p.hasLgCode() && text_view(p.getLgCode()) != need->lg_code)
-        return make_error(errc::invalid_argument, "invalid_value", "lg_code differs from the need's", "lg_code");
+        return make_error(errc::invalid_argument, "invalid_value",
+                          "lg_code differs from the need's", "lg_code");
       if (context.other_open_for_talent_and_need > 0)
-        return rejected("duplicate_open_candidacy", "the talent already has an open candidacy for this need");
+        return rejected("duplicate_open_candidacy",
+                        "the talent already has an open candidacy for this need");
       // The candidacy carries its municipality, so isolation never has to look the need up.
       capnp::MallocMessageBuilder message;
       message.setRoot(p);
@@ -133,7 +148,8 @@ decision decide_candidacy(const command& cmd, const candidacy_state& state,
                      "", ""});
       return out;
     }
-    if (state.events == 0) return missing("candidacy_not_found", "no candidacy " + std::string(candidacy_id));
+    if (state.events == 0)
+      return missing("candidacy_not_found", "no candidacy " + std::string(candidacy_id));
     if (type == "EventVoided") return decide_void(cmd, state.entries, stream);
     if (type == "TalentContacted") {
       if (state.stage != candidacy_stage::identified) return wrong_stage(state, type, "identified");
@@ -155,11 +171,15 @@ decision decide_candidacy(const command& cmd, const candidacy_state& state,
       if (state.stage != candidacy_stage::interested) return wrong_stage(state, type, "interested");
       if (auto e = talent_unavailable(context.talent)) return *e;
       if (state.need_id.empty())
-        return rejected("need_required", "a talent-driven idea is proposed once the municipality opens a need for it");
-      if (!context.need || context.need->events == 0) return missing("need_not_found", "no such need");
+        return rejected(
+            "need_required",
+            "a talent-driven idea is proposed once the municipality opens a need for it");
+      if (!context.need || context.need->events == 0)
+        return missing("need_not_found", "no such need");
       if (!context.need->open()) return rejected("need_closed", "the need is closed");
       if (!context.need->requirements)
-        return rejected("requirements_not_defined", "the need's requirements must be defined before a proposal");
+        return rejected("requirements_not_defined",
+                        "the need's requirements must be defined before a proposal");
       return accept();
     }
     if (type == "MunicipalDecisionRecorded") {

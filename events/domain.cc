@@ -10,15 +10,19 @@ namespace {
 
 // Entries a person can make in error without later events depending on them.
 constexpr std::string_view voidable_types[] = {
-    "HearingRecorded",  "HearingNoteCorrected", "PublicPostingPublished", "MunicipalityContactAssigned",
-    "CheckInScheduled", "CheckInCompleted",     "CheckInMissed",          "IssueRaised",
-    "IssueResolved",    "AppointmentFlagged",   "AppointmentAmended",
+    "HearingRecorded",        "HearingNoteCorrected",
+    "PublicPostingPublished", "MunicipalityContactAssigned",
+    "CheckInScheduled",       "CheckInCompleted",
+    "CheckInMissed",          "IssueRaised",
+    "IssueResolved",          "AppointmentFlagged",
+    "AppointmentAmended",
 };
 
 }  // namespace
 
 bool is_voidable(std::string_view type) {
-  return std::find(std::begin(voidable_types), std::end(voidable_types), type) != std::end(voidable_types);
+  return std::find(std::begin(voidable_types), std::end(voidable_types), type) !=
+         std::end(voidable_types);
 }
 
 namespace {
@@ -95,7 +99,8 @@ namespace {
 
 std::uint64_t id_hash(std::string_view id) {
   std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
-  for (unsigned char c : id) h = (h ^ c) * 1099511628211ULL;
+  for (unsigned char c : id)
+    h = (h ^ c) * 1099511628211ULL;
   return h;
 }
 
@@ -157,9 +162,9 @@ result<State> fold(const std::vector<event_view>& events) {
       evolve(state, e);
     }
   } catch (const kj::Exception& ex) {
-    return make_error(errc::corruption, "invalid_payload",
-                      std::string("a stored payload does not decode: ") +
-                          ex.getDescription().cStr());
+    return make_error(
+        errc::corruption, "invalid_payload",
+        std::string("a stored payload does not decode: ") + ex.getDescription().cStr());
   }
   return state;
 }

@@ -33,7 +33,7 @@ namespace kakehashi {
 
 // A stored event as the folds see it.
 struct event_view {
-  std::string_view id;    // canonical UUID text
+  std::string_view id;  // canonical UUID text
   std::string_view type;
   std::string_view payload;  // public Cap'n Proto bytes (personal fields sealed inside)
   std::int64_t occurred_at = 0;
@@ -41,9 +41,9 @@ struct event_view {
 };
 
 struct command {
-  std::string type;            // the event asked for, e.g. "ProposalSubmitted"
-  std::string payload;         // its public bytes, from encode_payload
-  std::string personal;        // its personal bytes (unsealed), "" when the type has none
+  std::string type;      // the event asked for, e.g. "ProposalSubmitted"
+  std::string payload;   // its public bytes, from encode_payload
+  std::string personal;  // its personal bytes (unsealed), "" when the type has none
   actor who;
   std::int64_t occurred_at = 0;
 };

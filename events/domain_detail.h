@@ -7,21 +7,24 @@
 #include <string_view>
 #include <vector>
 
-#include "events/domain.h"
 #include "events/domain.capnp.h"
+#include "events/domain.h"
 #include "events/payload_io.h"
 
 namespace kakehashi::detail {
 
 namespace s = kakehashi::schema;
 
-inline std::string str(capnp::Text::Reader text) { return std::string(text.cStr(), text.size()); }
+inline std::string str(capnp::Text::Reader text) {
+  return std::string(text.cStr(), text.size());
+}
 
 template <class List>
 std::vector<std::string> strings(List list) {
   std::vector<std::string> out;
   out.reserve(list.size());
-  for (auto item : list) out.push_back(str(item));
+  for (auto item : list)
+    out.push_back(str(item));
   return out;
 }
 
@@ -29,7 +32,8 @@ template <class List>
 std::vector<std::uint16_t> ordinals(List list) {
   std::vector<std::uint16_t> out;
   out.reserve(list.size());
-  for (auto item : list) out.push_back(static_cast<std::uint16_t>(item));
+  for (auto item : list)
+    out.push_back(static_cast<std::uint16_t>(item));
   return out;
 }
 
@@ -62,8 +66,7 @@ decision guarded(F&& run) {
     return run();
   } catch (const kj::Exception& e) {
     return make_error(errc::invalid_argument, "invalid_payload",
-                      std::string("command payload does not decode: ") +
-                          e.getDescription().cStr());
+                      std::string("command payload does not decode: ") + e.getDescription().cStr());
   }
 }
 

@@ -54,7 +54,9 @@ error invalid_payload(const std::string& why) {
   return make_error(errc::corruption, "invalid_payload", "payload bytes do not decode: " + why);
 }
 
-status check_length(std::string_view bytes) { return check_payload_length(bytes); }
+status check_length(std::string_view bytes) {
+  return check_payload_length(bytes);
+}
 
 // Cap'n Proto 0.9's JSON parser (Debian 12) turns the hex digits a-f of a `\uXXXX` escape into
 // 0-5 and does not join surrogate pairs (fixed upstream in capnproto PR #1552), so "\u00e9"
@@ -174,7 +176,8 @@ status add_personal(const event_type_info& info, std::optional<std::string_view>
   auto root = reader.root(*info.personal_schema);
   auto json = scratch.initRoot<Value>();
   json_codec().encode(root, *info.personal_schema, json);
-  for (auto f : json.asReader().getObject()) out_fields.push_back(f);
+  for (auto f : json.asReader().getObject())
+    out_fields.push_back(f);
   return {};
 }
 
@@ -184,8 +187,9 @@ result<encoded_payload> encode_payload(std::string_view type, std::string_view j
   const auto* info = find_event_type(type);
   if (!info) return unknown_type(type);
   if (json_object.size() > max_payload_json_bytes)
-    return make_error(errc::too_large, "payload_too_large",
-                      "payload is larger than " + std::to_string(max_payload_json_bytes) + " bytes");
+    return make_error(
+        errc::too_large, "payload_too_large",
+        "payload is larger than " + std::to_string(max_payload_json_bytes) + " bytes");
   if (!is_valid_utf8(json_object))
     return make_error(errc::invalid_argument, "invalid_json", "payload is not valid UTF-8");
 
@@ -221,9 +225,9 @@ result<encoded_payload> encode_payload(std::string_view type, std::string_view j
     return out;
   } catch (const kj::Exception& e) {
     // Validation accepted something JsonCodec did not: a gap in payload_validation.cc.
-    return make_error(errc::internal, "encode_failed",
-                      std::string("validated payload failed to encode: ") +
-                          e.getDescription().cStr());
+    return make_error(
+        errc::internal, "encode_failed",
+        std::string("validated payload failed to encode: ") + e.getDescription().cStr());
   }
 }
 

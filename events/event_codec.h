@@ -32,9 +32,10 @@ inline constexpr std::size_t max_payload_json_bytes = 64 * 1024;
 inline constexpr std::size_t max_payload_bytes = 1024 * 1024;
 
 struct event_type_info {
-  std::string_view type;          // "NeedOpened"; also the name of its struct in domain.capnp
-  std::uint16_t schema_version;   // stored in EventRecord.schemaVersion; bumped only with an upcaster
-  std::string_view category;      // stream category it is appended to ("need"); "" = any stream
+  std::string_view type;  // "NeedOpened"; also the name of its struct in domain.capnp
+  std::uint16_t
+      schema_version;         // stored in EventRecord.schemaVersion; bumped only with an upcaster
+  std::string_view category;  // stream category it is appended to ("need"); "" = any stream
   capnp::StructSchema public_schema;
   std::optional<capnp::StructSchema> personal_schema;  // "<Event>Personal" when it has * fields
 };

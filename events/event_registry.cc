@@ -88,7 +88,8 @@ struct registry {
   std::vector<event_type_info> table = make_table();
   std::unordered_map<std::string_view, const event_type_info*> by_type = [this] {
     std::unordered_map<std::string_view, const event_type_info*> map;
-    for (const auto& info : table) map.emplace(info.type, &info);
+    for (const auto& info : table)
+      map.emplace(info.type, &info);
     return map;
   }();
 };
@@ -100,7 +101,9 @@ const registry& the_registry() {
 
 }  // namespace
 
-std::span<const event_type_info> event_types() { return the_registry().table; }
+std::span<const event_type_info> event_types() {
+  return the_registry().table;
+}
 
 const event_type_info* find_event_type(std::string_view type) {
   const auto& map = the_registry().by_type;

@@ -57,7 +57,8 @@ void evolve(need_state& state, const event_view& event) {
     state.requirements = std::move(r);
     if (state.open()) state.stage = derived_open_stage(state);
   } else if (type == "SourcingModeChosen") {
-    state.sourcing_mode = static_cast<std::uint16_t>(reader.root<s::SourcingModeChosen>().getMode());
+    state.sourcing_mode =
+        static_cast<std::uint16_t>(reader.root<s::SourcingModeChosen>().getMode());
     if (state.open()) state.stage = derived_open_stage(state);
   } else if (type == "NeedPutOnHold") {
     state.on_hold = true;
@@ -85,7 +86,8 @@ decision decide_need(const command& cmd, const need_state& state, std::string_vi
     const std::string& type = cmd.type;
     auto accept = [&] { return std::vector<decided_event>{primary(cmd, stream, stream)}; };
     if (type == "NeedOpened") {
-      if (state.events > 0) return rejected("already_exists", "need " + std::string(need_id) + " already exists");
+      if (state.events > 0)
+        return rejected("already_exists", "need " + std::string(need_id) + " already exists");
       if (!context.municipality || context.municipality->events == 0)
         return missing("municipality_not_found", "the municipality is not listed");
       return accept();
@@ -94,7 +96,8 @@ decision decide_need(const command& cmd, const need_state& state, std::string_vi
     if (type == "EventVoided") return decide_void(cmd, state.entries, stream);
     if (type == "CandidateAttached" || type == "OpeningFilled") return not_allowed(type);
     if (type == "NeedReopened") {
-      if (state.stage != need_stage::closed) return rejected("need_not_closed", "only a closed need can be reopened");
+      if (state.stage != need_stage::closed)
+        return rejected("need_not_closed", "only a closed need can be reopened");
       return accept();
     }
     if (!state.open()) return rejected("need_closed", "the need is closed; reopen it first");
@@ -108,22 +111,27 @@ decision decide_need(const command& cmd, const need_state& state, std::string_vi
     payload_reader reader(cmd.payload);
     if (type == "HearingRecorded") {
       auto id = text_view(reader.root<s::HearingRecorded>().getHearingId());
-      if (state.hearings.count(id)) return rejected("duplicate_hearing", "hearing " + std::string(id) + " is already recorded");
+      if (state.hearings.count(id))
+        return rejected("duplicate_hearing", "hearing " + std::string(id) + " is already recorded");
       return accept();
     }
     if (type == "HearingNoteCorrected") {
       auto p = reader.root<s::HearingNoteCorrected>();
       auto it = state.hearings.find(text_view(p.getHearingId()));
-      if (it == state.hearings.end()) return missing("unknown_hearing", "no hearing " + str(p.getHearingId()) + " on this need");
+      if (it == state.hearings.end())
+        return missing("unknown_hearing", "no hearing " + str(p.getHearingId()) + " on this need");
       if (it->second != text_view(p.getSupersedes()))
-        return rejected("supersedes_mismatch", "a correction supersedes the hearing's latest note, event " + it->second);
+        return rejected("supersedes_mismatch",
+                        "a correction supersedes the hearing's latest note, event " + it->second);
       return accept();
     }
     if (type == "RequirementsDefined") {
-      if (state.hearings.empty()) return rejected("hearing_required", "requirements come out of at least one hearing");
+      if (state.hearings.empty())
+        return rejected("hearing_required", "requirements come out of at least one hearing");
       auto p = reader.root<s::RequirementsDefined>();
       if (p.getOpenings() < state.appointments.size())
-        return rejected("openings_below_filled", "openings cannot be fewer than the appointments already made");
+        return rejected("openings_below_filled",
+                        "openings cannot be fewer than the appointments already made");
       // The revision is the rules' to number, whatever the client sent.
       capnp::MallocMessageBuilder message;
       message.setRoot(p);
@@ -134,7 +142,9 @@ decision decide_need(const command& cmd, const need_state& state, std::string_vi
       return out;
     }
     if (type == "SourcingModeChosen") {
-      if (!state.requirements) return rejected("requirements_not_defined", "define the requirements before choosing how to source");
+      if (!state.requirements)
+        return rejected("requirements_not_defined",
+                        "define the requirements before choosing how to source");
       return accept();
     }
     if (type == "PublicPostingPublished") {

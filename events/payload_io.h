@@ -1,8 +1,8 @@
 // Reading and writing Cap'n Proto payload bytes as typed structs, for the deciders and folds.
 // A payload_reader reads the bytes in place when they are word-aligned (Cap'n Proto reads words
 // in place; std::string's heap buffers are) and copies them to aligned memory otherwise; the
-// bytes must outlive the reader. It opens them with traversal and nesting limits small enough that a hostile record cannot
-// amplify into a long walk or a deep stack.
+// bytes must outlive the reader. It opens them with traversal and nesting limits small enough that
+// a hostile record cannot amplify into a long walk or a deep stack.
 //
 // Cap'n Proto reports malformed input by throwing kj::Exception, from the constructor or later
 // from a getter; callers in this layer catch it at their boundary (see domain.cc) and turn it
@@ -53,6 +53,8 @@ std::string build_payload(Fill&& fill) {
   return message_bytes(message);
 }
 
-inline std::string_view text_view(capnp::Text::Reader text) { return {text.cStr(), text.size()}; }
+inline std::string_view text_view(capnp::Text::Reader text) {
+  return {text.cStr(), text.size()};
+}
 
 }  // namespace kakehashi

@@ -52,7 +52,9 @@ kj::StringPtr json_name_of(capnp::List<capnp::schema::Annotation>::Reader annota
   return fallback;
 }
 
-std::string_view view(capnp::Text::Reader text) { return {text.begin(), text.size()}; }
+std::string_view view(capnp::Text::Reader text) {
+  return {text.begin(), text.size()};
+}
 
 error fail(const char* code, const std::string& path, const std::string& what) {
   return make_error(errc::invalid_argument, code, (path.empty() ? "payload" : path) + " " + what,
@@ -77,13 +79,26 @@ status check_integer(double number, Type::Which which, const constraints& c,
     return fail("invalid_type", path, "must be an integer");
   double lo = 0, hi = 0;
   switch (which) {
-    case Type::INT8: lo = -128, hi = 127; break;
-    case Type::INT16: lo = -32768, hi = 32767; break;
-    case Type::INT32: lo = -2147483648.0, hi = 2147483647.0; break;
-    case Type::UINT8: hi = 255; break;
-    case Type::UINT16: hi = 65535; break;
-    case Type::UINT32: hi = 4294967295.0; break;
-    default: break;
+    case Type::INT8:
+      lo = -128, hi = 127;
+      break;
+    case Type::INT16:
+      lo = -32768, hi = 32767;
+      break;
+    case Type::INT32:
+      lo = -2147483648.0, hi = 2147483647.0;
+      break;
+    case Type::UINT8:
+      hi = 255;
+      break;
+    case Type::UINT16:
+      hi = 65535;
+      break;
+    case Type::UINT32:
+      hi = 4294967295.0;
+      break;
+    default:
+      break;
   }
   if (c.min && static_cast<double>(*c.min) > lo) lo = static_cast<double>(*c.min);
   if (c.max && static_cast<double>(*c.max) < hi) hi = static_cast<double>(*c.max);
@@ -188,7 +203,8 @@ status check_required(StructSchema schema, const std::vector<std::string_view>& 
     if (is_internal_field(field) || !constraints_of(field).required) continue;
     auto name = view(json_name(field));
     bool found = false;
-    for (auto p : present) found = found || p == name;
+    for (auto p : present)
+      found = found || p == name;
     if (!found) return fail("missing_field", join(path, name), "is required");
   }
   return {};
@@ -223,19 +239,29 @@ status check_struct(Value::Reader value, StructSchema schema, const std::string&
 // null means "absent", which JsonCodec would otherwise reject for non-pointer types).
 void copy_without_nulls(Value::Reader in, Value::Builder out) {
   switch (in.which()) {
-    case Value::NULL_: out.setNull(); break;
-    case Value::BOOLEAN: out.setBoolean(in.getBoolean()); break;
-    case Value::NUMBER: out.setNumber(in.getNumber()); break;
-    case Value::STRING: out.setString(in.getString()); break;
+    case Value::NULL_:
+      out.setNull();
+      break;
+    case Value::BOOLEAN:
+      out.setBoolean(in.getBoolean());
+      break;
+    case Value::NUMBER:
+      out.setNumber(in.getNumber());
+      break;
+    case Value::STRING:
+      out.setString(in.getString());
+      break;
     case Value::ARRAY: {
       auto items = in.getArray();
       auto copy = out.initArray(items.size());
-      for (unsigned i = 0; i < items.size(); ++i) copy_without_nulls(items[i], copy[i]);
+      for (unsigned i = 0; i < items.size(); ++i)
+        copy_without_nulls(items[i], copy[i]);
       break;
     }
     case Value::OBJECT: {
       unsigned count = 0;
-      for (auto f : in.getObject()) count += f.getValue().isNull() ? 0 : 1;
+      for (auto f : in.getObject())
+        count += f.getValue().isNull() ? 0 : 1;
       auto copy = out.initObject(count);
       unsigned i = 0;
       for (auto f : in.getObject()) {
@@ -246,7 +272,9 @@ void copy_without_nulls(Value::Reader in, Value::Builder out) {
       }
       break;
     }
-    case Value::CALL: out.setNull(); break;  // never produced from standard JSON text
+    case Value::CALL:
+      out.setNull();
+      break;  // never produced from standard JSON text
   }
 }
 

@@ -38,8 +38,9 @@ result<std::vector<std::vector<std::string>>> rows(std::string_view tsv, std::si
     }
     if (fields.size() != columns)
       return make_error(errc::invalid_argument, "invalid_reference",
-                        "line " + std::to_string(line_no) + " has " + std::to_string(fields.size()) +
-                            " fields, expected " + std::to_string(columns));
+                        "line " + std::to_string(line_no) + " has " +
+                            std::to_string(fields.size()) + " fields, expected " +
+                            std::to_string(columns));
     for (const auto& f : fields)
       if (f.empty())
         return make_error(errc::invalid_argument, "invalid_reference",

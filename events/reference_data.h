@@ -1,6 +1,6 @@
 // Reference data shipped inside the binary: the 62 municipalities of Tokyo
-// (reference/tokyo_municipalities.tsv) and the role/skill taxonomy (reference/taxonomy.tsv). Both files
-// are compiled in at build time, so the product needs nothing beside the binary at run time;
+// (reference/tokyo_municipalities.tsv) and the role/skill taxonomy (reference/taxonomy.tsv). Both
+// files are compiled in at build time, so the product needs nothing beside the binary at run time;
 // extending them is an edit of the data files, not of code. Pure, thread-safe.
 #pragma once
 

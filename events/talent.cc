@@ -57,21 +57,25 @@ decision decide_talent(const command& cmd, const talent_state& state, std::strin
     const std::string& type = cmd.type;
     auto accept = [&] { return std::vector<decided_event>{primary(cmd, stream, stream)}; };
     if (type == "TalentRegistered") {
-      if (state.events > 0) return rejected("already_exists", "talent " + std::string(talent_id) + " is already registered");
+      if (state.events > 0)
+        return rejected("already_exists",
+                        "talent " + std::string(talent_id) + " is already registered");
       return accept();
     }
-    if (state.events == 0) return missing("talent_not_found", "no talent " + std::string(talent_id));
+    if (state.events == 0)
+      return missing("talent_not_found", "no talent " + std::string(talent_id));
     if (type == "EventVoided") return decide_void(cmd, state.entries, stream);
     if (state.erased)
-      return rejected("talent_erased", "the talent's personal data was erased; nothing more can be recorded");
+      return rejected("talent_erased",
+                      "the talent's personal data was erased; nothing more can be recorded");
     if (type == "TalentPersonalDataErased") {
       std::vector<decided_event> out;
       // Erasure ends the relationship too: the withdrawal lets the process manager archive
       // open candidacies before the data becomes unreadable.
       if (state.status != talent_status::withdrawn)
-        out.push_back({stream, "TalentWithdrew",
-                       build_payload<s::TalentWithdrew>(
-                           [](auto b) { b.setReason("personal data erased on request"); }),
+        out.push_back({stream, "TalentWithdrew", build_payload<s::TalentWithdrew>([](auto b) {
+                         b.setReason("personal data erased on request");
+                       }),
                        "", ""});
       out.push_back(primary(cmd, stream, stream));
       return out;
@@ -91,15 +95,18 @@ decision decide_talent(const command& cmd, const talent_state& state, std::strin
       return accept();
     }
     if (type == "TalentConsentRevoked") {
-      if (!state.consent) return rejected("consent_not_granted", "the talent has no current consent to revoke");
+      if (!state.consent)
+        return rejected("consent_not_granted", "the talent has no current consent to revoke");
       return accept();
     }
     if (type == "TalentPaused") {
-      if (state.status != talent_status::active) return rejected("talent_not_active", "only an active talent can be paused");
+      if (state.status != talent_status::active)
+        return rejected("talent_not_active", "only an active talent can be paused");
       return accept();
     }
     if (type == "TalentResumed") {
-      if (state.status != talent_status::paused) return rejected("talent_not_paused", "only a paused talent can be resumed");
+      if (state.status != talent_status::paused)
+        return rejected("talent_not_paused", "only a paused talent can be resumed");
       return accept();
     }
     return not_allowed(type);
@@ -124,15 +131,21 @@ decision decide_municipality(const command& cmd, const municipality_state& state
   return guarded([&]() -> decision {
     const std::string stream = stream_name("municipality", lg_code);
     if (cmd.type == "MunicipalityListed") {
-      if (state.events > 0) return rejected("already_exists", "municipality " + std::string(lg_code) + " is already listed");
+      if (state.events > 0)
+        return rejected("already_exists",
+                        "municipality " + std::string(lg_code) + " is already listed");
       payload_reader reader(cmd.payload);
       if (text_view(reader.root<s::MunicipalityListed>().getLgCode()) != lg_code)
-        return make_error(errc::invalid_argument, "invalid_value", "lg_code must match the stream", "lg_code");
+        return make_error(errc::invalid_argument, "invalid_value", "lg_code must match the stream",
+                          "lg_code");
       return std::vector<decided_event>{primary(cmd, stream)};
     }
-    if (state.events == 0) return missing("municipality_not_found", "municipality " + std::string(lg_code) + " is not listed");
+    if (state.events == 0)
+      return missing("municipality_not_found",
+                     "municipality " + std::string(lg_code) + " is not listed");
     if (cmd.type == "EventVoided") return decide_void(cmd, state.entries, stream);
-    if (cmd.type == "MunicipalityContactAssigned") return std::vector<decided_event>{primary(cmd, stream, stream)};
+    if (cmd.type == "MunicipalityContactAssigned")
+      return std::vector<decided_event>{primary(cmd, stream, stream)};
     return not_allowed(cmd.type);
   });
 }

@@ -1,8 +1,7 @@
 #include "events/text_formats.h"
 
-#include <cstdio>
-
 #include <cstdint>
+#include <cstdio>
 
 namespace kakehashi {
 namespace {
@@ -15,7 +14,8 @@ bool all_digits(std::string_view text) {
 
 int number(std::string_view digits) {
   int value = 0;
-  for (char c : digits) value = value * 10 + (c - '0');
+  for (char c : digits)
+    value = value * 10 + (c - '0');
   return value;
 }
 
@@ -74,7 +74,8 @@ bool is_valid_lg_code(std::string_view text) {
   if (text.size() != 6 || !all_digits(text)) return false;
   static constexpr int weights[] = {6, 5, 4, 3, 2};
   int sum = 0;
-  for (int i = 0; i < 5; ++i) sum += (text[i] - '0') * weights[i];
+  for (int i = 0; i < 5; ++i)
+    sum += (text[i] - '0') * weights[i];
   return text[5] - '0' == (11 - sum % 11) % 10;
 }
 

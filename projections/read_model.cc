@@ -24,7 +24,8 @@ constexpr std::size_t parallel_save_entries = 1u << 14;
 
 std::string snapshot_key(position_t position) {
   std::string key(snapshot_prefix);
-  for (int i = 7; i >= 0; --i) key.push_back(static_cast<char>(position >> (8 * i)));
+  for (int i = 7; i >= 0; --i)
+    key.push_back(static_cast<char>(position >> (8 * i)));
   return key;
 }
 
@@ -50,43 +51,123 @@ template <class T, std::size_t N>
 struct is_array<std::array<T, N>> : std::true_type {};
 
 // One list of fields per struct, walked by both the writer and the reader.
-template <class A> void fields(A& a, voidable_entries& s) { a(s.by_id); a(s.voided); a(s.not_voidable); }
-template <class A> void fields(A& a, talent_state& s) {
-  a(s.events); a(s.status); a(s.erased); a(s.consent); a(s.consent_version); a(s.residence_area);
-  a(s.skills); a(s.role_categories); a(s.tiers); a(s.work_forms); a(s.areas); a(s.hours_per_week);
-  a(s.registered_at); a(s.entries);
+template <class A>
+void fields(A& a, voidable_entries& s) {
+  a(s.by_id);
+  a(s.voided);
+  a(s.not_voidable);
 }
-template <class A> void fields(A& a, municipality_state& s) {
-  a(s.events); a(s.lg_code); a(s.name_ja); a(s.name_en); a(s.region); a(s.entries);
+template <class A>
+void fields(A& a, talent_state& s) {
+  a(s.events);
+  a(s.status);
+  a(s.erased);
+  a(s.consent);
+  a(s.consent_version);
+  a(s.residence_area);
+  a(s.skills);
+  a(s.role_categories);
+  a(s.tiers);
+  a(s.work_forms);
+  a(s.areas);
+  a(s.hours_per_week);
+  a(s.registered_at);
+  a(s.entries);
 }
-template <class A> void fields(A& a, need_requirements& s) {
-  a(s.revision); a(s.role_category); a(s.tier); a(s.skills); a(s.work_forms); a(s.hours_per_week);
-  a(s.duration_months); a(s.openings);
+template <class A>
+void fields(A& a, municipality_state& s) {
+  a(s.events);
+  a(s.lg_code);
+  a(s.name_ja);
+  a(s.name_en);
+  a(s.region);
+  a(s.entries);
 }
-template <class A> void fields(A& a, need_state& s) {
-  a(s.events); a(s.stage); a(s.on_hold); a(s.lg_code); a(s.origin); a(s.requirements);
-  a(s.sourcing_mode); a(s.close_reason); a(s.hearings); a(s.candidacies); a(s.appointments);
-  a(s.opened_at); a(s.entries);
+template <class A>
+void fields(A& a, need_requirements& s) {
+  a(s.revision);
+  a(s.role_category);
+  a(s.tier);
+  a(s.skills);
+  a(s.work_forms);
+  a(s.hours_per_week);
+  a(s.duration_months);
+  a(s.openings);
 }
-template <class A> void fields(A& a, candidacy_state& s) {
-  a(s.events); a(s.stage); a(s.talent_id); a(s.need_id); a(s.lg_code); a(s.appointment_id);
-  a(s.direction); a(s.source); a(s.stage_since); a(s.entered_at); a(s.entries);
+template <class A>
+void fields(A& a, need_state& s) {
+  a(s.events);
+  a(s.stage);
+  a(s.on_hold);
+  a(s.lg_code);
+  a(s.origin);
+  a(s.requirements);
+  a(s.sourcing_mode);
+  a(s.close_reason);
+  a(s.hearings);
+  a(s.candidacies);
+  a(s.appointments);
+  a(s.opened_at);
+  a(s.entries);
 }
-template <class A> void fields(A& a, check_in& s) { a(s.due_on); a(s.party); a(s.completed); a(s.missed); a(s.rating); }
-template <class A> void fields(A& a, appointment_state& s) {
-  a(s.events); a(s.status); a(s.candidacy_id); a(s.talent_id); a(s.need_id); a(s.lg_code); a(s.form);
-  a(s.starts_on); a(s.ends_on); a(s.scope); a(s.hours_per_week); a(s.end_kind); a(s.arranged_at);
-  a(s.ended_at); a(s.open_issues); a(s.check_ins); a(s.flags); a(s.entries);
+template <class A>
+void fields(A& a, candidacy_state& s) {
+  a(s.events);
+  a(s.stage);
+  a(s.talent_id);
+  a(s.need_id);
+  a(s.lg_code);
+  a(s.appointment_id);
+  a(s.direction);
+  a(s.source);
+  a(s.stage_since);
+  a(s.entered_at);
+  a(s.entries);
+}
+template <class A>
+void fields(A& a, check_in& s) {
+  a(s.due_on);
+  a(s.party);
+  a(s.completed);
+  a(s.missed);
+  a(s.rating);
+}
+template <class A>
+void fields(A& a, appointment_state& s) {
+  a(s.events);
+  a(s.status);
+  a(s.candidacy_id);
+  a(s.talent_id);
+  a(s.need_id);
+  a(s.lg_code);
+  a(s.form);
+  a(s.starts_on);
+  a(s.ends_on);
+  a(s.scope);
+  a(s.hours_per_week);
+  a(s.end_kind);
+  a(s.arranged_at);
+  a(s.ended_at);
+  a(s.open_issues);
+  a(s.check_ins);
+  a(s.flags);
+  a(s.entries);
 }
 // A model is encoded as a head and a tail with no references between them, so that save() can
 // encode a large model's tail on another thread.
 template <class A>
 void head_fields(A& a, read_model& s) {
-  a(s.position); a(s.last_occurred_at); a(s.talents); a(s.needs); a(s.candidacies);
+  a(s.position);
+  a(s.last_occurred_at);
+  a(s.talents);
+  a(s.needs);
+  a(s.candidacies);
 }
 template <class A>
 void tail_fields(A& a, read_model& s) {
-  a(s.appointments); a(s.municipalities); a(s.last_activity);
+  a(s.appointments);
+  a(s.municipalities);
+  a(s.last_activity);
 }
 template <class A>
 void fields(A& a, read_model& s) {
@@ -174,7 +255,8 @@ class writer {
       }
     } else if constexpr (is_vector<T>::value || is_set<T>::value || is_array<T>::value) {
       (*this)(value.size());
-      for (const auto& v : value) (*this)(v);
+      for (const auto& v : value)
+        (*this)(v);
     } else {
       fields(*this, const_cast<T&>(value));
     }
@@ -299,7 +381,8 @@ class reader {
       }
     } else if constexpr (is_array<T>::value) {
       if (count() != value.size()) return fail();
-      for (auto& v : value) (*this)(v);
+      for (auto& v : value)
+        (*this)(v);
     } else {
       fields(*this, value);
     }
@@ -323,10 +406,11 @@ status refold(std::map<std::string, State, std::less<>>& states, std::string_vie
   std::vector<std::string> ids;
   std::vector<event_view> views;
   ids.reserve(events.size());
-  for (const auto& e : events) ids.push_back(e->id.to_string());
+  for (const auto& e : events)
+    ids.push_back(e->id.to_string());
   for (std::size_t i = 0; i < events.size(); ++i)
-    views.push_back({ids[i], events[i]->type, events[i]->payload, events[i]->occurred_at,
-                     events[i]->version});
+    views.push_back(
+        {ids[i], events[i]->type, events[i]->payload, events[i]->occurred_at, events[i]->version});
   auto folded = fold<State>(views);
   if (!folded) return folded.take_err();
   states[std::string(id)] = std::move(*folded);
@@ -451,8 +535,7 @@ status read_model::apply(const recorded_event& e, const stream_reader& read) {
   // A candidate attached to a need is activity of its candidacy (the same append opens it), not
   // of the need: a municipality sees the need, and must not learn of a candidate before the
   // proposal from the need's date moving.
-  if (kind != category::need || e.type != "CandidateAttached")
-    *slot->last_activity = e.occurred_at;
+  if (kind != category::need || e.type != "CandidateAttached") *slot->last_activity = e.occurred_at;
   char id_text[36];
   const event_view view{format_uuid(e.id, id_text), e.type, e.payload, e.occurred_at, e.version};
   try {
@@ -529,17 +612,20 @@ result<read_model> read_model::load(std::string_view bytes) {
 }
 
 read_model::stream_reader store_reader(const event_store& store) {
-  return [&store](std::string_view stream, position_t max_position) -> result<std::vector<event_ptr>> {
-    auto events = store.read_stream(stream, 0, read_direction::forward, 1u << 20);
-    if (!events) return events.take_err();
-    std::vector<event_ptr> upto;
-    for (auto& e : *events)
-      if (e->position <= max_position) upto.push_back(std::move(e));
-    return upto;
-  };
+  return
+      [&store](std::string_view stream, position_t max_position) -> result<std::vector<event_ptr>> {
+        auto events = store.read_stream(stream, 0, read_direction::forward, 1u << 20);
+        if (!events) return events.take_err();
+        std::vector<event_ptr> upto;
+        for (auto& e : *events)
+          if (e->position <= max_position) upto.push_back(std::move(e));
+        return upto;
+      };
 }
 
-std::string read_model_snapshot_key(position_t position) { return snapshot_key(position); }
+std::string read_model_snapshot_key(position_t position) {
+  return snapshot_key(position);
+}
 
 result<read_model> model_at_position(const event_store& store, position_t position) {
   read_model model;
@@ -566,8 +652,8 @@ result<read_model> model_at_time(const event_store& store, std::int64_t micros) 
   read_model model;
   // A void refolds its stream from the store: only events of the same business-time cut count.
   auto read_all = store_reader(store);
-  read_model::stream_reader read = [&](std::string_view stream, position_t max_position)
-      -> result<std::vector<event_ptr>> {
+  read_model::stream_reader read = [&](std::string_view stream,
+                                       position_t max_position) -> result<std::vector<event_ptr>> {
     auto events = read_all(stream, max_position);
     if (!events) return events;
     std::vector<event_ptr> kept;

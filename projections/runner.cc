@@ -11,7 +11,9 @@ namespace kakehashi {
 projection_runner::projection_runner(event_store& store, runner_options options)
     : store_(store), options_(options) {}
 
-projection_runner::~projection_runner() { stop(); }
+projection_runner::~projection_runner() {
+  stop();
+}
 
 void projection_runner::stop() {
   stopping_ = true;
@@ -20,7 +22,7 @@ void projection_runner::stop() {
 
 status projection_runner::start() {
   auto latest = store_.projections().floor(read_model_snapshot_prefix,
-                                            read_model_snapshot_key(~position_t{0}));
+                                           read_model_snapshot_key(~position_t{0}));
   if (!latest) return latest.take_err();
   read_model model;
   if (*latest) {
@@ -29,7 +31,8 @@ status projection_runner::start() {
       model = std::move(*loaded);
     } else if (loaded.err().code == "snapshot_version") {
       // The code's fold changed: what was stored no longer means the same; rebuild.
-      if (auto cleared = store_.projections().write({}, {std::string(read_model_snapshot_prefix)}); !cleared)
+      if (auto cleared = store_.projections().write({}, {std::string(read_model_snapshot_prefix)});
+          !cleared)
         return cleared;
     } else {
       return loaded.take_err();
@@ -161,7 +164,8 @@ std::uint64_t projection_runner::lag() const {
 }
 
 status projection_runner::rebuild() {
-  if (auto cleared = store_.projections().write({}, {std::string(read_model_snapshot_prefix)}); !cleared)
+  if (auto cleared = store_.projections().write({}, {std::string(read_model_snapshot_prefix)});
+      !cleared)
     return cleared;
   {
     std::unique_lock lock(model_mutex_);

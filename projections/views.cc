@@ -1,8 +1,7 @@
 #include "projections/views.h"
 
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cstdio>
 #include <set>
 
@@ -14,8 +13,8 @@ namespace {
 constexpr std::int64_t day_micros = 86'400'000'000LL;
 constexpr std::int64_t jst_micros = 9 * 3'600'000'000LL;
 
-const char* need_stage_names[] = {"none",   "consulted", "hearing", "requirements_defined",
-                                  "sourcing", "filled",  "closed"};
+const char* need_stage_names[] = {"none",     "consulted", "hearing", "requirements_defined",
+                                  "sourcing", "filled",    "closed"};
 const char* candidacy_stage_names[] = {"none",     "identified", "contacted", "interested",
                                        "declined", "proposed",   "accepted",  "rejected",
                                        "archived", "appointed"};
@@ -39,20 +38,23 @@ std::int64_t days_from_civil(int y, unsigned m, unsigned d) {
 
 std::int64_t day_number(const std::string& date) {
   if (date.size() != 10) return 0;
-  return days_from_civil(std::stoi(date.substr(0, 4)), static_cast<unsigned>(std::stoi(date.substr(5, 2))),
+  return days_from_civil(std::stoi(date.substr(0, 4)),
+                         static_cast<unsigned>(std::stoi(date.substr(5, 2))),
                          static_cast<unsigned>(std::stoi(date.substr(8, 2))));
 }
 
 json::array strings(const std::vector<std::string>& values) {
   json::array out;
-  for (const auto& v : values) out.emplace_back(v);
+  for (const auto& v : values)
+    out.emplace_back(v);
   return out;
 }
 
 template <std::size_t N>
 json::array names(const std::vector<std::uint16_t>& values, const char* (&table)[N]) {
   json::array out;
-  for (auto v : values) out.emplace_back(name_of(table, v));
+  for (auto v : values)
+    out.emplace_back(name_of(table, v));
   return out;
 }
 
@@ -78,7 +80,8 @@ double ratio(std::size_t part, std::size_t whole) {
 std::uint32_t committed_hours(const read_model& m, const std::string& talent_id) {
   std::uint32_t hours = 0;
   for (const auto& [id, a] : m.appointments)
-    if (a.talent_id == talent_id && a.status != appointment_status::ended) hours += a.hours_per_week;
+    if (a.talent_id == talent_id && a.status != appointment_status::ended)
+      hours += a.hours_per_week;
   return hours;
 }
 
@@ -110,7 +113,8 @@ int days_between(const std::string& from, const std::string& to) {
 
 json::value headline(const read_model& m) {
   std::set<std::string> with_appointment;
-  for (const auto& [id, a] : m.appointments) with_appointment.insert(a.lg_code);
+  for (const auto& [id, a] : m.appointments)
+    with_appointment.insert(a.lg_code);
   json::object out;
   out["registrants"] = m.talents.size();
   out["appointments"] = m.appointments.size();
@@ -162,11 +166,13 @@ json::value pipeline(const read_model& m, const std::string& lg_code, const std:
                     days_between(tokyo_date(last), today) > t.stale_days;
     auto it = candidacies_of.find(id);
     card["candidacies"] = it == candidacies_of.end() ? json::array() : std::move(it->second);
-    columns[name_of(need_stage_names, static_cast<std::size_t>(n.stage))].as_array().push_back(std::move(card));
+    columns[name_of(need_stage_names, static_cast<std::size_t>(n.stage))].as_array().push_back(
+        std::move(card));
     ++total;
   }
   json::object counts;
-  for (const auto& [stage, cards] : columns) counts[stage] = cards.as_array().size();
+  for (const auto& [stage, cards] : columns)
+    counts[stage] = cards.as_array().size();
   json::object out;
   out["columns"] = std::move(columns);
   out["counts"] = std::move(counts);
@@ -181,29 +187,40 @@ json::value work_queue(const read_model& m, const std::string& today, const thre
   json::array hearings, proposals, due, overdue, ending, renewals;
   for (const auto& [id, n] : m.needs)
     if (n.open() && !n.on_hold && !n.requirements && !n.hearings.empty())
-      hearings.push_back(json::object{{"need_id", id}, {"lg_code", n.lg_code},
+      hearings.push_back(json::object{{"need_id", id},
+                                      {"lg_code", n.lg_code},
                                       {"last_activity", tokyo_date(activity(m, "need-" + id))}});
   for (const auto& [id, c] : m.candidacies) {
     if (c.stage != candidacy_stage::proposed) continue;
     int waiting = days_between(tokyo_date(c.stage_since), today);
     if (waiting > t.proposal_waiting_days)
-      proposals.push_back(json::object{{"candidacy_id", id}, {"need_id", c.need_id},
-                                       {"lg_code", c.lg_code}, {"waiting_days", waiting}});
+      proposals.push_back(json::object{{"candidacy_id", id},
+                                       {"need_id", c.need_id},
+                                       {"lg_code", c.lg_code},
+                                       {"waiting_days", waiting}});
   }
   for (const auto& [id, a] : m.appointments) {
     if (a.status == appointment_status::ended || a.status == appointment_status::none) continue;
     for (const auto& [cid, ci] : a.check_ins) {
       if (ci.completed || ci.missed) continue;
       int in_days = days_between(today, ci.due_on);
-      json::object item{{"appointment_id", id}, {"check_in_id", cid}, {"due_on", ci.due_on},
-                        {"party", ci.party == 0 ? "talent" : "municipality"}, {"lg_code", a.lg_code}};
-      if (in_days < 0) overdue.push_back(std::move(item));
-      else if (in_days <= t.check_in_due_days) due.push_back(std::move(item));
+      json::object item{{"appointment_id", id},
+                        {"check_in_id", cid},
+                        {"due_on", ci.due_on},
+                        {"party", ci.party == 0 ? "talent" : "municipality"},
+                        {"lg_code", a.lg_code}};
+      if (in_days < 0)
+        overdue.push_back(std::move(item));
+      else if (in_days <= t.check_in_due_days)
+        due.push_back(std::move(item));
     }
     int left = days_between(today, a.ends_on);
     if (left >= 0 && left <= t.ending_soon_days) {
-      json::object item{{"appointment_id", id}, {"lg_code", a.lg_code}, {"ends_on", a.ends_on},
-                        {"days_left", left}, {"within", left <= 30 ? 30 : 60}};
+      json::object item{{"appointment_id", id},
+                        {"lg_code", a.lg_code},
+                        {"ends_on", a.ends_on},
+                        {"days_left", left},
+                        {"within", left <= 30 ? 30 : 60}};
       if (a.ends_on.size() == 10 && a.ends_on.substr(5) == "03-31") renewals.push_back(item);
       ending.push_back(std::move(item));
     }
@@ -236,8 +253,10 @@ json::value coverage(const read_model& m) {
     covered += ever ? 1 : 0;
     auto& list = regions[muni.region];
     if (!list.is_array()) list = json::array();
-    list.as_array().push_back(json::object{{"lg_code", lg}, {"name_ja", muni.name_ja},
-                                           {"name_en", muni.name_en}, {"open_needs", open},
+    list.as_array().push_back(json::object{{"lg_code", lg},
+                                           {"name_ja", muni.name_ja},
+                                           {"name_en", muni.name_en},
+                                           {"open_needs", open},
                                            {"active_appointments", active},
                                            {"ever_appointed", ever}});
   }
@@ -271,8 +290,10 @@ json::value funnel(const read_model& m, const std::string& today) {
     count(std::string("direction:") + name_of(directions, c.direction), c);
     auto need = m.needs.find(c.need_id);
     if (need != m.needs.end()) {
-      if (need->second.sourcing_mode) count(std::string("sourcing:") + name_of(sourcing_modes, *need->second.sourcing_mode), c);
-      if (need->second.requirements) count(std::string("tier:") + name_of(tiers, need->second.requirements->tier), c);
+      if (need->second.sourcing_mode)
+        count(std::string("sourcing:") + name_of(sourcing_modes, *need->second.sourcing_mode), c);
+      if (need->second.requirements)
+        count(std::string("tier:") + name_of(tiers, need->second.requirements->tier), c);
     }
     accepted += reached(c, candidacy_stage::accepted);
     rejected += reached(c, candidacy_stage::rejected);
@@ -280,18 +301,21 @@ json::value funnel(const read_model& m, const std::string& today) {
       if (c.entered_at[s] == 0) continue;
       std::int64_t next = 0;
       for (std::size_t later = s + 1; later < c.entered_at.size(); ++later)
-        if (c.entered_at[later] > 0 && (next == 0 || c.entered_at[later] < next)) next = c.entered_at[later];
-      if (next > c.entered_at[s]) in_stage[s].push_back(static_cast<double>((next - c.entered_at[s]) / day_micros));
+        if (c.entered_at[later] > 0 && (next == 0 || c.entered_at[later] < next))
+          next = c.entered_at[later];
+      if (next > c.entered_at[s])
+        in_stage[s].push_back(static_cast<double>((next - c.entered_at[s]) / day_micros));
     }
   }
-  std::size_t retained[3] = {0, 0, 0}, ended = 0, early = 0, completed_checkins = 0, missed_checkins = 0,
-              overdue_checkins = 0;
+  std::size_t retained[3] = {0, 0, 0}, ended = 0, early = 0, completed_checkins = 0,
+              missed_checkins = 0, overdue_checkins = 0;
   const int retention_days[3] = {90, 180, 365};
   std::vector<double> time_to_fill;
   for (const auto& [id, a] : m.appointments) {
     auto until = a.status == appointment_status::ended ? tokyo_date(a.ended_at) : today;
     int served = days_between(a.starts_on, until);
-    for (int i = 0; i < 3; ++i) retained[i] += served >= retention_days[i];
+    for (int i = 0; i < 3; ++i)
+      retained[i] += served >= retention_days[i];
     if (a.status == appointment_status::ended) {
       ++ended;
       early += a.end_kind == 1;
@@ -303,25 +327,30 @@ json::value funnel(const read_model& m, const std::string& today) {
     }
     auto need = m.needs.find(a.need_id);
     if (need != m.needs.end() && a.arranged_at > need->second.opened_at)
-      time_to_fill.push_back(static_cast<double>((a.arranged_at - need->second.opened_at) / day_micros));
+      time_to_fill.push_back(
+          static_cast<double>((a.arranged_at - need->second.opened_at) / day_micros));
   }
   json::object stages;
-  for (const auto& [s, days] : in_stage) stages[name_of(candidacy_stage_names, s)] = percentiles(days);
+  for (const auto& [s, days] : in_stage)
+    stages[name_of(candidacy_stage_names, s)] = percentiles(days);
   json::object split_out;
   for (auto& [name, f] : splits) {
     json::object o;
-    for (auto& [k, v] : f) o[k] = v;
+    for (auto& [k, v] : f)
+      o[k] = v;
     split_out[name] = std::move(o);
   }
   json::object out;
   out["registered"] = m.talents.size();
   out["funnels"] = std::move(split_out);
   out["appointed"] = m.appointments.size();
-  out["retained"] = json::object{{"3_months", retained[0]}, {"6_months", retained[1]}, {"12_months", retained[2]}};
+  out["retained"] = json::object{
+      {"3_months", retained[0]}, {"6_months", retained[1]}, {"12_months", retained[2]}};
   out["time_to_fill"] = percentiles(time_to_fill);
   out["time_in_stage"] = std::move(stages);
   out["proposal_acceptance_rate"] = ratio(accepted, accepted + rejected);
-  out["check_in_completion_rate"] = ratio(completed_checkins, completed_checkins + missed_checkins + overdue_checkins);
+  out["check_in_completion_rate"] =
+      ratio(completed_checkins, completed_checkins + missed_checkins + overdue_checkins);
   out["early_termination_rate"] = ratio(early, ended);
   out["today"] = today;
   out["position"] = m.position;
@@ -334,17 +363,22 @@ json::value talents(const read_model& m, const std::string& skill, bool availabl
     if (c.open()) ++open_candidacies[c.talent_id];
   json::array list;
   for (const auto& [id, t] : m.talents) {
-    if (!skill.empty() && std::find(t.skills.begin(), t.skills.end(), skill) == t.skills.end()) continue;
+    if (!skill.empty() && std::find(t.skills.begin(), t.skills.end(), skill) == t.skills.end())
+      continue;
     auto committed = committed_hours(m, id);
     bool active = t.status == talent_status::active && !t.erased && t.consent;
     if (available_only && (!active || committed >= t.hours_per_week)) continue;
-    const char* status = t.erased ? "erased" : t.status == talent_status::active ? "active"
-                                             : t.status == talent_status::paused  ? "paused"
-                                                                                  : "withdrawn";
-    list.push_back(json::object{{"talent_id", id}, {"status", status},
+    const char* status = t.erased                            ? "erased"
+                         : t.status == talent_status::active ? "active"
+                         : t.status == talent_status::paused ? "paused"
+                                                             : "withdrawn";
+    list.push_back(json::object{{"talent_id", id},
+                                {"status", status},
                                 {"role_categories", strings(t.role_categories)},
-                                {"skills", strings(t.skills)}, {"tiers", names(t.tiers, tiers)},
-                                {"declared_hours", t.hours_per_week}, {"committed_hours", committed},
+                                {"skills", strings(t.skills)},
+                                {"tiers", names(t.tiers, tiers)},
+                                {"declared_hours", t.hours_per_week},
+                                {"committed_hours", committed},
                                 {"work_forms", names(t.work_forms, work_forms)},
                                 {"areas", strings(t.areas)},
                                 {"open_candidacies", open_candidacies[id]}});
@@ -357,10 +391,12 @@ json::value talents(const read_model& m, const std::string& skill, bool availabl
 
 result<json::value> matches(const read_model& m, const std::string& need_id, std::size_t limit) {
   auto it = m.needs.find(need_id);
-  if (it == m.needs.end()) return make_error(errc::not_found, "need_not_found", "no need " + need_id);
+  if (it == m.needs.end())
+    return make_error(errc::not_found, "need_not_found", "no need " + need_id);
   const need_state& n = it->second;
   std::set<std::string> already;  // talents with any candidacy on this need
-  for (const auto& [cid, talent] : n.candidacies) already.insert(talent);
+  for (const auto& [cid, talent] : n.candidacies)
+    already.insert(talent);
   struct scored {
     int score;
     std::string id;
@@ -376,11 +412,13 @@ result<json::value> matches(const read_model& m, const std::string& need_id, std
     };
     if (n.requirements) {
       const auto& r = *n.requirements;
-      if (std::find(t.role_categories.begin(), t.role_categories.end(), r.role_category) != t.role_categories.end())
+      if (std::find(t.role_categories.begin(), t.role_categories.end(), r.role_category) !=
+          t.role_categories.end())
         add(40, "role: " + r.role_category);
       int skill_points = 0;
       for (const auto& skill : r.skills)
-        if (std::find(t.skills.begin(), t.skills.end(), skill) != t.skills.end() && skill_points < 30) {
+        if (std::find(t.skills.begin(), t.skills.end(), skill) != t.skills.end() &&
+            skill_points < 30) {
           skill_points += 10;
           add(10, "skill: " + skill);
         }
@@ -391,11 +429,13 @@ result<json::value> matches(const read_model& m, const std::string& need_id, std
           add(10, std::string("work form: ") + name_of(work_forms, form));
           break;
         }
-      auto free_hours = static_cast<int>(t.hours_per_week) - static_cast<int>(committed_hours(m, id));
+      auto free_hours =
+          static_cast<int>(t.hours_per_week) - static_cast<int>(committed_hours(m, id));
       if (r.hours_per_week == 0 || free_hours >= r.hours_per_week)
         add(10, "available: " + std::to_string(free_hours) + " h/week free");
     }
-    if (std::find(t.areas.begin(), t.areas.end(), n.lg_code) != t.areas.end() || t.residence_area == n.lg_code)
+    if (std::find(t.areas.begin(), t.areas.end(), n.lg_code) != t.areas.end() ||
+        t.residence_area == n.lg_code)
       add(10, "area: " + n.lg_code);
     if (s.score > 0) ranked.push_back(std::move(s));
   }
@@ -404,7 +444,8 @@ result<json::value> matches(const read_model& m, const std::string& need_id, std
   });
   json::array list;
   for (std::size_t i = 0; i < ranked.size() && i < limit; ++i)
-    list.push_back(json::object{{"talent_id", ranked[i].id}, {"score", ranked[i].score},
+    list.push_back(json::object{{"talent_id", ranked[i].id},
+                                {"score", ranked[i].score},
                                 {"reasons", std::move(ranked[i].reasons)}});
   json::object out;
   out["need_id"] = need_id;
@@ -439,7 +480,8 @@ json::value ideas(const read_model& m, std::size_t per_municipality) {
         s.reasons.emplace_back("offers to work in " + muni.name_ja);
       }
       if (s.score == 0) continue;
-      auto free_hours = static_cast<int>(t.hours_per_week) - static_cast<int>(committed_hours(m, id));
+      auto free_hours =
+          static_cast<int>(t.hours_per_week) - static_cast<int>(committed_hours(m, id));
       if (free_hours > 0) {
         s.score += std::min(free_hours, 20);
         s.reasons.emplace_back(std::to_string(free_hours) + " h/week free");
@@ -452,9 +494,11 @@ json::value ideas(const read_model& m, std::size_t per_municipality) {
     });
     json::array talents_out;
     for (std::size_t i = 0; i < ranked.size() && i < per_municipality; ++i)
-      talents_out.push_back(json::object{{"talent_id", ranked[i].id}, {"score", ranked[i].score},
+      talents_out.push_back(json::object{{"talent_id", ranked[i].id},
+                                         {"score", ranked[i].score},
                                          {"reasons", std::move(ranked[i].reasons)}});
-    out.push_back(json::object{{"lg_code", lg}, {"name_ja", muni.name_ja}, {"talents", std::move(talents_out)}});
+    out.push_back(json::object{
+        {"lg_code", lg}, {"name_ja", muni.name_ja}, {"talents", std::move(talents_out)}});
   }
   json::object result;
   result["ideas"] = std::move(out);

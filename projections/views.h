@@ -5,7 +5,6 @@
 #pragma once
 
 #include <boost/json/value.hpp>
-
 #include <cstdint>
 #include <string>
 
@@ -14,10 +13,10 @@
 namespace kakehashi::views {
 
 struct thresholds {
-  int stale_days = 30;              // an open case with no activity this long is stale
-  int proposal_waiting_days = 14;   // proposals awaiting a decision longer than this
-  int check_in_due_days = 7;        // check-ins due within this many days
-  int ending_soon_days = 60;        // appointments ending within 30 / this many days
+  int stale_days = 30;             // an open case with no activity this long is stale
+  int proposal_waiting_days = 14;  // proposals awaiting a decision longer than this
+  int check_in_due_days = 7;       // check-ins due within this many days
+  int ending_soon_days = 60;       // appointments ending within 30 / this many days
 };
 
 // {registrants, appointments, municipalities_with_appointments, position}

@@ -1,5 +1,7 @@
 // Unit tests of the pure parts of the API layer: routing, listen addresses, error bodies and
 // access-log lines. No sockets.
+#include "api/router.h"
+
 #include <doctest/doctest.h>
 
 #include <boost/json/parse.hpp>
@@ -8,7 +10,6 @@
 #include "api/access_log.h"
 #include "api/http.h"
 #include "api/listen_address.h"
-#include "api/router.h"
 
 namespace kakehashi::api {
 
@@ -48,8 +49,7 @@ TEST_CASE("router: exact paths, placeholders, 404 and 405 with Allow") {
   CHECK(dispatch(routes, request(http::verb::get, "/healthz")).body() == "\"up\"");
   CHECK(dispatch(routes, request(http::verb::get, "/healthz?x=1")).body() == "\"up\"");
   CHECK(dispatch(routes, request(http::verb::get, "/v1/needs/abc")).body() == "\"abc\"");
-  CHECK(dispatch(routes, request(http::verb::post, "/v1/needs/abc/hold?a=b")).body() ==
-        "\"a=b\"");
+  CHECK(dispatch(routes, request(http::verb::post, "/v1/needs/abc/hold?a=b")).body() == "\"a=b\"");
 
   auto missing = dispatch(routes, request(http::verb::get, "/v1/needs"));
   CHECK(missing.result() == http::status::not_found);
@@ -131,7 +131,8 @@ TEST_CASE("access log lines are JSON and escape hostile paths") {
   CHECK(parsed.at("status") == 404);
   CHECK(parsed.at("bytes") == 120);
   CHECK(parsed.at("us") == 33);
-  CHECK(parsed.at("time").as_string().size() == std::string_view("2024-01-01T00:00:00.000000Z").size());
+  CHECK(parsed.at("time").as_string().size() ==
+        std::string_view("2024-01-01T00:00:00.000000Z").size());
   CHECK(line.find('\n') == std::string::npos);
 }
 

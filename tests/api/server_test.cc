@@ -190,7 +190,8 @@ TEST_CASE("CORS: only allowed origins get Access-Control-Allow-Origin, preflight
 TEST_CASE("Expect: 100-continue gets an interim response before the body is sent") {
   running_server server;
   client c(server.port());
-  c.write_raw("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
+  c.write_raw(
+      "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
   auto interim = c.read();
   CHECK(interim.result() == http::status::continue_);
   c.write_raw("{}");

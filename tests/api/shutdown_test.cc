@@ -28,7 +28,7 @@ TEST_CASE("stop() lets a request that is being read finish, answered with Connec
   running_server server(options);
   client c(server.port());
   c.write_raw("GET /healthz HTTP/1.1\r\nHost: x\r\n");  // headers not finished yet
-  std::this_thread::sleep_for(200ms);                 // let the server start reading it
+  std::this_thread::sleep_for(200ms);                   // let the server start reading it
 
   std::thread stopper([&] { server.stop_and_join(); });
   std::this_thread::sleep_for(200ms);

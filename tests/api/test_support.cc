@@ -81,7 +81,9 @@ std::string running_server::issue_token(access_role role, std::string lg_code, s
   return issued->bearer;
 }
 
-unsigned short running_server::port() const { return port_of(url()); }
+unsigned short running_server::port() const {
+  return port_of(url());
+}
 
 std::chrono::milliseconds running_server::stop_and_join() {
   auto start = std::chrono::steady_clock::now();
@@ -113,7 +115,9 @@ client::client(unsigned short port, std::chrono::seconds timeout) : socket_(ioc_
   ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-response client::get(std::string_view target) { return send(make_request(http::verb::get, target)); }
+response client::get(std::string_view target) {
+  return send(make_request(http::verb::get, target));
+}
 
 response client::send(http::request<http::string_body> req) {
   req.prepare_payload();

@@ -3,11 +3,11 @@
 // timeout (SO_RCVTIMEO/SO_SNDTIMEO) so a broken server fails a test instead of hanging it.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>

@@ -75,8 +75,9 @@ TEST_CASE("a placement's whole life goes through the command service") {
   CHECK(raised->ids.size() == 2);  // appointment_id and the generated issue_id
   f.must("IssueResolved", appointment,
          R"({"issue_id":")" + raised->ids[1].second + R"(","resolution":"issued"})");
-  f.must("AppointmentAmended", appointment,
-         R"({"kind":"scope_expansion","effective_on":"2025-09-01","changes":{"scope":"研修と保守"},"approved_by":"課長"})");
+  f.must(
+      "AppointmentAmended", appointment,
+      R"({"kind":"scope_expansion","effective_on":"2025-09-01","changes":{"scope":"研修と保守"},"approved_by":"課長"})");
   f.must("AppointmentEnded", appointment, R"({"kind":"completed","reason":"任期満了"})");
   a = f.service->appointment(appointment);
   REQUIRE(a.ok());
@@ -90,22 +91,25 @@ TEST_CASE("invariant 1: only an active talent with consent is identified, contac
   auto talent = f.talent();
   auto need = f.defined_need();
   f.must("TalentPaused", talent, "{}");
-  rejected_without_append(f, [&] {
-    return f.run("CandidateIdentified", "",
-                 R"({"talent_id":")" + talent + R"(","need_id":")" + need +
-                     R"(","direction":"need_driven"})");
-  }, "talent_not_active");
+  rejected_without_append(
+      f,
+      [&] {
+        return f.run("CandidateIdentified", "",
+                     R"({"talent_id":")" + talent + R"(","need_id":")" + need +
+                         R"(","direction":"need_driven"})");
+      },
+      "talent_not_active");
   f.must("TalentResumed", talent, "{}");
   auto candidacy = f.identify(talent, need);
   f.must("TalentConsentRevoked", talent, R"({"reason":"policy"})");
-  rejected_without_append(f, [&] { return f.run("TalentContacted", candidacy, "{}"); },
-                          "consent_missing");
+  rejected_without_append(
+      f, [&] { return f.run("TalentContacted", candidacy, "{}"); }, "consent_missing");
   f.must("TalentConsentGranted", talent, R"({"consent_version":"2025-04"})");
   f.must("TalentContacted", candidacy, "{}");
   f.must("InterestConfirmed", candidacy, "{}");
   f.must("TalentWithdrew", talent, "{}");
-  rejected_without_append(f, [&] { return f.run("ProposalSubmitted", candidacy, "{}"); },
-                          "talent_not_active");
+  rejected_without_append(
+      f, [&] { return f.run("ProposalSubmitted", candidacy, "{}"); }, "talent_not_active");
 }
 
 TEST_CASE("invariant 2: a proposal needs the need's requirements") {
@@ -114,8 +118,8 @@ TEST_CASE("invariant 2: a proposal needs the need's requirements") {
   auto need = f.need();
   auto candidacy = f.identify(talent, need);
   f.must("InterestConfirmed", candidacy, "{}");
-  rejected_without_append(f, [&] { return f.run("ProposalSubmitted", candidacy, "{}"); },
-                          "requirements_not_defined");
+  rejected_without_append(
+      f, [&] { return f.run("ProposalSubmitted", candidacy, "{}"); }, "requirements_not_defined");
   f.hearing(need);
   f.requirements(need);
   f.must("ProposalSubmitted", candidacy, "{}");
@@ -126,11 +130,14 @@ TEST_CASE("invariant 3: at most one open candidacy per talent and need") {
   auto talent = f.talent();
   auto need = f.defined_need();
   auto first = f.identify(talent, need);
-  rejected_without_append(f, [&] {
-    return f.run("CandidateIdentified", "",
-                 R"({"talent_id":")" + talent + R"(","need_id":")" + need +
-                     R"(","direction":"need_driven"})");
-  }, "duplicate_open_candidacy");
+  rejected_without_append(
+      f,
+      [&] {
+        return f.run("CandidateIdentified", "",
+                     R"({"talent_id":")" + talent + R"(","need_id":")" + need +
+                         R"(","direction":"need_driven"})");
+      },
+      "duplicate_open_candidacy");
   f.must("CandidacyArchived", first, R"({"reason":"duplicate entry"})");
   f.identify(talent, need);  // the first one is closed now
 }
@@ -142,10 +149,13 @@ TEST_CASE("invariant 4: only the officer decides, a coordinator enters it on the
   auto candidacy = f.identify(talent, need);
   f.must("InterestConfirmed", candidacy, "{}");
   f.must("ProposalSubmitted", candidacy, "{}");
-  rejected_without_append(f, [&] {
-    return f.run("MunicipalDecisionRecorded", candidacy,
-                 R"({"accepted":true,"decided_by":"officer"})");
-  }, "on_behalf_of_required");
+  rejected_without_append(
+      f,
+      [&] {
+        return f.run("MunicipalDecisionRecorded", candidacy,
+                     R"({"accepted":true,"decided_by":"officer"})");
+      },
+      "on_behalf_of_required");
   auto done = f.run("MunicipalDecisionRecorded", candidacy,
                     R"({"accepted":false,"decided_by":"officer","reason":"timing"})",
                     actor{"coord-1", "coordinator", "officer-131130"});
@@ -161,10 +171,13 @@ TEST_CASE("invariant 5: an appointment needs an accepted candidacy and an open o
   auto first = f.accepted_candidacy(f.talent("a@example.jp"), need);
   auto second = f.accepted_candidacy(f.talent("b@example.jp"), need);
   auto pending = f.identify(f.talent("c@example.jp"), need);
-  rejected_without_append(f, [&] { return f.arrange(pending); }, "candidacy_not_accepted");
+  rejected_without_append(
+      f, [&] { return f.arrange(pending); }, "candidacy_not_accepted");
   REQUIRE(f.arrange(first).ok());
-  rejected_without_append(f, [&] { return f.arrange(first); }, "candidacy_already_appointed");
-  rejected_without_append(f, [&] { return f.arrange(second); }, "no_open_opening");
+  rejected_without_append(
+      f, [&] { return f.arrange(first); }, "candidacy_already_appointed");
+  rejected_without_append(
+      f, [&] { return f.arrange(second); }, "no_open_opening");
 }
 
 TEST_CASE("invariant 5 under concurrency: one opening, many arrangers, exactly one appointment") {
@@ -178,10 +191,13 @@ TEST_CASE("invariant 5 under concurrency: one opening, many arrangers, exactly o
   for (const auto& c : candidacies)
     threads.emplace_back([&, c] {
       auto done = f.arrange(c);
-      if (done) ++made;
-      else if (done.err().code == "no_open_opening" || done.err().code == "need_closed") ++refused;
+      if (done)
+        ++made;
+      else if (done.err().code == "no_open_opening" || done.err().code == "need_closed")
+        ++refused;
     });
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   CHECK(made == 2);
   CHECK(refused == 6);
   auto n = f.service->need(need);
@@ -200,10 +216,13 @@ TEST_CASE("invariant 3 under concurrency: racing identifications leave one open 
       auto done = f.run("CandidateIdentified", "",
                         R"({"talent_id":")" + talent + R"(","need_id":")" + need +
                             R"(","direction":"need_driven"})");
-      if (done) ++made;
-      else if (done.err().code == "duplicate_open_candidacy") ++duplicates;
+      if (done)
+        ++made;
+      else if (done.err().code == "duplicate_open_candidacy")
+        ++duplicates;
     });
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   CHECK(made == 1);
   CHECK(duplicates == 7);
 }
@@ -215,14 +234,16 @@ TEST_CASE("invariant 6: nothing is recorded on an ended appointment") {
   REQUIRE(arranged.ok());
   auto appointment = arranged->ids.front().second;
   f.must("AppointmentEnded", appointment, R"({"kind":"early","reason":"moved"})");
-  for (auto [type, body] : std::vector<std::pair<std::string, std::string>>{
-           {"CheckInScheduled", R"({"due_on":"2025-07-01","party":"talent"})"},
-           {"IssueRaised", R"({"summary":"x"})"},
-           {"AppointmentAmended",
-            R"({"kind":"extension","effective_on":"2026-04-01","changes":{"ends_on":"2027-03-31"},"approved_by":"x"})"},
-           {"AppointmentSuspended", "{}"}}) {
+  for (
+      auto [type, body] : std::vector<std::pair<std::string, std::string>>{
+          {"CheckInScheduled", R"({"due_on":"2025-07-01","party":"talent"})"},
+          {"IssueRaised", R"({"summary":"x"})"},
+          {"AppointmentAmended",
+           R"({"kind":"extension","effective_on":"2026-04-01","changes":{"ends_on":"2027-03-31"},"approved_by":"x"})"},
+          {"AppointmentSuspended", "{}"}}) {
     INFO(type);
-    rejected_without_append(f, [&] { return f.run(type, appointment, body); }, "appointment_ended");
+    rejected_without_append(
+        f, [&] { return f.run(type, appointment, body); }, "appointment_ended");
   }
 }
 
@@ -236,12 +257,15 @@ TEST_CASE("invariant 7: terms change only through amendments") {
   command_request again;
   again.type = "AppointmentArranged";
   again.target_id = appointment;
-  again.body_json = R"({"candidacy_id":"00000000-0000-7000-8000-000000000000","form":"onsite",)"
-                    R"("starts_on":"2025-06-01","ends_on":"2030-03-31","hours_per_week":40,"scope":"x"})";
+  again.body_json =
+      R"({"candidacy_id":"00000000-0000-7000-8000-000000000000","form":"onsite",)"
+      R"("starts_on":"2025-06-01","ends_on":"2030-03-31","hours_per_week":40,"scope":"x"})";
   again.who = domain_fixture::coordinator();
-  rejected_without_append(f, [&] { return f.service->execute(again); }, "already_exists");
-  f.must("AppointmentAmended", appointment,
-         R"({"kind":"hours_change","effective_on":"2025-09-01","changes":{"hours_per_week":12},"approved_by":"課長"})");
+  rejected_without_append(
+      f, [&] { return f.service->execute(again); }, "already_exists");
+  f.must(
+      "AppointmentAmended", appointment,
+      R"({"kind":"hours_change","effective_on":"2025-09-01","changes":{"hours_per_week":12},"approved_by":"課長"})");
   auto a = f.service->appointment(appointment);
   REQUIRE(a.ok());
   CHECK(a->hours_per_week == 12);
@@ -256,7 +280,8 @@ TEST_CASE("invariant 9: every event names its actor and commands honour expected
   pause.body_json = "{}";
   pause.who = actor{"coord-7", "coordinator", ""};
   pause.expected_version = 5;
-  rejected_without_append(f, [&] { return f.service->execute(pause); }, "wrong_expected_version");
+  rejected_without_append(
+      f, [&] { return f.service->execute(pause); }, "wrong_expected_version");
   pause.expected_version = 0;
   auto done = f.service->execute(pause);
   REQUIRE(done.ok());
@@ -285,20 +310,31 @@ TEST_CASE("an idempotency key makes a retried command a no-op and cannot be reus
   CHECK(f.store->head_position() == head);
   auto other = pause;
   other.type = "TalentWithdrew";
-  rejected_without_append(f, [&] { return f.service->execute(other); }, "idempotency_key_reused");
+  rejected_without_append(
+      f, [&] { return f.service->execute(other); }, "idempotency_key_reused");
 }
 
 TEST_CASE("bad command input is rejected with a named field and appends nothing") {
   domain_fixture f;
-  rejected_without_append(f, [&] { return f.run("NeedOpened", "", R"({"lg_code":"131131","origin":"municipality_request","problem":"x"})"); },
-                          "invalid_value");
-  rejected_without_append(f, [&] { return f.run("NeedOpened", "", R"({"lg_code":"131130","problem":"x"})"); },
-                          "missing_field");
-  rejected_without_append(f, [&] { return f.run("NeedOpened", "", "{not json"); }, "invalid_json");
-  rejected_without_append(f, [&] { return f.run("NoSuchThing", "", "{}"); }, "unknown_event_type");
-  rejected_without_append(f, [&] { return f.run("TalentPaused", "", "{}"); }, "missing_id");
-  rejected_without_append(f, [&] { return f.run("TalentPaused", new_uuid_v7().to_string(), "{}"); },
-                          "talent_not_found");
-  rejected_without_append(f, [&] { return f.run("OpeningFilled", new_uuid_v7().to_string(), "{}"); },
-                          "missing_field");
+  rejected_without_append(
+      f,
+      [&] {
+        return f.run("NeedOpened", "",
+                     R"({"lg_code":"131131","origin":"municipality_request","problem":"x"})");
+      },
+      "invalid_value");
+  rejected_without_append(
+      f, [&] { return f.run("NeedOpened", "", R"({"lg_code":"131130","problem":"x"})"); },
+      "missing_field");
+  rejected_without_append(
+      f, [&] { return f.run("NeedOpened", "", "{not json"); }, "invalid_json");
+  rejected_without_append(
+      f, [&] { return f.run("NoSuchThing", "", "{}"); }, "unknown_event_type");
+  rejected_without_append(
+      f, [&] { return f.run("TalentPaused", "", "{}"); }, "missing_id");
+  rejected_without_append(
+      f, [&] { return f.run("TalentPaused", new_uuid_v7().to_string(), "{}"); },
+      "talent_not_found");
+  rejected_without_append(
+      f, [&] { return f.run("OpeningFilled", new_uuid_v7().to_string(), "{}"); }, "missing_field");
 }

@@ -1,8 +1,9 @@
 // The demo history: seeded through the command service, deterministic, and with the seeds'
 // headline as of 2025-12-01: 888 registrants, 22 appointments in 18 municipalities.
+#include "cli/demo_history.h"
+
 #include <set>
 
-#include "cli/demo_history.h"
 #include "domain_support.h"
 #include "events/domain.capnp.h"
 #include "events/payload_io.h"
@@ -62,10 +63,11 @@ TEST_CASE("the demo history gives the seeds' headline as of 2025-12-01 and is de
   std::vector<std::string> a, b;
   auto collect = [](const event_store& store, std::vector<std::string>& out) {
     REQUIRE(store
-                .scan(63, [&](const recorded_event& e) {
-                  out.push_back(e.id.to_string() + " " + e.stream + " " + e.type);
-                  return true;
-                })
+                .scan(63,
+                      [&](const recorded_event& e) {
+                        out.push_back(e.id.to_string() + " " + e.stream + " " + e.type);
+                        return true;
+                      })
                 .ok());
   };
   collect(*first.store, a);

@@ -43,12 +43,13 @@ struct domain_fixture {
   }
 
   std::string talent(const std::string& email = "hanako@example.jp") {
-    return must("TalentRegistered", "",
-                R"({"display_name":"山田 花子","email":")" + email +
-                    R"(","phone":"090-0000-0000","employer":"Example KK","residence_area":"132241",)"
-                    R"("role_categories":["ui_ux_designer"],"skills":["figma"],"tiers":["hands_on"],)"
-                    R"("availability":{"hours_per_week":8,"work_forms":["remote"],"areas":["132241"]},)"
-                    R"("consent_version":"2024-04"})");
+    return must(
+        "TalentRegistered", "",
+        R"({"display_name":"山田 花子","email":")" + email +
+            R"(","phone":"090-0000-0000","employer":"Example KK","residence_area":"132241",)"
+            R"("role_categories":["ui_ux_designer"],"skills":["figma"],"tiers":["hands_on"],)"
+            R"("availability":{"hours_per_week":8,"work_forms":["remote"],"areas":["132241"]},)"
+            R"("consent_version":"2024-04"})");
   }
   std::string need(const std::string& lg = shibuya) {
     return must("NeedOpened", "",

@@ -20,8 +20,8 @@ TEST_CASE("a talent's personal data is sealed, readable by the right roles, and 
     REQUIRE(list_reference_municipalities(*service, now_micros()).ok());
     auto done = service->execute(command_request{
         .type = "TalentRegistered",
-        .body_json = R"({"display_name":"山田 花子","email":")" + email + R"(","phone":")" +
-                     phone + R"(","employer":"Example KK","consent_version":"2024-04"})",
+        .body_json = R"({"display_name":"山田 花子","email":")" + email + R"(","phone":")" + phone +
+                     R"(","employer":"Example KK","consent_version":"2024-04"})",
         .who = actor{"self", "talent", ""}});
     REQUIRE(done.ok());
     talent = done->ids.front().second;
@@ -42,7 +42,8 @@ TEST_CASE("a talent's personal data is sealed, readable by the right roles, and 
   {
     auto store = open_store(dir);
     auto service = command_service::create(*store);
-    REQUIRE(erase_talent(*service, *store, talent, "APPI request", actor{"admin", "admin", ""}).ok());
+    REQUIRE(
+        erase_talent(*service, *store, talent, "APPI request", actor{"admin", "admin", ""}).ok());
     auto registered = read_stream_all(*store, "talent-" + talent).front();
     auto shown = payload_json(*registered, store->keys(), personal_access::shown);
     REQUIRE(shown.ok());

@@ -1,7 +1,8 @@
 // The withdrawal process manager (invariant 8): archives open candidacies, flags (does not end)
 // active appointments, and never acts twice, also across restarts.
-#include "domain_support.h"
 #include "engine/process_manager.h"
+
+#include "domain_support.h"
 
 using namespace kakehashi;
 using namespace kakehashi::test;

@@ -1,9 +1,10 @@
 // The personal-data read log: each read becomes a PersonalDataRead event in the day's audit
 // stream, with who read what; bad input is refused and appends nothing.
+#include "engine/read_log.h"
+
 #include <future>
 
 #include "engine/event_json.h"
-#include "engine/read_log.h"
 #include "test_support.h"
 
 using namespace kakehashi;
@@ -14,7 +15,10 @@ TEST_CASE("a read of personal data is recorded in the audit stream") {
   auto store = open_store(dir);
   std::promise<status> recorded;
   record_personal_data_read(*store,
-                            {"token-1", "coordinator", "佐藤さん", {"talent-0192f000-0000-7000-8000-000000000001"},
+                            {"token-1",
+                             "coordinator",
+                             "佐藤さん",
+                             {"talent-0192f000-0000-7000-8000-000000000001"},
                              "GET /v1/talents/{id}"},
                             [&](status s) { recorded.set_value(std::move(s)); });
   REQUIRE(recorded.get_future().get().ok());

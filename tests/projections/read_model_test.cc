@@ -94,16 +94,19 @@ void small_history(domain_fixture& f) {
   REQUIRE(arranged.ok());
   auto appointment = arranged->ids.front().second;
   f.must("AppointmentStarted", appointment, "{}");
-  f.must("CheckInScheduled", appointment,
-         R"({"check_in_id":"0192f000-0000-7000-8000-000000000001","due_on":"2025-07-01","party":"talent"})");
-  auto missed = f.run("CheckInMissed", appointment,
-                      R"({"check_in_id":"0192f000-0000-7000-8000-000000000001","due_on":"2025-07-01","party":"talent"})");
+  f.must(
+      "CheckInScheduled", appointment,
+      R"({"check_in_id":"0192f000-0000-7000-8000-000000000001","due_on":"2025-07-01","party":"talent"})");
+  auto missed = f.run(
+      "CheckInMissed", appointment,
+      R"({"check_in_id":"0192f000-0000-7000-8000-000000000001","due_on":"2025-07-01","party":"talent"})");
   REQUIRE(missed.ok());
   command_request void_it;
   void_it.type = "EventVoided";
   void_it.aggregate = "appointment";
   void_it.target_id = appointment;
-  void_it.body_json = R"({"voided_event_id":")" + missed->event_id + R"(","reason":"entered in error"})";
+  void_it.body_json =
+      R"({"voided_event_id":")" + missed->event_id + R"(","reason":"entered in error"})";
   void_it.who = domain_fixture::coordinator();
   REQUIRE(f.service->execute(void_it).ok());
   f.identify(f.talent("b@example.jp"), need);
@@ -152,7 +155,8 @@ TEST_CASE("a void is honoured by the live model as by a fresh fold") {
 
 TEST_CASE("as of any position the model equals a fresh fold, with or without snapshots") {
   domain_fixture f;
-  auto seeded = demo::seed(*f.store, *f.service, demo::headline_cutoff_micros + 90LL * 86'400'000'000LL);
+  auto seeded =
+      demo::seed(*f.store, *f.service, demo::headline_cutoff_micros + 90LL * 86'400'000'000LL);
   REQUIRE(seeded.ok());
   const auto head = f.store->head_position();
   runner_options options;
@@ -165,7 +169,8 @@ TEST_CASE("as of any position the model equals a fresh fold, with or without sna
 
   std::mt19937_64 rng(7);
   std::vector<position_t> positions{1, 62, 63, head};
-  for (int i = 0; i < 40; ++i) positions.push_back(1 + rng() % head);
+  for (int i = 0; i < 40; ++i)
+    positions.push_back(1 + rng() % head);
   for (auto p : positions) {
     INFO("position " << p);
     auto as_of = model_at_position(*f.store, p);
@@ -189,7 +194,8 @@ TEST_CASE("as of any position the model equals a fresh fold, with or without sna
   projection_runner restarted(*f.store, options);
   REQUIRE(restarted.start().ok());
   CHECK(restarted.position() == head);
-  restarted.read([&](const read_model& m) { CHECK(m.save() == fresh_fold(*f.store, head).save()); });
+  restarted.read(
+      [&](const read_model& m) { CHECK(m.save() == fresh_fold(*f.store, head).save()); });
 
   // Views over the live model.
   runner.read([&](const read_model& m) {
@@ -205,7 +211,8 @@ TEST_CASE("as of any position the model equals a fresh fold, with or without sna
     REQUIRE_FALSE(ideas.empty());
     for (const auto& idea : ideas) {
       auto lg = std::string(idea.as_object().at("lg_code").as_string());
-      for (const auto& [id, n] : m.needs) CHECK_FALSE((n.open() && n.lg_code == lg));
+      for (const auto& [id, n] : m.needs)
+        CHECK_FALSE((n.open() && n.lg_code == lg));
       CHECK_FALSE(idea.as_object().at("talents").as_array().empty());
     }
     auto funnel = views::funnel(m, today).as_object();
@@ -474,7 +481,8 @@ TEST_CASE("a malformed snapshot is refused, never crashes") {
   read_model m;
   m.talents["x"].skills = {"a", "b"};
   auto image = m.save();
-  for (std::size_t cut = 0; cut < image.size(); ++cut) CHECK_FALSE(read_model::load(image.substr(0, cut)).ok());
+  for (std::size_t cut = 0; cut < image.size(); ++cut)
+    CHECK_FALSE(read_model::load(image.substr(0, cut)).ok());
   for (int i = 0; i < 2000; ++i) {
     auto bad = image;
     bad[rng() % bad.size()] ^= static_cast<char>(1 + rng() % 255);
