@@ -1,16 +1,14 @@
 #include "engine/read_ahead.h"
 
 #include <algorithm>
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <cstring>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <system_error>
 #include <thread>
 #include <vector>
+
+#include "engine/batch_handoff.h"
 
 namespace kakehashi::detail {
 namespace {
@@ -63,95 +61,53 @@ rocksdb::Status read_ahead(rocksdb::Iterator& it, const read_ahead_options& opti
   const std::size_t batch_words = (options.batch_bytes + sizeof(word) - 1) / sizeof(word);
 
   std::vector<batch> batches(options.batches);
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::vector<batch*> empty;  // guarded by mutex, as everything down to `read_status`
-  std::deque<batch*> full;
-  bool reader_done = false;
-  rocksdb::Status read_status;
-  // Also read without the mutex by the helper, between values, to stop soon after being told.
-  std::atomic<bool> stop{false};
-  for (auto& b : batches)
-    empty.push_back(&b);
+  batch_handoff<batch> handoff(batches);
+  rocksdb::Status read_status;  // written by the helper before it finishes the handoff
 
   auto read = [&] {
     batch* filling = nullptr;
-    auto hand_over = [&] {
-      {
-        std::lock_guard lock(mutex);
-        full.push_back(filling);
-      }
-      changed.notify_all();
-      filling = nullptr;
-    };
     for (; it.Valid(); it.Next()) {
-      if (stop.load(std::memory_order_relaxed)) break;
+      if (handoff.stopped()) break;
       const rocksdb::Slice value = it.value();
       // At least one word, so a batch's entries are bounded as well, even for empty values.
       const std::size_t words_needed =
           std::max<std::size_t>(1, (value.size() + sizeof(word) - 1) / sizeof(word));
-      if (filling && !filling->fits(words_needed)) hand_over();
+      if (filling && !filling->fits(words_needed)) {
+        handoff.hand_over(filling);
+        filling = nullptr;
+      }
       if (!filling) {
-        std::unique_lock lock(mutex);
-        changed.wait(lock, [&] { return !empty.empty() || stop.load(); });
-        if (stop.load()) break;
-        filling = empty.back();
-        empty.pop_back();
-        lock.unlock();
+        filling = handoff.take_empty();
+        if (!filling) break;
         filling->reserve(std::max(batch_words, words_needed));
       }
       filling->add(value, words_needed);
     }
-    {
-      std::lock_guard lock(mutex);
-      if (filling && !filling->entries.empty()) full.push_back(filling);
-      read_status = it.status();
-      reader_done = true;
-    }
-    changed.notify_all();
+    read_status = it.status();
+    handoff.finish(filling && !filling->entries.empty() ? filling : nullptr);
   };
 
-  // Joins the helper on every way out of this function, a throwing `each` included.
+  // Stops and joins the helper on every way out of this function, a throwing `each` included.
   struct joiner {
     std::thread thread;
-    std::atomic<bool>& stop;
-    std::mutex& mutex;
-    std::condition_variable& changed;
+    batch_handoff<batch>& handoff;
     ~joiner() {
       if (!thread.joinable()) return;
-      {
-        std::lock_guard lock(mutex);
-        stop = true;
-      }
-      changed.notify_all();
+      handoff.stop();
       thread.join();
     }
-  } helper{{}, stop, mutex, changed};
+  } helper{{}, handoff};
   try {
     helper.thread = std::thread(read);
   } catch (const std::system_error&) {
     return iterate_inline(it, each);  // no thread to be had: read on this one
   }
 
-  for (;;) {
-    batch* ready = nullptr;
-    {
-      std::unique_lock lock(mutex);
-      changed.wait(lock, [&] { return !full.empty() || reader_done; });
-      if (full.empty()) break;
-      ready = full.front();
-      full.pop_front();
-    }
-    bool go = true;
+  while (batch* ready = handoff.take_full()) {
     for (const auto& e : ready->entries)
-      if (!(go = each(ready->value(e)))) break;
-    if (!go) return rocksdb::Status::OK();  // the joiner stops the helper
+      if (!each(ready->value(e))) return rocksdb::Status::OK();  // the joiner stops the helper
     ready->clear();
-    {
-      std::lock_guard lock(mutex);
-      empty.push_back(ready);
-    }
-    changed.notify_all();
+    handoff.give_back(ready);
   }
   helper.thread.join();
   return read_status;

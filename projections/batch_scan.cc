@@ -1,11 +1,10 @@
 #include "projections/batch_scan.h"
 
-#include <condition_variable>
-#include <deque>
-#include <mutex>
 #include <system_error>
 #include <thread>
 #include <vector>
+
+#include "engine/batch_handoff.h"
 
 namespace kakehashi {
 namespace {
@@ -31,16 +30,10 @@ status batch_scan(const event_store& store, position_t from,
     std::size_t size = 0;
   };
   std::vector<batch> batches(options.batches);
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::vector<batch*> empty;  // guarded by mutex, as everything below
-  std::deque<batch*> full;
-  bool reader_done = false, stop = false;
-  status read_status;
-  for (auto& b : batches) {
+  for (auto& b : batches)
     b.events.resize(options.batch_events);
-    empty.push_back(&b);
-  }
+  batch_handoff<batch> handoff(batches);
+  status read_status;  // written by the reader before it finishes the handoff
 
   // This thread is the read-ahead already: the store's own would only add a third thread
   // competing for the cores with this one and the fold.
@@ -51,32 +44,17 @@ status batch_scan(const event_store& store, position_t from,
     auto scanned = store.scan(
         from,
         [&](const recorded_event& e) {
-          if (!filling) {
-            std::unique_lock lock(mutex);
-            changed.wait(lock, [&] { return !empty.empty() || stop; });
-            if (stop) return false;
-            filling = empty.back();
-            empty.pop_back();
-          }
+          if (!filling && !(filling = handoff.take_empty())) return false;  // the fold stopped
           filling->events[filling->size++] = e;  // copy-assign: reuses the strings' buffers
           if (filling->size == filling->events.size()) {
-            {
-              std::lock_guard lock(mutex);
-              full.push_back(filling);
-            }
-            changed.notify_all();
+            handoff.hand_over(filling);
             filling = nullptr;
           }
           return true;
         },
         on_this_thread);
-    {
-      std::lock_guard lock(mutex);
-      if (filling && filling->size > 0) full.push_back(filling);
-      read_status = std::move(scanned);
-      reader_done = true;
-    }
-    changed.notify_all();
+    read_status = std::move(scanned);
+    handoff.finish(filling && filling->size > 0 ? filling : nullptr);
   };
   std::thread reader;
   try {
@@ -85,24 +63,14 @@ status batch_scan(const event_store& store, position_t from,
     return scan_inline(store, from, visit);  // no thread to be had: read on this one
   }
 
-  for (;;) {
-    batch* ready = nullptr;
-    {
-      std::unique_lock lock(mutex);
-      changed.wait(lock, [&] { return !full.empty() || reader_done; });
-      if (full.empty()) break;
-      ready = full.front();
-      full.pop_front();
-    }
+  while (batch* ready = handoff.take_full()) {
     const bool go = visit({ready->events.data(), ready->size});
-    {
-      std::lock_guard lock(mutex);
-      ready->size = 0;
-      empty.push_back(ready);
-      stop = !go;
+    ready->size = 0;
+    if (!go) {
+      handoff.stop();
+      break;
     }
-    changed.notify_all();
-    if (!go) break;
+    handoff.give_back(ready);
   }
   reader.join();
   return read_status;
