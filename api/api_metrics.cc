@@ -33,6 +33,17 @@ void gauge(std::string& out, std::string_view name, std::string_view help, doubl
   out += ' ' + number(value) + '\n';
 }
 
+void counter(std::string& out, std::string_view name, std::string_view help,
+             const std::string& value) {
+  header(out, name, help, "counter");
+  out += name;
+  out += ' ' + value + '\n';
+}
+
+double seconds(std::chrono::nanoseconds ns) {
+  return static_cast<double>(ns.count()) / 1e9;
+}
+
 }  // namespace
 
 void latency_histogram::record(std::chrono::microseconds elapsed) {
@@ -103,14 +114,12 @@ std::string api_metrics::prometheus(const backend& parts, std::size_t worker_que
       out += "kakehashi_commands_total{type=\"" + key.first + "\",outcome=\"" + key.second +
              "\"} " + std::to_string(n) + '\n';
   }
-  header(out, "kakehashi_personal_data_reads_total",
-         "Responses that carried personal data to the reader.", "counter");
-  out += "kakehashi_personal_data_reads_total " +
-         std::to_string(personal_reads_.load(std::memory_order_relaxed)) + '\n';
-  header(out, "kakehashi_personal_data_read_log_failures_total",
-         "Personal-data reads the read log failed to record.", "counter");
-  out += "kakehashi_personal_data_read_log_failures_total " +
-         std::to_string(personal_read_failures_.load(std::memory_order_relaxed)) + '\n';
+  counter(out, "kakehashi_personal_data_reads_total",
+          "Responses that carried personal data to the reader.",
+          std::to_string(personal_reads_.load(std::memory_order_relaxed)));
+  counter(out, "kakehashi_personal_data_read_log_failures_total",
+          "Personal-data reads the read log failed to record.",
+          std::to_string(personal_read_failures_.load(std::memory_order_relaxed)));
   gauge(out, "kakehashi_worker_queue_depth", "Blocking requests waiting for a worker thread.",
         static_cast<double>(worker_queue_depth));
   if (parts.store) {
@@ -119,6 +128,16 @@ std::string api_metrics::prometheus(const backend& parts, std::size_t worker_que
     gauge(out, "kakehashi_store_writes_failed",
           "1 once a write failed and the store refuses appends until reopened.",
           parts.store->writes_failed() ? 1 : 0);
+    // The disk's share of append latency: sync seconds per sync, and events per sync.
+    auto commits = parts.store->commit_statistics();
+    counter(out, "kakehashi_wal_syncs_total", "WAL syncs that made appended events durable.",
+            std::to_string(commits.syncs));
+    counter(out, "kakehashi_wal_synced_events_total", "Events made durable by those syncs.",
+            std::to_string(commits.events));
+    counter(out, "kakehashi_wal_sync_seconds_total", "Time spent in those syncs.",
+            number(seconds(commits.sync_time)));
+    gauge(out, "kakehashi_wal_sync_seconds_max", "The slowest WAL sync since the store opened.",
+          seconds(commits.slowest_sync));
   }
   if (parts.projections) {
     gauge(out, "kakehashi_read_model_position", "The last log position the read model applied.",

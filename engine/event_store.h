@@ -205,6 +205,17 @@ struct subscription_stats {
   bool live = false;
 };
 
+// What the commit path has done since the store was opened. An append's latency is the
+// engine's work plus the WAL sync it waits for; these separate the disk's share: sync_time /
+// syncs is the disk's cost per group, events / syncs the group size. Counted by the committer,
+// read at any time from any thread (each field is consistent on its own, not with the others).
+struct commit_stats {
+  std::uint64_t syncs = 0;                // WAL syncs that succeeded
+  std::uint64_t events = 0;               // events those syncs made durable
+  std::chrono::nanoseconds sync_time{0};  // total time spent in them
+  std::chrono::nanoseconds slowest_sync{0};
+};
+
 class subscription {
  public:
   virtual ~subscription() = default;  // detaches from the live feed
@@ -268,6 +279,7 @@ class event_store {
 
   // True once a write failed; every append is refused until the store is reopened.
   virtual bool writes_failed() const = 0;
+  virtual commit_stats commit_statistics() const = 0;
 
   // The per-subject key vault for personal data (key_vault.h), owned by the store and valid as
   // long as it. In a read-only store, open() works and seal()/erase() fail with `read_only`.

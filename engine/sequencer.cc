@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <future>
 #include <unordered_set>
 
@@ -403,9 +404,15 @@ void store_impl::commit(std::deque<staged_group>& groups) {
     if (writes_failed()) {
       failure = make_error(errc::unavailable, "writes_stopped",
                            "a write failed before this append was made durable");
-    } else if (auto synced = db_->SyncWAL(); !synced.ok()) {
-      writes_failed_.stop();
-      failure = io_failure(synced, "the append was not made durable");
+    } else {
+      auto started = std::chrono::steady_clock::now();
+      auto synced = db_->SyncWAL();
+      if (synced.ok()) {
+        count_sync(groups, std::chrono::steady_clock::now() - started);
+      } else {
+        writes_failed_.stop();
+        failure = io_failure(synced, "the append was not made durable");
+      }
     }
   }
   committer_syncing_.store(false, std::memory_order_release);
@@ -420,6 +427,28 @@ void store_impl::commit(std::deque<staged_group>& groups) {
     for (std::size_t i = 0; i < group.callers.size(); ++i)
       group.callers[i](std::move(group.outcomes[i]));
   }
+}
+
+void store_impl::count_sync(const std::deque<staged_group>& groups,
+                            std::chrono::steady_clock::duration took) {
+  std::uint64_t events = 0;
+  for (const auto& group : groups)
+    events += group.events.size();
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(took).count();
+  syncs_.fetch_add(1, std::memory_order_relaxed);
+  synced_events_.fetch_add(events, std::memory_order_relaxed);
+  sync_ns_.fetch_add(ns, std::memory_order_relaxed);
+  if (ns > slowest_sync_ns_.load(std::memory_order_relaxed))
+    slowest_sync_ns_.store(ns, std::memory_order_relaxed);
+}
+
+commit_stats store_impl::commit_statistics() const {
+  commit_stats stats;
+  stats.syncs = syncs_.load(std::memory_order_relaxed);
+  stats.events = synced_events_.load(std::memory_order_relaxed);
+  stats.sync_time = std::chrono::nanoseconds(sync_ns_.load(std::memory_order_relaxed));
+  stats.slowest_sync = std::chrono::nanoseconds(slowest_sync_ns_.load(std::memory_order_relaxed));
+  return stats;
 }
 
 std::optional<std::uint64_t> store_impl::current_version(const std::string& stream) {

@@ -21,6 +21,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -67,6 +68,7 @@ class store_impl final : public event_store {
   verify_report verify() const override;
   result<std::unique_ptr<subscription>> subscribe(subscription_options options) override;
   bool writes_failed() const override { return writes_failed_.stopped(); }
+  commit_stats commit_statistics() const override;
   key_vault& keys() override { return *vault_; }
   projection_store& projections() override { return *projections_; }
   const projection_store& projections() const override { return *projections_; }
@@ -106,6 +108,7 @@ class store_impl final : public event_store {
   void write_group(staged_group& group);  // by whichever thread may write, in position order
   void run_committer();
   void commit(std::deque<staged_group>& groups);
+  void count_sync(const std::deque<staged_group>& groups, std::chrono::steady_clock::duration took);
   result<append_result> stage(pending_append& pending, group_state& state);
   result<std::optional<append_result>> find_duplicate(const append_request& request,
                                                       group_state& state);
@@ -159,6 +162,11 @@ class store_impl final : public event_store {
   std::atomic<bool> committer_syncing_{false};  // in SyncWAL: the sequencer writes its groups
   bool sequencer_done_ = false;
   std::thread committer_;
+  // commit_statistics(): written by the committer only.
+  std::atomic<std::uint64_t> syncs_{0};
+  std::atomic<std::uint64_t> synced_events_{0};
+  std::atomic<std::int64_t> sync_ns_{0};
+  std::atomic<std::int64_t> slowest_sync_ns_{0};
 
   subscription_hub hub_;
 };

@@ -100,6 +100,17 @@ TEST_CASE("http: /metrics counts responses and commands, with no personal data")
   CHECK(text.find("kakehashi_command_duration_seconds_count 2") != std::string::npos);
   CHECK(text.find("kakehashi_command_duration_seconds_bucket{le=\"+Inf\"} 2") != std::string::npos);
   CHECK(text.find("kakehashi_log_head_position ") != std::string::npos);
+  // The registration was made durable by at least one counted WAL sync.
+  auto value_of = [&](const std::string& name) {
+    auto at = text.find("\n" + name + " ");
+    REQUIRE(at != std::string::npos);
+    return std::stod(text.substr(at + name.size() + 2));
+  };
+  CHECK(value_of("kakehashi_wal_syncs_total") >= 1);
+  CHECK(value_of("kakehashi_wal_synced_events_total") >= 1);
+  CHECK(value_of("kakehashi_wal_sync_seconds_total") > 0);
+  CHECK(value_of("kakehashi_wal_sync_seconds_max") > 0);
+  CHECK(text.find("# TYPE kakehashi_wal_syncs_total counter") != std::string::npos);
   CHECK(text.find("kakehashi_read_model_lag_events ") != std::string::npos);
   CHECK(text.find("kakehashi_personal_data_reads_total 1") != std::string::npos);
   // Nothing personal, and no ids.

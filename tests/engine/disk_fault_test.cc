@@ -192,11 +192,16 @@ TEST_CASE(
   for (int i = 0; i < 10; ++i)
     REQUIRE(f.append().ok());
   const position_t head = f.store->head_position();
+  const auto synced = f.store->commit_statistics();
+  CHECK(synced.events == head);
 
   f.faults->add_rule({fault_op::sync, fault_file::wal, fault_error::io_error, 0, 1});
   auto failed = f.append(100, 2);
   CHECK_FAILS_WITH(failed, errc::io_error, "io_error");
   f.faults->clear_faults();
+  // The failed sync made nothing durable and is not counted as a sync.
+  CHECK(f.store->commit_statistics().syncs == synced.syncs);
+  CHECK(f.store->commit_statistics().events == synced.events);
   f.check_refuses_writes_and_reads(head);
 
   SUBCASE("reopened") {
