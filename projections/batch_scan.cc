@@ -35,24 +35,19 @@ status batch_scan(const event_store& store, position_t from,
   batch_handoff<batch> handoff(batches);
   status read_status;  // written by the reader before it finishes the handoff
 
-  // This thread is the read-ahead already: the store's own would only add a third thread
-  // competing for the cores with this one and the fold.
-  scan_options on_this_thread;
-  on_this_thread.read_ahead_from = 0;
+  // This thread is the read-ahead already (the store's own is off by default): a third thread
+  // would only compete for the cores with this one and the fold.
   auto read = [&] {
     batch* filling = nullptr;
-    auto scanned = store.scan(
-        from,
-        [&](const recorded_event& e) {
-          if (!filling && !(filling = handoff.take_empty())) return false;  // the fold stopped
-          filling->events[filling->size++] = e;  // copy-assign: reuses the strings' buffers
-          if (filling->size == filling->events.size()) {
-            handoff.hand_over(filling);
-            filling = nullptr;
-          }
-          return true;
-        },
-        on_this_thread);
+    auto scanned = store.scan(from, [&](const recorded_event& e) {
+      if (!filling && !(filling = handoff.take_empty())) return false;  // the fold stopped
+      filling->events[filling->size++] = e;  // copy-assign: reuses the strings' buffers
+      if (filling->size == filling->events.size()) {
+        handoff.hand_over(filling);
+        filling = nullptr;
+      }
+      return true;
+    });
     read_status = std::move(scanned);
     handoff.finish(filling && filling->size > 0 ? filling : nullptr);
   };

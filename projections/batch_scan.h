@@ -2,8 +2,8 @@
 // decoding run on a helper thread while the caller folds, so a long catch-up or rebuild takes
 // about as long as the slower of the two instead of their sum.
 //
-// The reader scans with the store's own read-ahead off (scan_options::read_ahead_from = 0): it
-// is that read-ahead already, and a third thread would only compete with these two for the cores.
+// The reader scans with the store's own read-ahead off (scan_options' default): it is that
+// read-ahead already, and a third thread would only compete with these two for the cores.
 // Bounded: the reader fills at most a fixed number of batches of decoded events ahead of the
 // caller, reusing them (no allocation per event once they have grown). Short scans run inline on
 // the caller's thread. Lifetime: the helper thread starts and ends within the call.
