@@ -54,6 +54,11 @@ std::string encode_ack_table(const ack_table& table) {
   return out;
 }
 
+std::size_t ack_line_max_bytes(std::size_t entries) {
+  // "acks " and two 20-digit numbers with their space; " 2147483647" per entry.
+  return 5 + 20 + 1 + 20 + entries * 11;
+}
+
 result<ack_table> decode_ack_table(std::string_view line, const ack_table_limits& limits) {
   constexpr std::string_view prefix = "acks ";
   if (line.substr(0, prefix.size()) != prefix) return bad_table("not an acks line");
@@ -159,12 +164,13 @@ fanout_latency summarize_fanout(const std::vector<const sample_log*>& logs, std:
       ++out.without_ack;
       return false;
     }
-    // Both below INT32_MAX and offset >= 0: no overflow.
-    v = s.from_time_us - offset;
-    if (v < 0) {
+    // In 64 bits: a from_time_us near INT32_MIN minus the offset would not fit in 32.
+    const std::int64_t d = std::int64_t{s.from_time_us} - offset;
+    if (d < 0) {
       ++out.before_ack;
-      v = 0;
+      out.before_ack_max_ms = std::max(out.before_ack_max_ms, static_cast<double>(-d) / 1e3);
     }
+    v = static_cast<std::int32_t>(std::max<std::int64_t>(d, 0));  // offset >= 0: d <= INT32_MAX
     return true;
   };
   out.primary = collect(true, from_commit);

@@ -59,9 +59,13 @@ struct ack_table {
 };
 
 // One line, without the newline: "acks FIRST COUNT" and COUNT entries, each " -" (none) or " N"
-// (decimal µs, 0..INT32_MAX). At most this many bytes per entry, for sizing the reader.
-constexpr std::size_t ack_entry_max_bytes = 11;
+// (decimal µs, 0..INT32_MAX).
 std::string encode_ack_table(const ack_table& table);
+// The longest line a table of `entries` encodes to, for bounding the reader.
+std::size_t ack_line_max_bytes(std::size_t entries);
+// The most entries a table may have (one per event appended in a run, warm-up included): about
+// 46 MB of line at most, and 16 MB once decoded.
+constexpr std::size_t ack_table_max_entries = std::size_t{1} << 22;
 
 // What the client process will accept: the table covers only positions in [min_first, max_last]
 // (above the base, up to the last position it was told of) and at most max_entries of them.
@@ -92,6 +96,9 @@ struct fanout_latency {
   // Deliveries received before their append's acknowledgement was taken (receipt minus "time"
   // below the table's offset): counted in the commit figures as 0, and here.
   std::uint64_t before_ack = 0;
+  // How far before its ack the earliest of those arrived: a bound on how late the ack was taken
+  // (e.g. the committer thread preempted between publishing and calling back).
+  double before_ack_max_ms = 0;
   // Deliveries of a position the table has no acknowledgement for: out of the commit figures.
   std::uint64_t without_ack = 0;
 };

@@ -37,6 +37,16 @@ TEST_CASE("an ack table survives its encoding, gaps included") {
   CHECK(none->offset_us.empty());
 }
 
+TEST_CASE("the line limit holds the longest table of its size") {
+  ack_table t;
+  t.first = 18446744073709551615ull;
+  t.offset_us.assign(1000, 2147483647);
+  CHECK(encode_ack_table(t).size() <= ack_line_max_bytes(1000));
+  CHECK(encode_ack_table(t).size() == ack_line_max_bytes(1000) - 16);  // COUNT: 4 of 20 digits
+  t.offset_us.clear();
+  CHECK(encode_ack_table(t).size() <= ack_line_max_bytes(0));
+}
+
 TEST_CASE("a malformed ack table is refused") {
   const auto lim = limits(1, 1000, 1000);
   for (const char* line : {
@@ -130,6 +140,7 @@ TEST_CASE("commit-to-delivery is receipt minus the event's time minus the ack's 
   CHECK(f.primary.p90_ms == doctest::Approx(1.700));  // element 5
   CHECK(f.primary.max_ms == doctest::Approx(1.700));
   CHECK(f.before_ack == 1);
+  CHECK(f.before_ack_max_ms == doctest::Approx(0.050));
   CHECK(f.without_ack == 2);
   // Warm-up commit latencies, positions 101..104: a: 1100-400 .. 1400-700 = 700 each,
   // b: 1700 each.
@@ -161,6 +172,18 @@ TEST_CASE("a negative time-to-receipt counts as 0 from the time and before the a
   CHECK(f.from_time.max_ms == 0);
   CHECK(f.primary.max_ms == 0);
   CHECK(f.before_ack == 1);
+  CHECK(f.before_ack_max_ms == doctest::Approx(0.320));
+
+  // The most negative a sample can be, minus the largest offset: no overflow, just early.
+  ack_table far;
+  far.first = 1;
+  far.offset_us = {2147483647};
+  sample_log b;
+  b.add({1, -2147483647 - 1});
+  auto g = summarize_fanout({&b}, 0, 1, &far);
+  CHECK(g.primary.max_ms == 0);
+  CHECK(g.before_ack == 1);
+  CHECK(g.before_ack_max_ms == doctest::Approx(4294967.295));
 }
 
 TEST_CASE("a sample log keeps every sample across its blocks") {
