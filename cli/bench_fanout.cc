@@ -8,28 +8,43 @@
 // to $all from "end". Once every client is caught up, the parent appends single-event appends
 // (copies of a real NeedOpened, each opening a new need) at --rate per second for --seconds,
 // open loop; then it tells the child the last position, and the child waits until every client
-// has it (or 30 s) and reports. The first --warmup seconds run at the same rate but are kept
-// out of the latency figures (reported apart as warmup_p99_ms / warmup_max_ms): the first second
-// of a thousand connections going live pays once for growing buffers and TCP windows.
+// has it (or 30 s). The first --warmup seconds run at the same rate but are kept out of the
+// latency figures (reported apart as warmup_p99_ms / warmup_max_ms): the first second of a
+// thousand connections going live pays once for growing buffers and TCP windows.
 //
-// Latency: receipt time minus the event's recorded_at (the CloudEvent "time"), both from the
-// system clock of this machine. recorded_at is taken when the sequencer stages the group, before
-// its write and fsync, so the figure includes the commit itself: an upper bound on
-// commit-to-delivery. Both processes share the machine's cores: the clients' work is counted
-// against the server's.
+// Latency, commit to delivery ("latency_from":"commit"): receipt time minus the time the
+// parent's append was acknowledged, both by this machine's system clock. The acknowledgement
+// callback runs on the committer thread right after the store published the event to its
+// subscribers, past the group's write and fsync: the commit point within microseconds, unless
+// the committer thread loses its core to the threads the publish woke (two busy cores), when
+// the ack is late and the figure low by as much (deliveries_before_ack and before_ack_max_ms
+// show how often and how much). The child keeps every delivery (position, receipt minus the event's
+// "time", i.e. recorded_at: 8 bytes each, cli/fanout_latency.h); once the clients are done the
+// parent reads each appended event's recorded_at back from the store and sends the child one line,
+// position -> (ack - recorded_at) in µs, which the child validates (size, range, shape) and
+// subtracts. The quantiles are exact. A delivery can in principle arrive before its ack was
+// taken (the store publishes, then calls back): such a delivery counts as 0 and is counted in
+// deliveries_before_ack, not clamped silently. The previous figure, receipt minus recorded_at
+// (stamped when the sequencer stages the group, before its write and fsync: an upper bound on
+// commit-to-delivery), is kept as from_recorded_at_*. Both processes share the machine's
+// cores: the clients' work is counted against the server's.
 //
 // Output (one JSON object): subscribers, rate, seconds, events (measured), deliveries and
-// missing (warm-up included),
-// deliveries_per_sec, p50_ms, p90_ms, p99_ms, max_ms, server_rss_mb (the largest resident set
-// sampled while streaming), server_rss_idle_mb (before the clients connected), plus counters.
+// missing (warm-up included), deliveries_per_sec, latency_from, p50_ms, p90_ms, p99_ms, max_ms,
+// warmup_p99_ms, warmup_max_ms, from_recorded_at_p50_ms / _p99_ms / _max_ms,
+// deliveries_before_ack (and before_ack_max_ms, the most by which one preceded its ack: how late
+// an ack can have been taken), deliveries_without_ack (positions the table has no ack for: left out
+// of the commit figures; 0 unless something else appended), server_rss_mb (the largest resident
+// set sampled while streaming), server_rss_idle_mb (before the clients connected), plus
+// counters.
 //
 // --peer-port PORT points the same clients at another broadcast server on 127.0.0.1 instead (the
 // Node.js `ws` peer of scripts/bench, bench/node/fanout_server.mjs): the parent connects to
 // PORT's /publish and sends, at the same rate, the very message Kakehashi would deliver for the
 // seed event, with "position" counting up and "time" the time it was due; the server is to
 // send each message on to every subscriber. --peer-pid samples that server's resident set and
-// --peer-name labels the output. The latency then starts at the publish, where Kakehashi's
-// starts before the group's fsync: the peer stores nothing.
+// --peer-name labels the output. The latency then starts at the publish's due time
+// ("latency_from":"publish_due"; no from_recorded_at_* or ack fields): the peer stores nothing.
 #include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,6 +68,7 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,6 +80,7 @@
 #include "cli/args.h"
 #include "cli/bench_support.h"
 #include "cli/commands.h"
+#include "cli/fanout_latency.h"
 #include "engine/command_service.h"
 #include "engine/event_store.h"
 #include "events/ids.h"
@@ -88,6 +105,9 @@ constexpr const char* fanout_usage =
 
 // ---- pipes between the two processes: one line at a time
 
+// Every control line but the ack table (results included) is shorter than this.
+constexpr std::size_t control_line_max = 4096;
+
 bool write_line(int fd, const std::string& line) {
   std::string out = line + "\n";
   const char* p = out.data();
@@ -102,27 +122,17 @@ bool write_line(int fd, const std::string& line) {
   return true;
 }
 
-bool read_line(int fd, std::string& line) {
-  line.clear();
-  char c;
-  for (;;) {
-    ssize_t n = ::read(fd, &c, 1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n != 1) return false;
-    if (c == '\n') return true;
-    line += c;
-  }
-}
-
 // ---- the clients (child process)
 
 // One per client I/O thread, so recording a delivery takes no lock.
-// Events before this position are the warm-up's: counted, but kept out of the latency figures.
-std::atomic<position_t> measure_from{std::numeric_limits<position_t>::max()};
-
 struct client_totals {
-  bench::latency_histogram histogram;
-  bench::latency_histogram warm_histogram;
+  explicit client_totals(position_t b) : base(b) {}
+  // Every delivery's position is above this (the head when the clients connected); samples
+  // store position - base.
+  const position_t base;
+  // Every delivery, warm-up included: the split and the quantiles come after the run.
+  bench::sample_log samples;
+  std::uint64_t unexpected_positions = 0;  // at or below base, or 2^32 beyond: not sampled
   std::uint64_t deliveries = 0;
   std::uint64_t out_of_order = 0;
   std::int64_t first_receipt = 0;
@@ -225,11 +235,17 @@ class fan_client : public std::enable_shared_from_this<fan_client> {
       std::int64_t recorded = bench::parse_event_time(bench::after_key(text, R"("time":")"));
       auto position =
           static_cast<position_t>(bench::leading_number(bench::after_key(text, R"("position":)")));
-      std::int64_t us = recorded < 0 ? 0 : std::max<std::int64_t>(now - recorded, 0);
-      if (position >= measure_from.load(std::memory_order_relaxed))
-        totals_.histogram.add_us(us);
+      // Unclamped: the commit figure subtracts the ack's offset from it later.
+      std::int64_t us = recorded < 0 ? 0
+                                     : std::clamp<std::int64_t>(
+                                           now - recorded, std::numeric_limits<std::int32_t>::min(),
+                                           std::numeric_limits<std::int32_t>::max());
+      if (position > totals_.base &&
+          position - totals_.base <= std::numeric_limits<std::uint32_t>::max())
+        totals_.samples.add(
+            {static_cast<std::uint32_t>(position - totals_.base), static_cast<std::int32_t>(us)});
       else
-        totals_.warm_histogram.add_us(us);
+        ++totals_.unexpected_positions;
       ++totals_.deliveries;
       if (position <= last_.load(std::memory_order_relaxed)) ++totals_.out_of_order;
       if (totals_.first_receipt == 0) totals_.first_receipt = now;
@@ -254,14 +270,18 @@ class fan_client : public std::enable_shared_from_this<fan_client> {
   std::atomic<position_t> last_{0};
 };
 
-// The child: reads "PORT TOKEN", connects, says "ready" once all are caught up, then reads
-// "end LAST EVENTS" and answers with one JSON line of results.
+// The child: reads "PORT TOKEN BASE", connects, says "ready" once all are caught up, then reads
+// "measure FROM" (answers "ok") and "end LAST EVENTS", waits for the deliveries and says
+// "delivered"; then reads the ack table ("acks none" in --peer-port mode) and answers with one
+// line of JSON fields, or "error: ..." when the table does not validate.
 int run_clients(int from_parent, int to_parent, std::size_t subscribers, unsigned threads) {
+  bench::line_reader parent(from_parent);
   std::string line;
-  if (!read_line(from_parent, line)) return 1;
+  if (!parent.read(line, control_line_max)) return 1;
   unsigned port = 0;
   char token[128] = {};
-  if (std::sscanf(line.c_str(), "%u %127s", &port, token) != 2) return 1;
+  unsigned long long base = 0;
+  if (std::sscanf(line.c_str(), "%u %127s %llu", &port, token, &base) != 3) return 1;
 
   threads = std::max(1u, threads);
   std::vector<std::unique_ptr<net::io_context>> contexts;
@@ -269,7 +289,7 @@ int run_clients(int from_parent, int to_parent, std::size_t subscribers, unsigne
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
   for (unsigned i = 0; i < threads; ++i) {
     contexts.push_back(std::make_unique<net::io_context>(1));
-    totals.push_back(std::make_unique<client_totals>());
+    totals.push_back(std::make_unique<client_totals>(base));
     guards.push_back(net::make_work_guard(*contexts.back()));
   }
   std::vector<std::shared_ptr<fan_client>> clients;
@@ -301,12 +321,11 @@ int run_clients(int from_parent, int to_parent, std::size_t subscribers, unsigne
 
   unsigned long long last = 0, events = 0, from = 0;
   // The parent is gone or confused: nothing to report to, and the I/O threads cannot be joined.
-  if (!read_line(from_parent, line) || std::sscanf(line.c_str(), "measure %llu", &from) != 1)
+  if (!parent.read(line, control_line_max) || std::sscanf(line.c_str(), "measure %llu", &from) != 1)
     ::_exit(1);
-  measure_from.store(from);
   write_line(to_parent, "ok");
-  if (!read_line(from_parent, line) ||
-      std::sscanf(line.c_str(), "end %llu %llu", &last, &events) != 2)
+  if (!parent.read(line, control_line_max) ||
+      std::sscanf(line.c_str(), "end %llu %llu", &last, &events) != 2 || last < base)
     ::_exit(1);
   deadline = std::chrono::steady_clock::now() + 30s;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -319,36 +338,66 @@ int run_clients(int from_parent, int to_parent, std::size_t subscribers, unsigne
     c->stop();
   for (auto& t : pool)
     t.join();
+  write_line(to_parent, "delivered");
 
-  client_totals sum;
-  sum.first_receipt = std::numeric_limits<std::int64_t>::max();
+  // The ack table: one entry at most per position the parent said it appended, above the base.
+  const std::size_t max_entries = static_cast<std::size_t>(
+      std::min<unsigned long long>(last - base, bench::ack_table_max_entries));
+  if (!parent.read(line, std::max(control_line_max, bench::ack_line_max_bytes(max_entries))))
+    ::_exit(1);
+  std::optional<bench::ack_table> acks;
+  if (line != "acks none") {
+    auto decoded = bench::decode_ack_table(line, {base + 1, last, max_entries});
+    if (!decoded) {
+      write_line(to_parent, "error: the ack table: " + decoded.err().message);
+      ::_exit(1);
+    }
+    acks = std::move(*decoded);
+  }
+
+  std::vector<const bench::sample_log*> logs;
+  std::uint64_t deliveries = 0, out_of_order = 0, unexpected = 0;
+  std::int64_t first_receipt = std::numeric_limits<std::int64_t>::max(), last_receipt = 0;
   for (auto& t : totals) {
-    sum.histogram.merge(t->histogram);
-    sum.warm_histogram.merge(t->warm_histogram);
-    sum.deliveries += t->deliveries;
-    sum.out_of_order += t->out_of_order;
+    logs.push_back(&t->samples);
+    deliveries += t->deliveries;
+    out_of_order += t->out_of_order;
+    unexpected += t->unexpected_positions;
     if (t->deliveries > 0) {
-      sum.first_receipt = std::min(sum.first_receipt, t->first_receipt);
-      sum.last_receipt = std::max(sum.last_receipt, t->last_receipt);
+      first_receipt = std::min(first_receipt, t->first_receipt);
+      last_receipt = std::max(last_receipt, t->last_receipt);
     }
   }
+  const bench::fanout_latency latency =
+      bench::summarize_fanout(logs, base, from, acks ? &*acks : nullptr);
   std::uint64_t expected = static_cast<std::uint64_t>(ready) * events;
-  double span =
-      sum.deliveries > 0 ? static_cast<double>(sum.last_receipt - sum.first_receipt) / 1e6 : 0;
+  double span = deliveries > 0 ? static_cast<double>(last_receipt - first_receipt) / 1e6 : 0;
   char out[1024];
-  std::snprintf(out, sizeof out,
-                "\"subscribers_ready\":%zu,\"subscribers_failed\":%zu,\"deliveries\":%llu,"
-                "\"missing\":%lld,\"out_of_order\":%llu,\"deliveries_per_sec\":%.0f,"
-                "\"p50_ms\":%.2f,\"p90_ms\":%.2f,\"p99_ms\":%.2f,\"max_ms\":%.2f,"
-                "\"warmup_p99_ms\":%.2f,\"warmup_max_ms\":%.2f",
-                ready, failed, static_cast<unsigned long long>(sum.deliveries),
-                static_cast<long long>(expected) - static_cast<long long>(sum.deliveries),
-                static_cast<unsigned long long>(sum.out_of_order),
-                span > 0 ? static_cast<double>(sum.deliveries) / span : 0.0,
-                sum.histogram.quantile_ms(0.50), sum.histogram.quantile_ms(0.90),
-                sum.histogram.quantile_ms(0.99), sum.histogram.max_ms(),
-                sum.warm_histogram.quantile_ms(0.99), sum.warm_histogram.max_ms());
-  write_line(to_parent, out);
+  std::snprintf(
+      out, sizeof out,
+      "\"subscribers_ready\":%zu,\"subscribers_failed\":%zu,\"deliveries\":%llu,"
+      "\"missing\":%lld,\"out_of_order\":%llu,\"unexpected_positions\":%llu,"
+      "\"deliveries_per_sec\":%.0f,\"latency_from\":\"%s\","
+      "\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
+      "\"warmup_p99_ms\":%.3f,\"warmup_max_ms\":%.3f",
+      ready, failed, static_cast<unsigned long long>(deliveries),
+      static_cast<long long>(expected) - static_cast<long long>(deliveries),
+      static_cast<unsigned long long>(out_of_order), static_cast<unsigned long long>(unexpected),
+      span > 0 ? static_cast<double>(deliveries) / span : 0.0, acks ? "commit" : "publish_due",
+      latency.primary.p50_ms, latency.primary.p90_ms, latency.primary.p99_ms,
+      latency.primary.max_ms, latency.primary_warmup.p99_ms, latency.primary_warmup.max_ms);
+  std::string result = out;
+  if (acks) {
+    std::snprintf(out, sizeof out,
+                  ",\"from_recorded_at_p50_ms\":%.3f,\"from_recorded_at_p99_ms\":%.3f,"
+                  "\"from_recorded_at_max_ms\":%.3f,\"deliveries_before_ack\":%llu,"
+                  "\"before_ack_max_ms\":%.3f,\"deliveries_without_ack\":%llu",
+                  latency.from_time.p50_ms, latency.from_time.p99_ms, latency.from_time.max_ms,
+                  static_cast<unsigned long long>(latency.before_ack), latency.before_ack_max_ms,
+                  static_cast<unsigned long long>(latency.without_ack));
+    result += out;
+  }
+  write_line(to_parent, result);
   std::fflush(nullptr);
   ::_exit(0);  // the clients' sockets close with the process
 }
@@ -358,6 +407,49 @@ int run_clients(int from_parent, int to_parent, std::size_t subscribers, unsigne
 int fail_with(const char* what, const std::string& message) {
   std::fprintf(stderr, "kakehashi bench fanout: %s: %s\n", what, message.c_str());
   return 1;
+}
+
+// After "delivered": sends the ack table (or "acks none") and reads the child's JSON fields into
+// `results`; false, with the reason in `results`, when the child failed or refused the table.
+bool collect_results(int to_child, bench::line_reader& from_child, const std::string& acks_line,
+                     std::string& results) {
+  if (!write_line(to_child, acks_line) || !from_child.read(results, control_line_max)) {
+    results = "no results from the client process";
+    return false;
+  }
+  return results.rfind("error: ", 0) != 0;
+}
+
+// The ack table line for positions base+1..head: per appended event, the time its append was
+// acknowledged minus its recorded_at, read back from the store; "-" for a position without an
+// ack. An ack before its own event's recorded_at means the system clock went back during the
+// run, and then no figure of it means anything: that fails.
+result<std::string> ack_table_line(const event_store& store, position_t base, position_t head,
+                                   const std::vector<std::pair<position_t, std::int64_t>>& acks) {
+  if (head < base || head - base > bench::ack_table_max_entries)
+    return make_error(errc::too_large, "too_many_events", "more events than an ack table holds");
+  bench::ack_table table;
+  table.first = base + 1;
+  table.offset_us.assign(head - base, bench::ack_table::none);
+  std::vector<std::int64_t> recorded(head - base, -1);
+  auto scanned = store.scan(base + 1, [&](const recorded_event& e) {
+    if (e.position > head) return false;
+    recorded[e.position - base - 1] = e.recorded_at;
+    return true;
+  });
+  if (!scanned) return scanned.err();
+  for (const auto& [position, ack_us] : acks) {
+    if (position <= base || position > head) continue;  // a refused append has position 0
+    const std::int64_t at = recorded[position - base - 1];
+    if (at < 0) continue;
+    const std::int64_t offset = ack_us - at;
+    if (offset < 0 || offset > std::numeric_limits<std::int32_t>::max())
+      return make_error(errc::internal, "clock",
+                        "an append acknowledged " + std::to_string(offset) +
+                            " us after its recorded_at: the system clock moved");
+    table.offset_us[position - base - 1] = static_cast<std::int32_t>(offset);
+  }
+  return bench::encode_ack_table(table);
 }
 
 // The other side of --peer-port: instead of a Kakehashi server, a broadcast server on 127.0.0.1
@@ -371,8 +463,8 @@ struct peer_config {
   std::uint64_t subscribers = 0, rate = 0, seconds = 0, warmup = 0, client_threads = 1;
 };
 
-int publish_to_peer(const peer_config& c, int to_child, int from_child, const recorded_event& seed,
-                    const key_vault& keys) {
+int publish_to_peer(const peer_config& c, int to_child, bench::line_reader& from_child,
+                    const recorded_event& seed, const key_vault& keys) {
   auto object = api::cloud_event(seed, keys, api::delivery::full);
   if (!object) return fail_with("encode", object.err().message);
   boost::json::object event = std::move(*object);
@@ -388,9 +480,11 @@ int publish_to_peer(const peer_config& c, int to_child, int from_child, const re
 
   const pid_t peer = c.pid.empty() ? 0 : static_cast<pid_t>(std::stol(c.pid));
   double rss_idle = peer == 0 ? 0 : bench::rss_mb(peer);
-  write_line(to_child, std::to_string(c.port) + " none");
+  // No token; positions count from 1, so the base is 0.
+  write_line(to_child, std::to_string(c.port) + " none 0");
   std::string line;
-  if (!read_line(from_child, line)) return fail_with("clients", "the client process ended early");
+  if (!from_child.read(line, control_line_max))
+    return fail_with("clients", "the client process ended early");
 
   std::atomic<double> rss_peak{rss_idle};
   std::atomic<bool> sampling{true};
@@ -438,17 +532,19 @@ int publish_to_peer(const peer_config& c, int to_child, int from_child, const re
   const std::uint64_t warm_total = c.rate * c.warmup, total = c.rate * c.seconds;
   publish(warm_total, nullptr);
   write_line(to_child, "measure " + std::to_string(position + 1));
-  if (!read_line(from_child, line)) {
+  if (!from_child.read(line, control_line_max)) {
     stop_sampling();
     return fail_with("clients", "the client process ended early");
   }
   std::vector<std::uint64_t> send_ns(total, 0);
   double seconds = publish(total, &send_ns);
   write_line(to_child, "end " + std::to_string(position) + " " + std::to_string(position));
-  bool got = read_line(from_child, line);
+  bool got = from_child.read(line, control_line_max) && line == "delivered";
   stop_sampling();
   publisher.close(websocket::close_code::normal, ec);
   if (!got) return fail_with("clients", "no results from the client process");
+  // The latency starts at "time", the due time of the publish: no table to subtract.
+  if (!collect_results(to_child, from_child, "acks none", line)) return fail_with("clients", line);
   std::sort(send_ns.begin(), send_ns.end());
   auto send_q = [&](double q) {
     return total == 0 ? 0.0
@@ -488,6 +584,13 @@ int bench_fanout(const args& a) {
       !warmup || !peer_port || !peer_pid || *rate == 0 || *seconds == 0 || *subscribers == 0 ||
       *peer_port > 65535) {
     std::fputs(fanout_usage, stderr);
+    return 2;
+  }
+  // The child keeps every delivery and the ack table has an entry per event: bounded.
+  if (*warmup + *seconds > bench::ack_table_max_entries / *rate) {
+    std::fprintf(stderr,
+                 "kakehashi bench fanout: at most %zu events a run ((warmup + seconds) x rate)\n",
+                 bench::ack_table_max_entries);
     return 2;
   }
 
@@ -568,7 +671,8 @@ int bench_fanout(const args& a) {
                      *seconds,
                      *warmup,
                      *client_threads};
-    return publish_to_peer(peer, reaper.fd_out, reaper.fd_in, *seed, (*store)->keys());
+    bench::line_reader from_child(reaper.fd_in);
+    return publish_to_peer(peer, reaper.fd_out, from_child, *seed, (*store)->keys());
   }
 
   auto token = api::token_store(dir).issue({access_role::admin, "", "bench fanout"});
@@ -606,9 +710,12 @@ int bench_fanout(const args& a) {
   double rss_idle = bench::rss_mb();
 
   auto port = (*server)->url().substr((*server)->url().rfind(':') + 1);
-  write_line(reaper.fd_out, port + " " + token->bearer);
+  // Every delivery is of an event appended from here on: above this position.
+  const position_t base = (*store)->head_position();
+  write_line(reaper.fd_out, port + " " + token->bearer + " " + std::to_string(base));
+  bench::line_reader from_child(reaper.fd_in);
   std::string line;
-  if (!read_line(reaper.fd_in, line)) {
+  if (!from_child.read(line, control_line_max)) {
     finish();
     return fail_with("clients", "the client process ended early");
   }
@@ -635,7 +742,12 @@ int bench_fanout(const args& a) {
   // latency figures (the first second of a thousand connections going live pays for growing
   // buffers and TCP windows once). Then the measured part starts at a known position.
   const std::uint64_t warm_total = *rate * *warmup;
-  auto append_one = [&](std::uint64_t* slot, std::chrono::steady_clock::time_point due) {
+  // Per append, in the order issued: its position and when it was acknowledged (system clock,
+  // the clock of recorded_at and of the clients' receipts). Each slot is written once, on the
+  // committer thread, before `acked` counts it.
+  std::vector<std::pair<position_t, std::int64_t>> acks(warm_total + total, {0, 0});
+  auto append_one = [&](std::uint64_t ordinal, std::uint64_t* slot,
+                        std::chrono::steady_clock::time_point due) {
     new_event e;
     e.type = seed->type;
     e.who = seed->who;
@@ -643,7 +755,10 @@ int bench_fanout(const args& a) {
     append_request request;
     request.streams.push_back(stream_append{
         "need-" + new_uuid_v7().to_string(), expected_version::no_stream(), {std::move(e)}});
-    (*store)->append_async(std::move(request), [&, slot, due](result<append_result> r) {
+    (*store)->append_async(std::move(request), [&, ordinal, slot, due](result<append_result> r) {
+      // First thing: the store has published the event to its subscribers just before this.
+      const std::int64_t ack_us = bench::system_micros();
+      if (r) acks[ordinal] = {r->first_position, ack_us};
       if (slot)
         *slot = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                                std::chrono::steady_clock::now() - due)
@@ -655,12 +770,12 @@ int bench_fanout(const args& a) {
   for (std::uint64_t i = 0; i < warm_total; ++i) {
     auto due = warm_start + period * i;
     std::this_thread::sleep_until(due);
-    append_one(nullptr, due);
+    append_one(i, nullptr, due);
   }
   while (acked.load() + refused.load() < warm_total)
     std::this_thread::sleep_for(1ms);
   write_line(reaper.fd_out, "measure " + std::to_string((*store)->head_position() + 1));
-  if (!read_line(reaper.fd_in, line)) {
+  if (!from_child.read(line, control_line_max)) {
     sampling = false;
     sampler.join();
     finish();
@@ -670,17 +785,29 @@ int bench_fanout(const args& a) {
   for (std::uint64_t i = 0; i < total; ++i) {
     auto due = start + period * i;
     std::this_thread::sleep_until(due);
-    append_one(&append_ns[i], due);
+    append_one(warm_total + i, &append_ns[i], due);
   }
   while (acked.load() + refused.load() < warm_total + total)
     std::this_thread::sleep_for(1ms);
   double append_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  write_line(reaper.fd_out, "end " + std::to_string((*store)->head_position()) + " " +
-                                std::to_string(acked.load()));
-  bool got = read_line(reaper.fd_in, line);
+  const position_t head = (*store)->head_position();
+  write_line(reaper.fd_out, "end " + std::to_string(head) + " " + std::to_string(acked.load()));
+  bool got = from_child.read(line, control_line_max) && line == "delivered";
   sampling = false;
   sampler.join();
+  // Read back once the clients are done, so it costs the deliveries nothing.
+  if (got) {
+    auto table = ack_table_line(**store, base, head, acks);
+    if (!table) {
+      finish();
+      return fail_with("acks", table.err().message);
+    }
+    if (!collect_results(reaper.fd_out, from_child, *table, line)) {
+      finish();
+      return fail_with("clients", line);
+    }
+  }
   double rss_peak_mb = rss_peak.load();
   std::sort(append_ns.begin(), append_ns.end());
   auto append_q = [&](double q) {
