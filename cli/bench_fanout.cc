@@ -12,28 +12,24 @@
 // latency figures (reported apart as warmup_p99_ms / warmup_max_ms): the first second of a
 // thousand connections going live pays once for growing buffers and TCP windows.
 //
-// Latency, commit to delivery ("latency_from":"commit"): receipt time minus the time the
-// parent's append was acknowledged, both by this machine's system clock. The acknowledgement
-// callback runs on the committer thread right after the store published the event to its
-// subscribers, past the group's write and fsync: the commit point within microseconds, unless
-// the committer thread loses its core to the threads the publish woke (two busy cores), when
-// the ack is late and the figure low by as much (deliveries_before_ack and before_ack_max_ms
-// show how often and how much). The child keeps every delivery (position, receipt minus the event's
-// "time", i.e. recorded_at: 8 bytes each, cli/fanout_latency.h); once the clients are done the
-// parent reads each appended event's recorded_at back from the store and sends the child one line,
-// position -> (ack - recorded_at) in µs, which the child validates (size, range, shape) and
-// subtracts. The quantiles are exact. A delivery can in principle arrive before its ack was
-// taken (the store publishes, then calls back): such a delivery counts as 0 and is counted in
-// deliveries_before_ack, not clamped silently. The previous figure, receipt minus recorded_at
-// (stamped when the sequencer stages the group, before its write and fsync: an upper bound on
-// commit-to-delivery), is kept as from_recorded_at_*. Both processes share the machine's
-// cores: the clients' work is counted against the server's.
+// Latency, commit to delivery ("latency_from":"commit"): receipt time minus the append's
+// committed_at (append_result: taken when its WAL sync returned, before the store published the
+// event and completed the caller), both by this machine's system clock. The child keeps every
+// delivery (position, receipt minus the event's "time", i.e. recorded_at: 8 bytes each,
+// cli/fanout_latency.h); once the clients are done the parent reads each appended event's
+// recorded_at back from the store and sends the child one line, position -> (committed_at -
+// recorded_at) in µs, which the child validates (size, range, shape) and subtracts. The
+// quantiles are exact. A delivery cannot arrive before its commit unless the clock steps; one
+// that does counts as 0 and in deliveries_before_ack, not clamped silently. The previous figure,
+// receipt minus recorded_at (stamped when the sequencer stages the group, before its write and
+// fsync: an upper bound on commit-to-delivery), is kept as from_recorded_at_*. Both processes
+// share the machine's cores: the clients' work is counted against the server's.
 //
 // Output (one JSON object): subscribers, rate, seconds, events (measured), deliveries and
 // missing (warm-up included), deliveries_per_sec, latency_from, p50_ms, p90_ms, p99_ms, max_ms,
 // warmup_p99_ms, warmup_max_ms, from_recorded_at_p50_ms / _p99_ms / _max_ms,
-// deliveries_before_ack (and before_ack_max_ms, the most by which one preceded its ack: how late
-// an ack can have been taken), deliveries_without_ack (positions the table has no ack for: left out
+// deliveries_before_ack (and before_ack_max_ms, the most by which one preceded its commit),
+// deliveries_without_ack (positions the table has no ack for: left out
 // of the commit figures; 0 unless something else appended), server_rss_mb (the largest resident
 // set sampled while streaming), server_rss_idle_mb (before the clients connected), plus
 // counters.
@@ -756,9 +752,7 @@ int bench_fanout(const args& a) {
     request.streams.push_back(stream_append{
         "need-" + new_uuid_v7().to_string(), expected_version::no_stream(), {std::move(e)}});
     (*store)->append_async(std::move(request), [&, ordinal, slot, due](result<append_result> r) {
-      // First thing: the store has published the event to its subscribers just before this.
-      const std::int64_t ack_us = bench::system_micros();
-      if (r) acks[ordinal] = {r->first_position, ack_us};
+      if (r) acks[ordinal] = {r->first_position, r->committed_at};
       if (slot)
         *slot = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                                std::chrono::steady_clock::now() - due)

@@ -82,6 +82,10 @@ struct append_result {
   std::vector<appended_stream> streams;  // in request order
   std::vector<uuid> event_ids;           // in request order
   bool duplicate = false;                // an idempotent retry: nothing new was written
+  // When the append was known durable (its WAL sync returned), system clock µs since the
+  // epoch: before the store published the events to subscribers and completed the caller, so
+  // commit-to-delivery can be measured from it however late the caller's completion runs.
+  std::int64_t committed_at = 0;
 };
 
 struct recorded_event {

@@ -416,7 +416,10 @@ void store_impl::commit(std::deque<staged_group>& groups) {
     }
   }
   committer_syncing_.store(false, std::memory_order_release);
+  const std::int64_t committed_at = now_micros();
   for (auto& group : groups) {
+    for (auto& outcome : group.outcomes)
+      if (outcome.ok()) outcome->committed_at = committed_at;
     if (failure) {
       for (std::size_t i = 0; i < group.outcomes.size(); ++i)
         if (group.needs_sync[i] && group.outcomes[i].ok()) group.outcomes[i] = *failure;

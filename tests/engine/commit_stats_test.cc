@@ -18,7 +18,13 @@ TEST_CASE("commit statistics count each durable event once and the syncs that ca
   CHECK(fresh.slowest_sync.count() == 0);
 
   // A blocking append returns after its own sync: one sync each.
-  must_append(*store, single("case-1", expected_version::no_stream(), make_events(3)));
+  auto first = must_append(*store, single("case-1", expected_version::no_stream(), make_events(3)));
+  // Durable after it was staged, and stamped before the caller was told.
+  auto stored = store->read_stream("case-1", 0, read_direction::forward, 10);
+  REQUIRE(stored.ok());
+  REQUIRE(stored->size() == 3);
+  CHECK(first.committed_at >= stored->back()->recorded_at);
+  CHECK(first.committed_at <= now_micros());
   must_append(*store, single("case-2", expected_version::no_stream(), make_event("Noted")));
   auto two = store->commit_statistics();
   CHECK(two.syncs == 2);
