@@ -29,7 +29,8 @@ const runs = [
   ['append/kakehashi/1', { events: 1000, events_per_sec: 500, p50_ms: 2, p99_ms: 4 }],
   ['append/raw-rocksdb/1', { events: 1000, events_per_sec: 520, p50_ms: 2, p99_ms: 4 }],
   ['append/postgresql/1', { events: 1000, events_per_sec: 250, p50_ms: 4, p99_ms: 8 }],
-  ['append/kakehashi/64', { events: 50000, events_per_sec: 60000, p50_ms: 1, p99_ms: 3 }],
+  ['append/kakehashi/64', { events: 50000, events_per_sec: 60000, p50_ms: 1, p99_ms: 3,
+    syncs: 800, events_per_sync: 62.5, sync_ms_mean: 0.6, sync_ms_max: 9, sync_share: 0.576 }],
   ['append/raw-rocksdb/64', { events: 50000, events_per_sec: 20000, p50_ms: 3, p99_ms: 9 }],
   ['append/postgresql/64', { events: 50048, events_per_sec: 15000, p50_ms: 4, p99_ms: 12 }],
   ['append-open-loop/kakehashi', { target_rate: 30000, p50_ms: 1, p99_ms: 2 }],
@@ -65,6 +66,8 @@ test('ratios are against the peer measured in the same run', () => {
   assert.equal(at64.ratio_to_postgresql, 4);
   assert.equal(at64.ratio_to_raw_rocksdb, 3);
   assert.equal(at64.postgresql.p99_ms, 12);
+  assert.equal(at64.kakehashi.sync_ms_mean, 0.6);
+  assert.equal(at64.kakehashi.events_per_sync, 62.5);
   assert.equal(json.replay.ratio_to_raw_scan, 0.4);
   assert.equal(json.replay.ratio_to_postgresql, 20);
   assert.equal(json.rebuild.ratio_to_raw_scan, 0.05);
@@ -84,7 +87,9 @@ test('missed targets read as missed, met ones as met', () => {
   assert.equal(targetNamed(json, 'p99 vs Node').met, true);
   assert.equal(targetNamed(json, 'p99 (issue 5)').met, true);
   assert.match(md, /\| durable appends at 64 writers vs PostgreSQL \| >= 5x \| 4\.00× \| \*\*no\*\* \|/);
-  assert.match(md, /\| 64 \| 60,000 \(1\.00 \/ 3\.00\) \| 20,000 \(3\.00 \/ 9\.00\) \| 15,000 \(4\.00 \/ 12\.0\) \| 4\.00× \| 3\.00× \|/);
+  assert.match(md, /\| 64 \| 60,000 \(1\.00 \/ 3\.00\) \| 20,000 \(3\.00 \/ 9\.00\) \| 15,000 \(4\.00 \/ 12\.0\) \| 4\.00× \| 3\.00× \| 62\.5, 0\.600, 58% \|/);
+  // A run without the sync figures (an older binary) shows a dash, not a made-up number.
+  assert.match(md, /\| 1 \| 500 \(2\.00 \/ 4\.00\) \|.*\| — \|/);
 });
 
 test('a peer that did not report shows as absent and its targets as not met', () => {
