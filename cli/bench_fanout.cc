@@ -416,8 +416,8 @@ bool collect_results(int to_child, bench::line_reader& from_child, const std::st
   return results.rfind("error: ", 0) != 0;
 }
 
-// The ack table line for positions base+1..head: per appended event, the time its append was
-// acknowledged minus its recorded_at, read back from the store; "-" for a position without an
+// The ack table line for positions base+1..head: per appended event, its append's committed_at
+// minus its recorded_at, read back from the store; "-" for a position without an
 // ack. An ack before its own event's recorded_at means the system clock went back during the
 // run, and then no figure of it means anything: that fails.
 result<std::string> ack_table_line(const event_store& store, position_t base, position_t head,
@@ -738,8 +738,8 @@ int bench_fanout(const args& a) {
   // latency figures (the first second of a thousand connections going live pays for growing
   // buffers and TCP windows once). Then the measured part starts at a known position.
   const std::uint64_t warm_total = *rate * *warmup;
-  // Per append, in the order issued: its position and when it was acknowledged (system clock,
-  // the clock of recorded_at and of the clients' receipts). Each slot is written once, on the
+  // Per append, in the order issued: its position and committed_at (system clock, the clock of
+  // recorded_at and of the clients' receipts). Each slot is written once, on the
   // committer thread, before `acked` counts it.
   std::vector<std::pair<position_t, std::int64_t>> acks(warm_total + total, {0, 0});
   auto append_one = [&](std::uint64_t ordinal, std::uint64_t* slot,

@@ -5,10 +5,11 @@
 //
 // Why a table: an event's "time" (recorded_at) is stamped when the sequencer stages its group,
 // before the group's write and fsync, so receipt minus "time" includes the durable commit. The
-// server process knows when each append was acknowledged (its callback runs right after the store
-// publishes the event to subscribers) and sends, per position, ack minus recorded_at; the client
-// process subtracts that from each delivery's receipt minus "time". Every delivery is kept, so
-// the quantiles are exact (no histogram buckets, no sampling).
+// server process knows when each append became durable (append_result::committed_at, stamped
+// when the WAL sync returned, before the store publishes) and sends, per position, that minus
+// recorded_at (the "ack" of the names below); the client process subtracts it from each
+// delivery's receipt minus "time". Every delivery is kept, so the quantiles are exact (no
+// histogram buckets, no sampling).
 //
 // Thread safety: a sample_log has one writer (its client I/O thread) and is read only after that
 // thread stopped; everything else is plain values and free functions.
@@ -49,9 +50,8 @@ class sample_log {
   std::size_t size_ = 0;
 };
 
-// Per position from `first` on: µs from the event's recorded_at to the acknowledgement of its
-// append, or ack_table::none where no acknowledgement is known (an event the benchmark did not
-// append).
+// Per position from `first` on: µs from the event's recorded_at to its append's commit, or
+// ack_table::none where none is known (an event the benchmark did not append).
 struct ack_table {
   static constexpr std::int32_t none = -1;
   std::uint64_t first = 0;
@@ -93,11 +93,10 @@ struct fanout_latency {
   latency_quantiles primary, primary_warmup;
   // Receipt minus the event's "time", negatives counted as 0.
   latency_quantiles from_time, from_time_warmup;
-  // Deliveries received before their append's acknowledgement was taken (receipt minus "time"
-  // below the table's offset): counted in the commit figures as 0, and here.
+  // Deliveries received before their append's commit time (receipt minus "time" below the
+  // table's offset; only a clock step makes one): counted in the commit figures as 0, and here.
   std::uint64_t before_ack = 0;
-  // How far before its ack the earliest of those arrived: a bound on how late the ack was taken
-  // (e.g. the committer thread preempted between publishing and calling back).
+  // How far before its commit time the earliest of those arrived.
   double before_ack_max_ms = 0;
   // Deliveries of a position the table has no acknowledgement for: out of the commit figures.
   std::uint64_t without_ack = 0;

@@ -82,7 +82,7 @@ const rebuild = {
 // ---- fan-out
 const fanoutLevels = [...new Set(runs.filter((r) => r.id.startsWith('fanout/')).map((r) => r.id.split('/')[2]))];
 // latency_from says where p50_ms .. max_ms start: "commit" (Kakehashi: its append's
-// acknowledgement, after the fsync) or "publish_due" (the peer: the publish's due time).
+// committed_at, when the fsync returned) or "publish_due" (the peer: the publish's due time).
 // Kakehashi's from_recorded_at_* start before the fsync, as its figures did before it had
 // latency_from (absent on such runs).
 const fanoutKeys = [
@@ -247,7 +247,7 @@ lines.push(`| raw RocksDB scan of the rebuild's log | ${int(rebuild.events)} | $
 lines.push('');
 const oldKakehashi = fanout.some((f) => f.kakehashi && f.kakehashi.latency_from !== 'commit');
 lines.push('Fan-out over WebSockets to subscribers on one machine, latency from commit (Kakehashi: ' +
-  'its acknowledgement after fsync) or publish (Node `ws`: its due time) to receipt' +
+  'when its fsync returned) or publish (Node `ws`: its due time) to receipt' +
   (oldKakehashi ? ' (Kakehashi runs without "latency_from":"commit": from before its fsync)' : '') +
   '; of repeated runs the one with the best p99 (all of them in the last column):');
 lines.push('');

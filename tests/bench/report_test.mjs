@@ -170,7 +170,7 @@ test('a fan-out says where its latency starts, and keeps the figures from record
   assert.equal(k.deliveries_without_ack, 0);
   assert.equal(json.fanout[0].node_ws.latency_from, 'publish_due');
   assert.equal(json.fanout[0].node_ws.from_recorded_at_p99_ms, undefined);
-  assert.match(md, /latency from commit \(Kakehashi: its acknowledgement after fsync\) or publish \(Node `ws`: its due time\) to receipt;/);
+  assert.match(md, /latency from commit \(Kakehashi: when its fsync returned\) or publish \(Node `ws`: its due time\) to receipt;/);
   assert.doesNotMatch(md, /from before its fsync/);
 
   // A run of the former `bench fanout` (no latency_from) is labelled for what it measured.
