@@ -109,17 +109,6 @@ void latency_histogram::add_us(std::int64_t us) {
   }
 }
 
-void latency_histogram::merge(const latency_histogram& other) {
-  for (std::size_t i = 0; i < buckets; ++i)
-    counts_[i].fetch_add(other.counts_[i].load(std::memory_order_relaxed),
-                         std::memory_order_relaxed);
-  count_.fetch_add(other.count(), std::memory_order_relaxed);
-  auto theirs = other.max_us_.load(std::memory_order_relaxed);
-  auto seen = max_us_.load(std::memory_order_relaxed);
-  while (theirs > seen && !max_us_.compare_exchange_weak(seen, theirs, std::memory_order_relaxed)) {
-  }
-}
-
 double latency_histogram::quantile_ms(double q) const {
   const std::uint64_t total = count();
   if (total == 0) return 0;

@@ -34,7 +34,6 @@ double rss_mb(pid_t pid = 0);
 class latency_histogram {
  public:
   void add_us(std::int64_t us);
-  void merge(const latency_histogram& other);
   std::uint64_t count() const { return count_.load(std::memory_order_relaxed); }
   // The q-quantile (0..1) in ms, as its bucket's upper bound; 0 when empty.
   double quantile_ms(double q) const;
