@@ -14,6 +14,8 @@ constexpr const char* usage =
     "  token   issue --data DIR --role ROLE [--municipality LG_CODE] [--name NAME]\n"
     "          revoke --data DIR --id ID | list --data DIR\n"
     "  verify  --data DIR                 walk the hash chain; exit 0 only if intact\n"
+    "  repair  --data DIR [--dry-run]     remove the unacknowledged events after a gap a power "
+    "cut left\n"
     "  rebuild --data DIR [--projection read_model]   replay the log into the read model\n"
     "  bench   append|raw-append|replay|rebuild|fanout|load ... --json\n"
     "  crash-test [--iterations N]        SIGKILL a writer repeatedly, check nothing acked is "
@@ -36,6 +38,7 @@ int main(int argc, char** argv) {
   if (command == "rebuild") return run_rebuild(argc, argv, 2);
   if (command == "token") return run_token(argc, argv, 2);
   if (command == "verify") return run_verify(argc, argv, 2);
+  if (command == "repair") return run_repair(argc, argv, 2);
   if (command == "bench") return run_bench(argc, argv, 2);
   if (command == "crash-test" || command == "crash-writer" || command == "crash-check")
     return run_crash(argc, argv, 1);

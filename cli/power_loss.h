@@ -53,6 +53,10 @@ struct summary {
   std::uint64_t retried_duplicates = 0;  // ... answered with the stored original
   // Where the crashes fell: "write wal", "sync manifest", "between changes", ... -> count.
   std::map<std::string, std::uint64_t> crash_points;
+  // Reopens refused with `log_gap` (a cut lost an older WAL file's unsynced append and kept a
+  // newer one's) and repaired by event_store::repair, and the unacknowledged events it dropped.
+  std::uint64_t gaps_repaired = 0;
+  std::uint64_t repair_dropped = 0;
   std::uint64_t projection_checks = 0;
   std::uint64_t losses = 0;  // acknowledged events missing or changed: must be 0
   // What the power cuts did to the files.

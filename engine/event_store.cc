@@ -41,6 +41,12 @@ std::string stream_key(std::string_view stream, std::uint64_t version) {
   return key;
 }
 
+std::string chain_head_value(position_t position, const hash256& hash) {
+  std::string value = position_key(position);
+  value.append(reinterpret_cast<const char*>(hash.data()), hash.size());
+  return value;
+}
+
 error io_failure(const rocksdb::Status& s, std::string_view what) {
   if (s.IsCorruption())
     return make_error(errc::corruption, "corruption", std::string(what) + ": " + s.ToString());
@@ -164,9 +170,10 @@ status store_impl::open_db() {
     families.emplace_back(name, family_options(name, options_));
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
+  if ((options_.read_only || !options_.create_if_missing) &&
+      !std::filesystem::exists(std::filesystem::path(options_.path) / "CURRENT"))
+    return make_error(errc::not_found, "no_store", "no event store at " + options_.path);
   if (options_.read_only) {
-    if (!std::filesystem::exists(std::filesystem::path(options_.path) / "CURRENT"))
-      return make_error(errc::not_found, "no_store", "no event store at " + options_.path);
     s = rocksdb::DB::OpenForReadOnly(db_options, options_.path, families, &handles_, &raw);
   } else {
     std::error_code ec;
@@ -191,7 +198,7 @@ status store_impl::open_db() {
   return {};
 }
 
-status store_impl::recover() {
+status store_impl::check_format() {
   std::string format;
   auto s = db_->Get(rocksdb::ReadOptions(), meta_, format_version_key, &format);
   if (s.IsNotFound()) {
@@ -208,7 +215,11 @@ status store_impl::recover() {
         errc::corruption, "unknown_format",
         "data directory has format version " + format + ", this build reads " + current_format);
   }
+  return {};
+}
 
+status store_impl::recover() {
+  if (auto format = check_format(); !format) return format;
   // The head of the log is its last key; the chain head is that record's hash.
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_));
   it->SeekToLast();
@@ -228,6 +239,12 @@ status store_impl::recover() {
     position_t from =
         last > options_.verify_tail_on_open ? last - options_.verify_tail_on_open + 1 : 1;
     auto report = verify_range(from, last);
+    if (report.missing)
+      return make_error(errc::corruption, "log_gap",
+                        "the tail of the log has a gap: " + report.problem +
+                            ". A power cut can leave this among appends that were never "
+                            "acknowledged; `kakehashi repair --data " +
+                            options_.path + "` removes the events after the gap");
     if (!report.ok)
       return make_error(errc::corruption, "chain_broken",
                         "the tail of the log does not verify at position " +
@@ -271,6 +288,7 @@ verify_report store_impl::verify_range(position_t from, position_t to) const {
       report.ok = false;
       report.first_bad_position = from - 1;
       report.problem = before.err().message;
+      report.missing = before.err().code == "no_event";
       return report;
     }
     prev = (*before)->hash;
@@ -290,6 +308,7 @@ verify_report store_impl::verify_range(position_t from, position_t to) const {
     if (at != expected) {
       fail("position " + std::to_string(expected) + " is missing (next stored is " +
            std::to_string(at) + ")");
+      report.missing = true;
       return report;
     }
     hash256 hash;
@@ -315,6 +334,7 @@ verify_report store_impl::verify_range(position_t from, position_t to) const {
     report.ok = false;
     report.first_bad_position = expected;
     report.problem = "position " + std::to_string(expected) + " is missing";
+    report.missing = true;
   }
   return report;
 }
@@ -474,6 +494,10 @@ result<std::unique_ptr<subscription>> store_impl::subscribe(subscription_options
 
 result<std::unique_ptr<event_store>> event_store::open(const store_options& options) {
   return detail::store_impl::open(options);
+}
+
+result<repair_report> event_store::repair(const store_options& options, bool dry_run) {
+  return detail::store_impl::repair(options, dry_run);
 }
 
 }  // namespace kakehashi

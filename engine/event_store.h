@@ -133,6 +133,18 @@ struct verify_report {
   std::uint64_t checked = 0;
   position_t first_bad_position = 0;  // 0 when ok
   std::string problem;
+  // The first bad position holds no record at all (later ones may), rather than one that does
+  // not verify: the one defect a power cut can leave (event_store::repair).
+  bool missing = false;
+};
+
+// What event_store::repair found, and what it removed.
+struct repair_report {
+  std::uint64_t verified = 0;    // records from position 1 that verify; all of them are kept
+  position_t first_missing = 0;  // the first position of the gap; 0 when the log has none
+  std::uint64_t dropped = 0;     // records stored after the gap
+  position_t last_dropped = 0;   // the last of them
+  bool applied = false;          // they were removed (false for a dry run, or with no gap)
 };
 
 struct store_limits {
@@ -238,6 +250,19 @@ class event_store {
   using append_callback = std::function<void(result<append_result>)>;
 
   static result<std::unique_ptr<event_store>> open(const store_options& options);
+
+  // Repairs the one defect a power cut can leave in the log, which makes open() fail with
+  // `log_gap`: a missing position with later records stored. RocksDB's recovery can replay a
+  // newer WAL file's unsynced write past an older file's lost one. An append is acknowledged
+  // only after a WAL sync that covers every WAL file, so no record after such a gap was ever
+  // acknowledged or seen by a reader. repair walks the whole chain; when its first defect is a
+  // gap, it removes every record after it, with their stream and event-id entries, and moves
+  // the stored chain head back, in one synced write. Any other defect (a record that does not
+  // verify, or more records after the gap than could ever be unsynced at once) is damage or
+  // tampering: it fails with `not_repairable` and changes nothing. With `dry_run` it only
+  // reports. The store must not be open elsewhere (RocksDB's lock makes that fail with
+  // `store_locked`).
+  static result<repair_report> repair(const store_options& options, bool dry_run);
 
   // Completes every queued append (so no caller waits forever), stops the sequencer thread and
   // closes the database.

@@ -21,9 +21,6 @@ namespace kakehashi::detail {
 namespace {
 
 constexpr std::size_t max_cached_stream_heads = 1 << 20;
-constexpr const char* chain_head_key = "chain_head";
-// Groups written but not yet synced; the sequencer waits when the committer falls this far back.
-constexpr std::size_t max_unsynced_groups = 64;
 // Events per group the sequencer hands over unwritten while the committer is free: small
 // enough that the committer writes one group while the next is staged, large enough that the
 // fixed cost of a RocksDB write stays small.
@@ -277,9 +274,7 @@ store_impl::staged_group store_impl::stage_group(std::vector<pending_append>& gr
   }
 
   position_t last = state.next_position - 1;
-  std::string head = position_key(last);
-  head.append(reinterpret_cast<const char*>(state.chain.data()), state.chain.size());
-  state.batch.Put(meta_, chain_head_key, head);
+  state.batch.Put(meta_, chain_head_key, chain_head_value(last, state.chain));
   // The sequencer's view (stream_heads_, updated by stage(), and the chain) moves on now,
   // before the batch is written: the next group is staged against it while this one is
   // written. If the write fails, no write ever follows (the store must be reopened), so the

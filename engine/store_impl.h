@@ -45,9 +45,25 @@ position_t decode_position(std::string_view bytes);
 std::string stream_key(std::string_view stream, std::uint64_t version);
 error io_failure(const rocksdb::Status& s, std::string_view what);
 
+// In the meta family: the last staged position and its hash, written with every group.
+constexpr const char* chain_head_key = "chain_head";
+std::string chain_head_value(position_t position, const hash256& hash);
+// Groups handed to the committer but not yet synced; the sequencer waits when the committer
+// falls this far back.
+constexpr std::size_t max_unsynced_groups = 64;
+// More events than a crash can catch written but unsynced: the committer syncs what it took
+// (up to max_group_events, then at most one more queue's worth of groups), while the queue
+// refills and the sequencer writes one more group; a group holds at most max_group_events plus
+// one append. repair() refuses to drop more than this after a gap.
+inline std::size_t max_unsynced_events(const store_options& options) {
+  return (2 * max_unsynced_groups + 2) *
+         (options.max_group_events + options.limits.max_events_per_append);
+}
+
 class store_impl final : public event_store {
  public:
   static result<std::unique_ptr<event_store>> open(const store_options& options);
+  static result<repair_report> repair(const store_options& options, bool dry_run);  // repair.cc
   ~store_impl() override;
 
   result<append_result> append(append_request request) override;
@@ -92,7 +108,9 @@ class store_impl final : public event_store {
 
   explicit store_impl(const store_options& options);
   status open_db();
+  status check_format();
   status recover();
+  result<repair_report> repair_log(bool dry_run);  // repair.cc
   verify_report verify_range(position_t from, position_t to) const;
   result<std::shared_ptr<const recorded_event>> read_record(position_t position) const;
   // The stream's last version among events at or below `bound`.

@@ -1,5 +1,6 @@
-// What tests of personal-data protection look for on disk: files containing some bytes, and a
-// subject's raw data key read from the keys family underneath the store.
+// What tests look for and change on disk underneath a closed store: files containing some bytes,
+// a subject's raw data key, and the database itself opened with RocksDB directly (to damage,
+// tamper with or lose records as a disk, an attacker or a power cut would).
 #pragma once
 
 #include <rocksdb/db.h>
@@ -8,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +50,66 @@ inline std::size_t file_count(const std::string& dir) {
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir))
     n += entry.is_regular_file() ? 1 : 0;
   return n;
+}
+
+// The store's database opened directly, with every column family. The store must be closed.
+struct raw_db {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<std::string> names;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+
+  explicit raw_db(const std::string& path) {
+    auto s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names);
+    REQUIRE_MESSAGE(s.ok(), s.ToString());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const auto& name : names)
+      descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    rocksdb::DB* raw = nullptr;
+    s = rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &handles, &raw);
+    REQUIRE_MESSAGE(s.ok(), s.ToString());
+    db.reset(raw);
+  }
+  ~raw_db() {
+    for (auto* h : handles)
+      CHECK(db->DestroyColumnFamilyHandle(h).ok());
+    CHECK(db->Close().ok());
+  }
+  raw_db(const raw_db&) = delete;
+  raw_db& operator=(const raw_db&) = delete;
+
+  rocksdb::ColumnFamilyHandle* family(std::string_view name) const {
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (names[i] == name) return handles[i];
+    FAIL("no column family " << name);
+    return nullptr;
+  }
+  std::optional<std::string> get(std::string_view family_name, const std::string& key) const {
+    std::string value;
+    auto s = db->Get(rocksdb::ReadOptions(), family(family_name), key, &value);
+    if (s.IsNotFound()) return std::nullopt;
+    REQUIRE_MESSAGE(s.ok(), s.ToString());
+    return value;
+  }
+  void put(std::string_view family_name, const std::string& key, const std::string& value) {
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    auto s = db->Put(sync, family(family_name), key, value);
+    REQUIRE_MESSAGE(s.ok(), s.ToString());
+  }
+  void erase(std::string_view family_name, const std::string& key) {
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    auto s = db->Delete(sync, family(family_name), key);
+    REQUIRE_MESSAGE(s.ok(), s.ToString());
+  }
+};
+
+// A position as the log and streams families store it.
+inline std::string big_endian(std::uint64_t v) {
+  std::string key(8, '\0');
+  for (int i = 0; i < 8; ++i)
+    key[static_cast<std::size_t>(i)] = static_cast<char>(v >> (56 - 8 * i));
+  return key;
 }
 
 // The subject's raw data key, read from the keys family with RocksDB directly (read-only, so

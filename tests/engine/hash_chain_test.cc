@@ -1,13 +1,10 @@
 // The hash chain: verify() on an intact log, and tampering found by verify() and by open.
-#include <rocksdb/db.h>
-#include <rocksdb/options.h>
-
 #include <algorithm>
 #include <set>
 #include <string>
 #include <vector>
 
-#include "tests/engine/test_support.h"
+#include "tests/engine/disk_support.h"
 
 namespace kakehashi::test {
 namespace {
@@ -43,53 +40,22 @@ TEST_CASE("verify passes on an empty and on a fresh log and hashes link") {
   CHECK(distinct.size() == all.size());
 }
 
-std::string big_endian(std::uint64_t v) {
-  std::string key(8, '\0');
-  for (int i = 0; i < 8; ++i)
-    key[static_cast<std::size_t>(i)] = static_cast<char>(v >> (56 - 8 * i));
-  return key;
-}
-
 constexpr const char* marker = "TAMPER-ME-0123456789";
 
 // Flips one byte of the payload stored at `position`, opening RocksDB directly.
 void flip_payload_byte(const std::string& db_path, position_t position) {
-  rocksdb::DBOptions db_options;
-  std::vector<std::string> names;
-  auto s = rocksdb::DB::ListColumnFamilies(db_options, db_path, &names);
-  REQUIRE_MESSAGE(s.ok(), s.ToString());
+  raw_db raw(db_path);
   for (const char* cf : {"default", "log", "streams", "dedupe", "keys", "proj", "meta"}) {
     CAPTURE(cf);
-    CHECK(std::find(names.begin(), names.end(), cf) != names.end());
+    CHECK(std::find(raw.names.begin(), raw.names.end(), cf) != raw.names.end());
   }
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const auto& name : names)
-    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  s = rocksdb::DB::Open(db_options, db_path, descriptors, &handles, &raw);
-  REQUIRE_MESSAGE(s.ok(), s.ToString());
-  std::unique_ptr<rocksdb::DB> db(raw);
-  rocksdb::ColumnFamilyHandle* log = nullptr;
-  for (std::size_t i = 0; i < names.size(); ++i)
-    if (names[i] == "log") log = handles[i];
-  REQUIRE(log != nullptr);
-
-  std::string value;
-  s = db->Get(rocksdb::ReadOptions(), log, big_endian(position), &value);
-  REQUIRE_MESSAGE(s.ok(), s.ToString());
-  const auto at = value.find(marker);
+  auto value = raw.get("log", big_endian(position));
+  REQUIRE(value);
+  const auto at = value->find(marker);
   REQUIRE_MESSAGE(at != std::string::npos, "payload marker not found in the stored record");
-  CHECK(value.find(marker, at + 1) == std::string::npos);
-  value[at + 12] = static_cast<char>(value[at + 12] ^ 0x01);  // a digit in the middle
-  rocksdb::WriteOptions write_options;
-  write_options.sync = true;
-  s = db->Put(write_options, log, big_endian(position), value);
-  REQUIRE_MESSAGE(s.ok(), s.ToString());
-
-  for (auto* h : handles)
-    CHECK(db->DestroyColumnFamilyHandle(h).ok());
-  CHECK(db->Close().ok());
+  CHECK(value->find(marker, at + 1) == std::string::npos);
+  (*value)[at + 12] = static_cast<char>((*value)[at + 12] ^ 0x01);  // a digit in the middle
+  raw.put("log", big_endian(position), *value);
 }
 
 // Writes `total` events, the one at `target` carrying the marker, then tampers with it.

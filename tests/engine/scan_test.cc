@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/engine/test_support.h"
+#include "tests/engine/disk_support.h"
 
 namespace kakehashi::test {
 namespace {
@@ -181,41 +181,6 @@ TEST_CASE("scan refuses read-ahead options out of their limits") {
             .ok());
 }
 
-// Opens the store's database directly, with every column family, for the corruption tests.
-struct raw_db {
-  std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::ColumnFamilyHandle* log = nullptr;
-
-  explicit raw_db(const std::string& path) {
-    std::vector<std::string> names;
-    auto s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names);
-    REQUIRE_MESSAGE(s.ok(), s.ToString());
-    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-    for (const auto& name : names)
-      descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    rocksdb::DB* raw = nullptr;
-    s = rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &handles, &raw);
-    REQUIRE_MESSAGE(s.ok(), s.ToString());
-    db.reset(raw);
-    for (std::size_t i = 0; i < names.size(); ++i)
-      if (names[i] == "log") log = handles[i];
-    REQUIRE(log != nullptr);
-  }
-  ~raw_db() {
-    for (auto* h : handles)
-      CHECK(db->DestroyColumnFamilyHandle(h).ok());
-    CHECK(db->Close().ok());
-  }
-};
-
-std::string big_endian(std::uint64_t v) {
-  std::string key(8, '\0');
-  for (int i = 0; i < 8; ++i)
-    key[static_cast<std::size_t>(i)] = static_cast<char>(v >> (56 - 8 * i));
-  return key;
-}
-
 void check_same_failure(const event_store& store, errc kind, const std::string& code,
                         position_t last_good) {
   auto want = scan_all(store, 1, inline_only());
@@ -243,9 +208,7 @@ TEST_CASE("scan with read-ahead ends on a record that does not decode as the inl
   const position_t bad = 123;
   {
     raw_db raw(dir.db_path());
-    rocksdb::WriteOptions sync;
-    sync.sync = true;
-    REQUIRE(raw.db->Put(sync, raw.log, big_endian(bad), std::string(24, '\x7f')).ok());
+    raw.put("log", big_endian(bad), std::string(24, '\x7f'));
   }
   store_options options = options_for(dir);
   options.verify_tail_on_open = 0;
@@ -265,8 +228,10 @@ TEST_CASE("scan with read-ahead ends on a read error as the inline scan does") {
   std::uint64_t table_bytes = 0;
   {
     raw_db raw(dir.db_path());
-    REQUIRE(raw.db->Flush(rocksdb::FlushOptions(), raw.log).ok());
-    REQUIRE(raw.db->CompactRange(rocksdb::CompactRangeOptions(), raw.log, nullptr, nullptr).ok());
+    REQUIRE(raw.db->Flush(rocksdb::FlushOptions(), raw.family("log")).ok());
+    REQUIRE(
+        raw.db->CompactRange(rocksdb::CompactRangeOptions(), raw.family("log"), nullptr, nullptr)
+            .ok());
     std::vector<rocksdb::LiveFileMetaData> files;
     raw.db->GetLiveFilesMetaData(&files);
     for (const auto& f : files)
