@@ -34,6 +34,11 @@ int run_verify(int argc, char** argv, int first) {
   std::printf("chain broken at position %llu: %s (%llu events verified before it)\n",
               static_cast<unsigned long long>(report.first_bad_position), report.problem.c_str(),
               static_cast<unsigned long long>(report.checked));
+  if (report.missing)
+    std::printf(
+        "a gap is what a power cut can leave among unacknowledged appends: "
+        "`kakehashi repair --data %s` removes the events after it\n",
+        options.path.c_str());
   return 1;
 }
 

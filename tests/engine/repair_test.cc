@@ -283,7 +283,10 @@ TEST_CASE("the kakehashi binary: serve refuses a gap, repair --dry-run reports, 
   CHECK(dry.output.find("position 8 is missing; 2 records after it (up to position 10) were "
                         "never acknowledged") != std::string::npos);
   CHECK(dry.output.find("dry run: nothing changed") != std::string::npos);
-  CHECK(run_cli("verify" + data).exit_code == 1);
+  auto broken = run_cli("verify" + data);
+  CHECK(broken.exit_code == 1);
+  CHECK(broken.output.find("chain broken at position 8") != std::string::npos);
+  CHECK(broken.output.find("kakehashi repair --data " + dir.db_path()) != std::string::npos);
 
   auto fixed = run_cli("repair" + data);
   INFO(fixed.output);
