@@ -160,6 +160,9 @@ class store_impl final : public event_store {
   // the committer writes, so RocksDB gets the groups in position order.
   std::size_t unwritten_groups_ = 0;
   std::atomic<bool> committer_syncing_{false};  // in SyncWAL: the sequencer writes its groups
+  // Events appended by the completions commit() runs since it last woke the sequencer.
+  // Committer-owned.
+  std::size_t deferred_events_ = 0;
   bool sequencer_done_ = false;
   std::thread committer_;
   // commit_statistics(): written by the committer only.
