@@ -29,6 +29,9 @@ constexpr std::size_t max_unsynced_groups = 64;
 // enough that the committer writes one group while the next is staged, large enough that the
 // fixed cost of a RocksDB write stays small.
 constexpr std::size_t handoff_events = 16;
+// How long the committer polls for the group the sequencer is staging before it sleeps: a
+// few groups' staging time.
+constexpr std::chrono::microseconds max_staging_poll{100};
 
 // The store whose committer is running completion callbacks on this thread, if any: appends
 // those callbacks submit wake the sequencer in batches (see append_async).
@@ -231,32 +234,63 @@ result<append_result> store_impl::append(append_request request) {
 }
 
 void store_impl::run_sequencer() {
-  pthread_setname_np(pthread_self(), "kh-sequencer");                    // for top and profilers
-  written_through_.store(written_position_, std::memory_order_release);  // as recovered
+  pthread_setname_np(pthread_self(), "kh-sequencer");  // for top and profilers
   std::vector<pending_append> group;
   for (;;) {
     {
       std::unique_lock lock(queue_mutex_);
       queue_not_empty_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and every queued append was completed
-      // While the committer syncs, this thread writes its groups itself and bigger groups mean
-      // fewer writes. Otherwise it hands over small ones, so the committer writes one while the
-      // next is being staged.
-      std::size_t limit = committer_syncing_.load(std::memory_order_acquire)
-                              ? options_.max_group_events
-                              : std::min(options_.max_group_events, handoff_events);
-      std::size_t events = 0;
-      while (!queue_.empty() && (group.empty() || events + queue_.front().events <= limit)) {
-        events += queue_.front().events;
-        group.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
+      // Stopping, and every queued append was staged (the committer completes what it staged).
+      if (queue_.empty()) return;
     }
-    queue_not_full_.notify_all();
+    std::lock_guard staging(staging_mutex_);
+    if (!take_group(group)) continue;  // the committer staged them meanwhile
     auto staged = stage_group(group);
     hand_over(std::move(staged), group.size());
     group.clear();
   }
+}
+
+bool store_impl::take_group(std::vector<pending_append>& group) {
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (queue_.empty()) return false;
+    // While the committer syncs, the sequencer writes its groups itself and bigger groups mean
+    // fewer writes. Otherwise small ones are handed over, so the committer writes one while the
+    // next is being staged.
+    std::size_t limit = committer_syncing_.load(std::memory_order_acquire)
+                            ? options_.max_group_events
+                            : std::min(options_.max_group_events, handoff_events);
+    std::size_t events = 0;
+    while (!queue_.empty() && (group.empty() || events + queue_.front().events <= limit)) {
+      events += queue_.front().events;
+      group.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+  }
+  queue_not_full_.notify_all();
+  return true;
+}
+
+store_impl::committer_staging store_impl::stage_on_committer() {
+  // The sequencer sleeps through each sync, and on this VM a thread woken from such a sleep
+  // started running 40 us or more after the committer's first notification: the committer,
+  // done with its callbacks, then slept too, waiting for the first group, and took as long
+  // again to wake. Staging what is queued itself while the sequencer has not started closes
+  // both gaps; the sequencer, once awake, stages the groups after it.
+  std::unique_lock staging(staging_mutex_, std::try_to_lock);
+  if (!staging.owns_lock()) return committer_staging::busy;  // the sequencer will hand over
+  {
+    // Only with an empty commit queue, which only holders of staging_mutex_ add to: then
+    // hand_over does not wait for room, which only this thread makes.
+    std::lock_guard lock(commit_mutex_);
+    if (!commit_queue_.empty()) return committer_staging::staged;  // handed over meanwhile
+  }
+  if (!take_group(committer_group_)) return committer_staging::nothing;
+  auto staged = stage_group(committer_group_);
+  hand_over(std::move(staged), committer_group_.size());
+  committer_group_.clear();
+  return committer_staging::staged;
 }
 
 store_impl::staged_group store_impl::stage_group(std::vector<pending_append>& group) {
@@ -337,6 +371,7 @@ void store_impl::hand_over(staged_group group, std::size_t appends) {
   commit_room_.wait(lock, [&] { return commit_queue_.size() < max_unsynced_groups; });
   if (!group.written) ++unwritten_groups_;
   commit_queue_.push_back(std::move(group));
+  handed_over_groups_.fetch_add(1, std::memory_order_release);
   handed_over_appends_ += appends;
   lock.unlock();
   commit_ready_.notify_one();
@@ -379,7 +414,7 @@ void store_impl::run_committer() {
   std::deque<staged_group> groups;
   for (;;) {
     std::unique_lock lock(commit_mutex_);
-    commit_ready_.wait(lock, [&] { return sequencer_done_ || !commit_queue_.empty(); });
+    await_groups(lock);
     if (commit_queue_.empty()) return;  // the sequencer stopped and everything is committed
     // Appends queued by now (often resubmitted by the callbacks this thread just ran) would
     // otherwise miss this sync and wait for all of it and then their own: closed-loop writers
@@ -408,13 +443,29 @@ void store_impl::run_committer() {
       lock.lock();
       unwritten_groups_ -= wrote;
       if (complete) break;
-      commit_ready_.wait(lock, [&] { return sequencer_done_ || !commit_queue_.empty(); });
+      await_groups(lock);
     }
     committer_syncing_.store(true, std::memory_order_release);
     lock.unlock();
     commit(groups);
     groups.clear();
   }
+}
+
+void store_impl::await_groups(std::unique_lock<std::mutex>& lock) {
+  if (!sequencer_done_ && commit_queue_.empty()) {
+    lock.unlock();
+    // While the sequencer stages, its group is at most one staging away: polling for it
+    // (bounded) costs less than sleeping and being woken late (see stage_on_committer).
+    const auto given_up = std::chrono::steady_clock::now() + max_staging_poll;
+    const std::uint64_t seen = handed_over_groups_.load(std::memory_order_acquire);
+    while (stage_on_committer() == committer_staging::busy &&
+           handed_over_groups_.load(std::memory_order_acquire) == seen &&
+           std::chrono::steady_clock::now() < given_up)
+      __builtin_ia32_pause();
+    lock.lock();
+  }
+  commit_ready_.wait(lock, [&] { return sequencer_done_ || !commit_queue_.empty(); });
 }
 
 void store_impl::commit(std::deque<staged_group>& groups) {
