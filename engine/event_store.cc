@@ -129,6 +129,7 @@ result<std::unique_ptr<event_store>> store_impl::open(const store_options& optio
   if (auto opened = store->open_db(); !opened) return opened.take_err();
   if (auto recovered = store->recover(); !recovered) return recovered.take_err();
   if (!options.read_only) {
+    store->written_through_.store(store->written_position_, std::memory_order_release);
     store->sequencer_ = std::thread([s = store.get()] { s->run_sequencer(); });
     store->committer_ = std::thread([s = store.get()] { s->run_committer(); });
   }

@@ -12,6 +12,7 @@
 #include <array>
 #include <chrono>
 #include <future>
+#include <type_traits>
 #include <unordered_set>
 
 #include "engine/record_codec.h"
@@ -25,6 +26,13 @@ constexpr std::size_t max_cached_stream_heads = 1 << 20;
 // enough that the committer writes one group while the next is staged, large enough that the
 // fixed cost of a RocksDB write stays small.
 constexpr std::size_t handoff_events = 16;
+// How long the committer polls for the group the sequencer is staging before it sleeps: a
+// few groups' staging time.
+constexpr std::chrono::microseconds max_staging_poll{100};
+
+// The store whose committer is running completion callbacks on this thread, if any: appends
+// those callbacks submit wake the sequencer in batches (see append_async).
+thread_local const void* completing_store = nullptr;
 
 error wrong_version(const std::string& stream, std::optional<std::uint64_t> current,
                     const expected_version& expected) {
@@ -70,23 +78,30 @@ bool same_content(const recorded_event& stored, const std::string& stream, const
 // without allocating a hash set.
 template <class T, class Hash>
 class repeat_finder {
+  static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>);
+
  public:
   bool seen_before(const T& value) {
+    T* small = small_.items;
     if (large_.empty()) {
-      if (std::find(small_.begin(), small_.begin() + small_count_, value) !=
-          small_.begin() + small_count_)
-        return true;
-      if (small_count_ < small_.size()) {
-        small_[small_count_++] = value;
+      if (std::find(small, small + small_count_, value) != small + small_count_) return true;
+      if (small_count_ < small_capacity) {
+        small[small_count_++] = value;
         return false;
       }
-      large_.insert(small_.begin(), small_.end());
+      large_.insert(small, small + small_capacity);
     }
     return !large_.insert(value).second;
   }
 
  private:
-  std::array<T, 8> small_{};
+  static constexpr std::size_t small_capacity = 8;
+  // Left uninitialised (only the first small_count_ items are read): zeroing both finders'
+  // arrays on every validate() was half of its time, on the thread that completes appends.
+  union storage {
+    storage() {}
+    T items[small_capacity];
+  } small_;
   std::size_t small_count_ = 0;
   std::unordered_set<T, Hash> large_;
 };
@@ -186,6 +201,17 @@ void store_impl::append_async(append_request request, append_callback done) {
     queue_.push_back({std::move(request), std::move(done), events});
     enqueued_appends_.fetch_add(1, std::memory_order_release);
   }
+  if (completing_store == this) {
+    // Submitted by a completion the committer runs, which is often followed by more (closed-loop
+    // clients resubmit from their callbacks). Waking the sequencer for each made it stage groups
+    // of about four events, so the committer paid RocksDB's fixed cost per write for every few
+    // events, and a futex wake per append. Woken once per handoff_events instead, it stages
+    // groups of that size while the committer runs the next callbacks; commit() wakes it for
+    // the rest once the callbacks are done.
+    deferred_events_ += events;
+    if (deferred_events_ < handoff_events) return;
+    deferred_events_ = 0;
+  }
   queue_not_empty_.notify_one();
 }
 
@@ -205,32 +231,63 @@ result<append_result> store_impl::append(append_request request) {
 }
 
 void store_impl::run_sequencer() {
-  pthread_setname_np(pthread_self(), "kh-sequencer");                    // for top and profilers
-  written_through_.store(written_position_, std::memory_order_release);  // as recovered
+  pthread_setname_np(pthread_self(), "kh-sequencer");  // for top and profilers
   std::vector<pending_append> group;
   for (;;) {
     {
       std::unique_lock lock(queue_mutex_);
       queue_not_empty_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and every queued append was completed
-      // While the committer syncs, this thread writes its groups itself and bigger groups mean
-      // fewer writes. Otherwise it hands over small ones, so the committer writes one while the
-      // next is being staged.
-      std::size_t limit = committer_syncing_.load(std::memory_order_acquire)
-                              ? options_.max_group_events
-                              : std::min(options_.max_group_events, handoff_events);
-      std::size_t events = 0;
-      while (!queue_.empty() && (group.empty() || events + queue_.front().events <= limit)) {
-        events += queue_.front().events;
-        group.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
+      // Stopping, and every queued append was staged (the committer completes what it staged).
+      if (queue_.empty()) return;
     }
-    queue_not_full_.notify_all();
+    std::lock_guard staging(staging_mutex_);
+    if (!take_group(group)) continue;  // the committer staged them meanwhile
     auto staged = stage_group(group);
     hand_over(std::move(staged), group.size());
     group.clear();
   }
+}
+
+bool store_impl::take_group(std::vector<pending_append>& group) {
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (queue_.empty()) return false;
+    // While the committer syncs, the sequencer writes its groups itself and bigger groups mean
+    // fewer writes. Otherwise small ones are handed over, so the committer writes one while the
+    // next is being staged.
+    std::size_t limit = committer_syncing_.load(std::memory_order_acquire)
+                            ? options_.max_group_events
+                            : std::min(options_.max_group_events, handoff_events);
+    std::size_t events = 0;
+    while (!queue_.empty() && (group.empty() || events + queue_.front().events <= limit)) {
+      events += queue_.front().events;
+      group.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+  }
+  queue_not_full_.notify_all();
+  return true;
+}
+
+store_impl::committer_staging store_impl::stage_on_committer() {
+  // The sequencer sleeps through each sync, and on this VM a thread woken from such a sleep
+  // started running 40 us or more after the committer's first notification: the committer,
+  // done with its callbacks, then slept too, waiting for the first group, and took as long
+  // again to wake. Staging what is queued itself while the sequencer has not started closes
+  // both gaps; the sequencer, once awake, stages the groups after it.
+  std::unique_lock staging(staging_mutex_, std::try_to_lock);
+  if (!staging.owns_lock()) return committer_staging::busy;  // the sequencer will hand over
+  {
+    // Only with an empty commit queue, which only holders of staging_mutex_ add to: then
+    // hand_over does not wait for room, which only this thread makes.
+    std::lock_guard lock(commit_mutex_);
+    if (!commit_queue_.empty()) return committer_staging::staged;  // handed over meanwhile
+  }
+  if (!take_group(committer_group_)) return committer_staging::nothing;
+  auto staged = stage_group(committer_group_);
+  hand_over(std::move(staged), committer_group_.size());
+  committer_group_.clear();
+  return committer_staging::staged;
 }
 
 store_impl::staged_group store_impl::stage_group(std::vector<pending_append>& group) {
@@ -309,6 +366,7 @@ void store_impl::hand_over(staged_group group, std::size_t appends) {
   commit_room_.wait(lock, [&] { return commit_queue_.size() < max_unsynced_groups; });
   if (!group.written) ++unwritten_groups_;
   commit_queue_.push_back(std::move(group));
+  handed_over_groups_.fetch_add(1, std::memory_order_release);
   handed_over_appends_ += appends;
   lock.unlock();
   commit_ready_.notify_one();
@@ -351,7 +409,7 @@ void store_impl::run_committer() {
   std::deque<staged_group> groups;
   for (;;) {
     std::unique_lock lock(commit_mutex_);
-    commit_ready_.wait(lock, [&] { return sequencer_done_ || !commit_queue_.empty(); });
+    await_groups(lock);
     if (commit_queue_.empty()) return;  // the sequencer stopped and everything is committed
     // Appends queued by now (often resubmitted by the callbacks this thread just ran) would
     // otherwise miss this sync and wait for all of it and then their own: closed-loop writers
@@ -380,13 +438,29 @@ void store_impl::run_committer() {
       lock.lock();
       unwritten_groups_ -= wrote;
       if (complete) break;
-      commit_ready_.wait(lock, [&] { return sequencer_done_ || !commit_queue_.empty(); });
+      await_groups(lock);
     }
     committer_syncing_.store(true, std::memory_order_release);
     lock.unlock();
     commit(groups);
     groups.clear();
   }
+}
+
+void store_impl::await_groups(std::unique_lock<std::mutex>& lock) {
+  if (!sequencer_done_ && commit_queue_.empty()) {
+    lock.unlock();
+    // While the sequencer stages, its group is at most one staging away: polling for it
+    // (bounded) costs less than sleeping and being woken late (see stage_on_committer).
+    const auto given_up = std::chrono::steady_clock::now() + max_staging_poll;
+    const std::uint64_t seen = handed_over_groups_.load(std::memory_order_acquire);
+    while (stage_on_committer() == committer_staging::busy &&
+           handed_over_groups_.load(std::memory_order_acquire) == seen &&
+           std::chrono::steady_clock::now() < given_up)
+      __builtin_ia32_pause();
+    lock.lock();
+  }
+  commit_ready_.wait(lock, [&] { return sequencer_done_ || !commit_queue_.empty(); });
 }
 
 void store_impl::commit(std::deque<staged_group>& groups) {
@@ -412,6 +486,7 @@ void store_impl::commit(std::deque<staged_group>& groups) {
   }
   committer_syncing_.store(false, std::memory_order_release);
   const std::int64_t committed_at = now_micros();
+  completing_store = this;
   for (auto& group : groups) {
     for (auto& outcome : group.outcomes)
       if (outcome.ok()) outcome->committed_at = committed_at;
@@ -424,6 +499,11 @@ void store_impl::commit(std::deque<staged_group>& groups) {
     }
     for (std::size_t i = 0; i < group.callers.size(); ++i)
       group.callers[i](std::move(group.outcomes[i]));
+  }
+  completing_store = nullptr;
+  if (deferred_events_ > 0) {
+    deferred_events_ = 0;
+    queue_not_empty_.notify_one();
   }
 }
 

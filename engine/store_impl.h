@@ -13,8 +13,11 @@
 // committer waits (bounded) for the appends already queued, so one fsync covers them too.
 // Events written but not yet synced are invisible to every reader: reads stop at
 // head_position(), which moves only after a sync.
-// The sequencer owns stream_heads_, chain_head_, written_position_, recent_ids_ and encoder_
-// after open.
+// Staging is the sequencer's job, but the committer stages queued appends itself when it
+// would otherwise wait for the sequencer to wake (stage_on_committer). Whichever holds
+// staging_mutex_ owns stream_heads_, chain_head_, written_position_, recent_ids_ and encoder_
+// after open, and hands its group over before releasing it, so groups enter the commit queue in
+// position order.
 #pragma once
 
 #include <rocksdb/db.h>
@@ -120,6 +123,10 @@ class store_impl final : public event_store {
   // Write path (sequencer.cc).
   status validate(const append_request& request) const;
   void run_sequencer();
+  bool take_group(std::vector<pending_append>& group);  // false: nothing queued
+  enum class committer_staging { staged, busy, nothing };
+  committer_staging stage_on_committer();
+  void await_groups(std::unique_lock<std::mutex>& lock);  // the committer, holding commit_mutex_
   staged_group stage_group(std::vector<pending_append>& group);
   void trim_stream_heads();
   void hand_over(staged_group group, std::size_t appends);
@@ -168,16 +175,24 @@ class store_impl final : public event_store {
   std::atomic<std::uint64_t> enqueued_appends_{0};
   bool stopping_ = false;
   std::thread sequencer_;
+  // Held while staging a group and handing it over; the lock order is staging_mutex_, then
+  // queue_mutex_ or commit_mutex_.
+  std::mutex staging_mutex_;
+  std::vector<pending_append> committer_group_;  // committer-owned scratch
 
   std::mutex commit_mutex_;
   std::condition_variable commit_ready_;
   std::condition_variable commit_room_;
   std::deque<staged_group> commit_queue_;  // bounded by max_unsynced_groups
   std::uint64_t handed_over_appends_ = 0;  // appends of every group pushed to commit_queue_
+  std::atomic<std::uint64_t> handed_over_groups_{0};  // groups ever pushed to commit_queue_
   // Groups handed over unwritten and not yet written by the committer. While any exist, only
   // the committer writes, so RocksDB gets the groups in position order.
   std::size_t unwritten_groups_ = 0;
   std::atomic<bool> committer_syncing_{false};  // in SyncWAL: the sequencer writes its groups
+  // Events appended by the completions commit() runs since it last woke the sequencer.
+  // Committer-owned.
+  std::size_t deferred_events_ = 0;
   bool sequencer_done_ = false;
   std::thread committer_;
   // commit_statistics(): written by the committer only.
