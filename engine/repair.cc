@@ -68,14 +68,14 @@ result<repair_report> store_impl::repair_log(bool dry_run) {
                             " records follow the gap at position " +
                             std::to_string(out.first_missing) +
                             ", more than a crash can leave unsynced");
+    const position_t at = decode_position(it->key().ToStringView());
     recorded_event event;
     if (auto decoded = decode_record(it->value().ToStringView(), event); !decoded)
-      return not_repairable("the record stored at position " +
-                            std::to_string(decode_position(it->key().ToStringView())) +
+      return not_repairable("the record stored at position " + std::to_string(at) +
                             " after the gap does not decode: " + decoded.err().message);
     after.push_back({it->key().ToString(), stream_key(event.stream, event.version),
                      std::string(event.id.as_bytes())});
-    out.last_dropped = event.position;
+    out.last_dropped = at;
   }
   if (!it->status().ok()) return io_failure(it->status(), "cannot read the log");
   out.dropped = after.size();
