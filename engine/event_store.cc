@@ -119,7 +119,7 @@ rocksdb::ColumnFamilyOptions family_options(const std::string& name, const store
 
 }  // namespace
 
-result<std::unique_ptr<event_store>> store_impl::open(const store_options& options) {
+result<std::unique_ptr<store_impl>> store_impl::open_database(const store_options& options) {
   if (sodium_init() < 0)
     return make_error(errc::internal, "crypto_unavailable", "libsodium failed to initialise");
   if (options.path.empty())
@@ -127,6 +127,13 @@ result<std::unique_ptr<event_store>> store_impl::open(const store_options& optio
                       "data");
   auto store = std::unique_ptr<store_impl>(new store_impl(options));
   if (auto opened = store->open_db(); !opened) return opened.take_err();
+  return store;
+}
+
+result<std::unique_ptr<event_store>> store_impl::open(const store_options& options) {
+  auto opened = open_database(options);
+  if (!opened) return opened.take_err();
+  auto store = std::move(opened).value();
   if (auto recovered = store->recover(); !recovered) return recovered.take_err();
   if (!options.read_only) {
     store->written_through_.store(store->written_position_, std::memory_order_release);

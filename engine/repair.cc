@@ -1,7 +1,6 @@
 // event_store::repair: removes the unacknowledged records a power cut can leave after a gap in
 // the log (see event_store.h for why every one of them is unacknowledged).
 #include <rocksdb/iterator.h>
-#include <sodium.h>
 
 #include <memory>
 #include <string>
@@ -31,18 +30,13 @@ struct stored_after_gap {
 }  // namespace
 
 result<repair_report> store_impl::repair(const store_options& options, bool dry_run) {
-  if (sodium_init() < 0)
-    return make_error(errc::internal, "crypto_unavailable", "libsodium failed to initialise");
-  if (options.path.empty())
-    return make_error(errc::invalid_argument, "missing_path", "the data directory is required",
-                      "data");
   store_options repairing = options;
   repairing.create_if_missing = false;
   repairing.read_only = dry_run;  // a dry run sees what RocksDB's recovery would replay
-  auto store = std::unique_ptr<store_impl>(new store_impl(repairing));
-  if (auto opened = store->open_db(); !opened) return opened.take_err();
-  if (auto format = store->check_format(); !format) return format.take_err();
-  return store->repair_log(dry_run);
+  auto store = open_database(repairing);
+  if (!store) return store.take_err();
+  if (auto format = (*store)->check_format(); !format) return format.take_err();
+  return (*store)->repair_log(dry_run);
 }
 
 result<repair_report> store_impl::repair_log(bool dry_run) {

@@ -9,7 +9,6 @@
 #include <pthread.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <future>
 #include <type_traits>
@@ -241,11 +240,16 @@ void store_impl::run_sequencer() {
       if (queue_.empty()) return;
     }
     std::lock_guard staging(staging_mutex_);
-    if (!take_group(group)) continue;  // the committer staged them meanwhile
-    auto staged = stage_group(group);
-    hand_over(std::move(staged), group.size());
-    group.clear();
+    stage_next_group(group);  // finds nothing when the committer staged them meanwhile
   }
+}
+
+bool store_impl::stage_next_group(std::vector<pending_append>& group) {
+  if (!take_group(group)) return false;
+  auto staged = stage_group(group);
+  hand_over(std::move(staged), group.size());
+  group.clear();
+  return true;
 }
 
 bool store_impl::take_group(std::vector<pending_append>& group) {
@@ -283,11 +287,8 @@ store_impl::committer_staging store_impl::stage_on_committer() {
     std::lock_guard lock(commit_mutex_);
     if (!commit_queue_.empty()) return committer_staging::staged;  // handed over meanwhile
   }
-  if (!take_group(committer_group_)) return committer_staging::nothing;
-  auto staged = stage_group(committer_group_);
-  hand_over(std::move(staged), committer_group_.size());
-  committer_group_.clear();
-  return committer_staging::staged;
+  return stage_next_group(committer_group_) ? committer_staging::staged
+                                            : committer_staging::nothing;
 }
 
 store_impl::staged_group store_impl::stage_group(std::vector<pending_append>& group) {

@@ -110,6 +110,9 @@ class store_impl final : public event_store {
   };
 
   explicit store_impl(const store_options& options);
+  // The store with its database open and nothing recovered or started: what open() and
+  // repair() share.
+  static result<std::unique_ptr<store_impl>> open_database(const store_options& options);
   status open_db();
   status check_format();
   status recover();
@@ -124,6 +127,9 @@ class store_impl final : public event_store {
   status validate(const append_request& request) const;
   void run_sequencer();
   bool take_group(std::vector<pending_append>& group);  // false: nothing queued
+  // Takes a group from the queue, stages it and hands it over; the caller holds staging_mutex_.
+  // False when nothing was queued. `group` is scratch, left empty.
+  bool stage_next_group(std::vector<pending_append>& group);
   enum class committer_staging { staged, busy, nothing };
   committer_staging stage_on_committer();
   void await_groups(std::unique_lock<std::mutex>& lock);  // the committer, holding commit_mutex_
