@@ -95,19 +95,11 @@ std::string stream_server::must(std::string type, std::string target, std::strin
 }
 
 std::string stream_server::talent(const std::string& email) {
-  return must(
-      "TalentRegistered", "",
-      R"({"display_name":"山田 花子","email":")" + email +
-          R"(","phone":"090-0000-0000","employer":"Example KK","residence_area":"132241",)"
-          R"("role_categories":["ui_ux_designer"],"skills":["figma"],"tiers":["hands_on"],)"
-          R"("availability":{"hours_per_week":8,"work_forms":["remote"],"areas":["132241"]},)"
-          R"("consent_version":"2024-04"})");
+  return must("TalentRegistered", "", talent_registration_body(email));
 }
 
 std::string stream_server::need(const std::string& lg_code) {
-  return must(
-      "NeedOpened", "",
-      R"({"lg_code":")" + lg_code + R"(","origin":"municipality_request","problem":"RPA"})");
+  return must("NeedOpened", "", need_opening_body(lg_code));
 }
 
 std::vector<event_ptr> stream_server::all_events() {

@@ -24,11 +24,9 @@
 #include "events/roles.h"
 #include "projections/runner.h"
 #include "test_support.h"
+#include "tests/engine/sample_commands.h"
 
 namespace kakehashi::test {
-
-inline constexpr const char* shibuya = "131130";
-inline constexpr const char* tama = "132241";
 
 class stream_server {
  public:

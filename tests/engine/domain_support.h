@@ -6,12 +6,10 @@
 
 #include "engine/command_service.h"
 #include "engine/key_vault.h"
+#include "sample_commands.h"
 #include "test_support.h"
 
 namespace kakehashi::test {
-
-inline constexpr const char* shibuya = "131130";
-inline constexpr const char* tama = "132241";
 
 struct domain_fixture {
   temp_dir dir;
@@ -43,17 +41,10 @@ struct domain_fixture {
   }
 
   std::string talent(const std::string& email = "hanako@example.jp") {
-    return must(
-        "TalentRegistered", "",
-        R"({"display_name":"山田 花子","email":")" + email +
-            R"(","phone":"090-0000-0000","employer":"Example KK","residence_area":"132241",)"
-            R"("role_categories":["ui_ux_designer"],"skills":["figma"],"tiers":["hands_on"],)"
-            R"("availability":{"hours_per_week":8,"work_forms":["remote"],"areas":["132241"]},)"
-            R"("consent_version":"2024-04"})");
+    return must("TalentRegistered", "", talent_registration_body(email));
   }
   std::string need(const std::string& lg = shibuya) {
-    return must("NeedOpened", "",
-                R"({"lg_code":")" + lg + R"(","origin":"municipality_request","problem":"RPA"})");
+    return must("NeedOpened", "", need_opening_body(lg));
   }
   void hearing(const std::string& need_id) {
     must("HearingRecorded", need_id,
