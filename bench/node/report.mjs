@@ -43,15 +43,18 @@ const writerCounts = [...new Set(runs.filter((r) => r.id.startsWith('append/')).
 const append = writerCounts.map((w) => {
   const k = get(`append/kakehashi/${w}`);
   const raw = get(`append/raw-rocksdb/${w}`);
+  const rawBatched = get(`append/raw-rocksdb-batched/${w}`);
   const pg = get(`append/postgresql/${w}`);
   const keys = ['events', 'events_per_sec', 'events_per_sec_runs', 'p50_ms', 'p99_ms', 'max_ms', 'errors', 'failed'];
   return {
     writers: w,
     kakehashi: pick(k, ...keys, 'stored_bytes_per_event', 'syncs', 'events_per_sync', 'sync_ms_mean', 'sync_ms_max', 'sync_share'),
     raw_rocksdb: pick(raw, ...keys, 'value_bytes'),
+    raw_rocksdb_batched: pick(rawBatched, ...keys, 'value_bytes', 'puts_per_batch'),
     postgresql: pick(pg, ...keys),
     ratio_to_postgresql: ratio(k?.events_per_sec, pg?.events_per_sec),
     ratio_to_raw_rocksdb: ratio(k?.events_per_sec, raw?.events_per_sec),
+    ratio_to_raw_rocksdb_batched: ratio(k?.events_per_sec, rawBatched?.events_per_sec),
   };
 });
 const openLoop = get('append-open-loop/kakehashi');
@@ -161,10 +164,13 @@ const target = (name, wanted, value, met, unit = 'x', note = undefined) =>
 const at64 = append.find((a) => a.writers === 64);
 target('durable appends at 64 writers vs PostgreSQL', '>= 5x', at64?.ratio_to_postgresql ?? null,
   (at64?.ratio_to_postgresql ?? 0) >= 5);
-target('durable appends at 64 writers vs raw RocksDB', '>= 0.5x', at64?.ratio_to_raw_rocksdb ?? null,
-  (at64?.ratio_to_raw_rocksdb ?? 0) >= 0.5);
+// Against the stronger of the two raw baselines: one writer's 64-put synced batches.
+target('durable appends at 64 writers vs raw RocksDB, 64 puts per synced batch', '>= 0.5x',
+  at64?.ratio_to_raw_rocksdb_batched ?? null, (at64?.ratio_to_raw_rocksdb_batched ?? 0) >= 0.5);
 target('durable appends at 64 writers', '>= 100,000 events/s', at64?.kakehashi?.events_per_sec ?? null,
   (at64?.kakehashi?.events_per_sec ?? 0) >= 100000, 'events/s');
+target('append p99 at half the 64-writer peak, open loop', '<= 5 ms', openLoop?.p99_ms ?? null,
+  (openLoop?.p99_ms ?? Infinity) <= 5, 'ms');
 target('replay vs raw RocksDB scan', '>= 0.5x', replay.ratio_to_raw_scan, (replay.ratio_to_raw_scan ?? 0) >= 0.5);
 target('replay', '>= 1,000,000 events/s', replay.kakehashi_replay, (replay.kakehashi_replay ?? 0) >= 1e6, 'events/s');
 target('rebuild', '>= 500,000 events/s', rebuild.kakehashi_rebuild, (rebuild.kakehashi_rebuild ?? 0) >= 5e5, 'events/s');
@@ -216,15 +222,19 @@ const medianNote = (n) => (n > 1 ? ` Measured ${n} times each, the median run sh
 lines.push('Durable appends, 300-byte payloads, each acknowledged only once synced; events/s (p50 / p99 ms).' +
   medianNote(repeated('append/kakehashi/64')) + ' PostgreSQL runs once per row.');
 lines.push('');
-lines.push('| writers | Kakehashi | raw RocksDB, synced batches | PostgreSQL 15, pgbench | × PostgreSQL | × raw RocksDB | Kakehashi WAL syncs: events each, mean ms, share of the run |');
-lines.push('|---:|---:|---:|---:|---:|---:|---:|');
+lines.push('| writers | Kakehashi | raw RocksDB, W writers, 1 put per synced batch | raw RocksDB, 1 writer, W puts per synced batch | PostgreSQL 15, pgbench | × PostgreSQL | × raw RocksDB (W writers / batched) | Kakehashi WAL syncs: events each, mean ms, share of the run |');
+lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|');
 // The disk's share of Kakehashi's figure: at 64 closed-loop writers no sync can carry more than
 // 64 events, so the sync time bounds the rate.
 const syncs = (r) => (r?.sync_ms_mean == null ? '—'
   : `${r.events_per_sync.toFixed(1)}, ${r.sync_ms_mean.toFixed(3)}, ${Math.round(r.sync_share * 100)}%`);
 for (const a of append) {
-  lines.push(`| ${a.writers} | ${rate(a.kakehashi)} | ${rate(a.raw_rocksdb)} | ${rate(a.postgresql)} | ` +
-    `${x(a.ratio_to_postgresql)} | ${x(a.ratio_to_raw_rocksdb)} | ${syncs(a.kakehashi)} |`);
+  // With one writer the two raw baselines are the same run.
+  const batched = a.writers > 1 ? a.raw_rocksdb_batched : a.raw_rocksdb;
+  const batchedRatio = a.writers > 1 ? a.ratio_to_raw_rocksdb_batched : a.ratio_to_raw_rocksdb;
+  lines.push(`| ${a.writers} | ${rate(a.kakehashi)} | ${rate(a.raw_rocksdb)} | ${rate(batched)} | ` +
+    `${rate(a.postgresql)} | ${x(a.ratio_to_postgresql)} | ${x(a.ratio_to_raw_rocksdb)} / ${x(batchedRatio)} | ` +
+    `${syncs(a.kakehashi)} |`);
 }
 if (openLoop) {
   lines.push('');
