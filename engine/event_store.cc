@@ -303,16 +303,18 @@ result<event_ptr> store_impl::read_event(const uuid& id) const {
 
 verify_report store_impl::verify_range(position_t from, position_t to) const {
   verify_report report;
+  // `missing`: the position holds no record at all, the one defect repair() may remove.
+  auto fail = [&](position_t at, std::string problem, bool missing = false) {
+    report.ok = false;
+    report.first_bad_position = at;
+    report.problem = std::move(problem);
+    report.missing = missing;
+    return report;
+  };
   hash256 prev{};
   if (from > 1) {
     auto before = read_record(from - 1);
-    if (!before) {
-      report.ok = false;
-      report.first_bad_position = from - 1;
-      report.problem = before.err().message;
-      report.missing = before.err().code == "no_event";
-      return report;
-    }
+    if (!before) return fail(from - 1, before.err().message, before.err().code == "no_event");
     prev = (*before)->hash;
   }
   rocksdb::ReadOptions read;
@@ -321,43 +323,25 @@ verify_report store_impl::verify_range(position_t from, position_t to) const {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, log_));
   position_t expected = from;
   for (it->Seek(position_key(from)); it->Valid() && expected <= to; it->Next(), ++expected) {
-    auto fail = [&](std::string problem) {
-      report.ok = false;
-      report.first_bad_position = expected;
-      report.problem = std::move(problem);
-    };
     position_t at = decode_position(it->key().ToStringView());
-    if (at != expected) {
-      fail("position " + std::to_string(expected) + " is missing (next stored is " +
-           std::to_string(at) + ")");
-      report.missing = true;
-      return report;
-    }
+    if (at != expected)
+      return fail(expected,
+                  "position " + std::to_string(expected) + " is missing (next stored is " +
+                      std::to_string(at) + ")",
+                  true);
     hash256 hash;
-    if (auto ok = verify_record(it->value().ToStringView(), prev, hash); !ok) {
-      fail(ok.err().message);
-      return report;
-    }
+    if (auto ok = verify_record(it->value().ToStringView(), prev, hash); !ok)
+      return fail(expected, ok.err().message);
     // The record must also claim the position it is stored at.
     recorded_event decoded;
-    if (auto ok = decode_record(it->value().ToStringView(), decoded);
-        !ok || decoded.position != at) {
-      fail("record does not claim its stored position");
-      return report;
-    }
+    if (auto ok = decode_record(it->value().ToStringView(), decoded); !ok || decoded.position != at)
+      return fail(expected, "record does not claim its stored position");
     prev = hash;
     ++report.checked;
   }
-  if (!it->status().ok()) {
-    report.ok = false;
-    report.first_bad_position = expected;
-    report.problem = it->status().ToString();
-  } else if (expected <= to) {
-    report.ok = false;
-    report.first_bad_position = expected;
-    report.problem = "position " + std::to_string(expected) + " is missing";
-    report.missing = true;
-  }
+  if (!it->status().ok()) return fail(expected, it->status().ToString());
+  if (expected <= to)
+    return fail(expected, "position " + std::to_string(expected) + " is missing", true);
   return report;
 }
 
