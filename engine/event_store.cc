@@ -91,7 +91,7 @@ rocksdb::Options base_options(const store_options& options) {
   // Recovery stops at the first bad record, so a crash keeps a prefix of what was written. WAL
   // files are never overwritten in place (no recycling, no preallocated files): that would save
   // each sync an inode write, but a power cut could then keep a later batch and lose an earlier
-  // one, which this mode would replay (README, "Compared with what you would use instead").
+  // one, which this mode could replay (README, "Compared with what you would use instead").
   db.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   db.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db.keep_log_file_num = 4;
