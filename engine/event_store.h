@@ -251,11 +251,12 @@ class event_store {
 
   static result<std::unique_ptr<event_store>> open(const store_options& options);
 
-  // Repairs the one defect a power cut can leave in the log, which makes open() fail with
+  // Repairs the one defect a power cut could leave in the log, which makes open() fail with
   // `log_gap`: a missing position with later records stored. RocksDB's recovery can replay a
-  // newer WAL file's unsynced write past an older file's lost one. An append is acknowledged
-  // only after a WAL sync that covers every WAL file, so no record after such a gap was ever
-  // acknowledged or seen by a reader. repair walks the whole chain; when its first defect is a
+  // newer WAL file's unsynced write past an older file's lost one; open() now stops the replay
+  // there (wal_replay_guard.h), so the defect remains only in a store last recovered by an
+  // earlier version. An append is acknowledged only after a WAL sync that covers every WAL
+  // file, so no record after such a gap was ever acknowledged or seen by a reader. repair walks the whole chain; when its first defect is a
   // gap, it removes every record after it, with their stream and event-id entries, and moves
   // the stored chain head back, in one synced write. Any other defect (a record that does not
   // verify, or more records after the gap than could ever be unsynced at once) is damage or

@@ -38,6 +38,7 @@
 #include "engine/projection_store_impl.h"
 #include "engine/record_codec.h"
 #include "engine/subscription_hub.h"
+#include "engine/wal_replay_guard.h"
 #include "engine/write_fence.h"
 #include "events/names.h"
 
@@ -146,6 +147,7 @@ class store_impl final : public event_store {
   std::optional<std::uint64_t> current_version(const std::string& stream);
 
   const store_options options_;
+  wal_replay_guard replay_guard_;  // DBOptions::wal_filter of the open
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* log_ = nullptr;
