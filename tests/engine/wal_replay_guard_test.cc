@@ -57,7 +57,8 @@ class raw_db {
     REQUIRE_MESSAGE((s.ok() || s.IsNotFound()), s.ToString());
     return s.ok();
   }
-  // Switches every family to a new WAL file, without a flush of family x.
+  // Switches every family to a new WAL file by flushing family y (which must hold a write),
+  // leaving family x's memtable, and so the old WAL file, in place.
   void roll_wal() {
     auto s = db_->Flush(rocksdb::FlushOptions(), handles_[2]);
     REQUIRE_MESSAGE(s.ok(), s.ToString());
@@ -145,9 +146,11 @@ TEST_CASE("the WAL replay guard replays a WAL without holes whole") {
     raw_db db(dir.path(), nullptr);
     db.put(1, "a");
     db.put(1, "b", false);
+    db.put(2, "e");
     db.roll_wal();
     db.put(1, "c");
   }
+  REQUIRE(wal_files(dir.path()).size() == 2);  // replayed across two files
   wal_replay_guard guard;
   raw_db db(dir.path(), &guard);
   CHECK_FALSE(guard.stopped().has_value());
