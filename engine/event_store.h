@@ -256,13 +256,13 @@ class event_store {
   // newer WAL file's unsynced write past an older file's lost one; open() now stops the replay
   // there (wal_replay_guard.h), so the defect remains only in a store last recovered by an
   // earlier version. An append is acknowledged only after a WAL sync that covers every WAL
-  // file, so no record after such a gap was ever acknowledged or seen by a reader. repair walks the whole chain; when its first defect is a
-  // gap, it removes every record after it, with their stream and event-id entries, and moves
-  // the stored chain head back, in one synced write. Any other defect (a record that does not
-  // verify, or more records after the gap than could ever be unsynced at once) is damage or
-  // tampering: it fails with `not_repairable` and changes nothing. With `dry_run` it only
-  // reports. The store must not be open elsewhere (RocksDB's lock makes that fail with
-  // `store_locked`).
+  // file, so no record after such a gap was ever acknowledged or seen by a reader. repair walks the
+  // whole chain; when its first defect is a gap, it removes every record after it, with their
+  // stream and event-id entries, and moves the stored chain head back, in one synced write. Any
+  // other defect (a record that does not verify, or more records after the gap than could ever be
+  // unsynced at once) is damage or tampering: it fails with `not_repairable` and changes nothing.
+  // With `dry_run` it only reports. The store must not be open elsewhere (RocksDB's lock makes that
+  // fail with `store_locked`).
   static result<repair_report> repair(const store_options& options, bool dry_run);
 
   // Completes every queued append (so no caller waits forever), stops the sequencer thread and
