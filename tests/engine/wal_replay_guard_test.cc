@@ -22,6 +22,10 @@ namespace stdfs = std::filesystem;
 using detail::wal_replay_guard;
 
 const std::vector<std::string> family_names = {"default", "x", "y"};
+// Indices into family_names: x keeps its memtable (and so the first WAL file) in every test; y
+// is flushed to roll the WAL.
+constexpr int x = 1;
+constexpr int y = 2;
 
 // A database with the families above, closed (without a flush) when it goes.
 class raw_db {
@@ -60,7 +64,7 @@ class raw_db {
   // Switches every family to a new WAL file by flushing family y (which must hold a write),
   // leaving family x's memtable, and so the old WAL file, in place.
   void roll_wal() {
-    auto s = db_->Flush(rocksdb::FlushOptions(), handles_[2]);
+    auto s = db_->Flush(rocksdb::FlushOptions(), handles_[y]);
     REQUIRE_MESSAGE(s.ok(), s.ToString());
   }
   std::uint64_t sequence() const { return db_->GetLatestSequenceNumber(); }
@@ -86,14 +90,14 @@ std::pair<std::uint64_t, std::uint64_t> leave_a_hole(const std::string& dir) {
   std::uintmax_t cut = 0;
   {
     raw_db db(dir, nullptr);
-    db.put(1, "a");
-    db.put(2, "e");
+    db.put(x, "a");
+    db.put(y, "e");
     REQUIRE(wal_files(dir).size() == 1);
     cut = stdfs::file_size(wal_files(dir).front());
-    db.put(1, "b", false);
+    db.put(x, "b", false);
     b = db.sequence();
     db.roll_wal();
-    db.put(1, "c");
+    db.put(x, "c");
     c = db.sequence();
   }
   auto wals = wal_files(dir);
@@ -107,9 +111,9 @@ TEST_CASE("without the guard, RocksDB's point-in-time recovery replays a write p
   test::temp_dir dir;
   leave_a_hole(dir.path());
   raw_db db(dir.path(), nullptr);
-  CHECK(db.has(1, "a"));
-  CHECK_FALSE(db.has(1, "b"));
-  CHECK(db.has(1, "c"));
+  CHECK(db.has(x, "a"));
+  CHECK_FALSE(db.has(x, "b"));
+  CHECK(db.has(x, "c"));
 }
 
 TEST_CASE("the WAL replay guard stops recovery at the first missing batch") {
@@ -119,11 +123,11 @@ TEST_CASE("the WAL replay guard stops recovery at the first missing batch") {
   wal_replay_guard guard;
   {
     raw_db db(dir.path(), &guard);
-    CHECK(db.has(1, "a"));
-    CHECK(db.has(2, "e"));
-    CHECK_FALSE(db.has(1, "b"));
-    CHECK_FALSE(db.has(1, "c"));  // the write after the hole is dropped with it
-    db.put(1, "d");
+    CHECK(db.has(x, "a"));
+    CHECK(db.has(y, "e"));
+    CHECK_FALSE(db.has(x, "b"));
+    CHECK_FALSE(db.has(x, "c"));  // the write after the hole is dropped with it
+    db.put(x, "d");
   }
   REQUIRE(guard.stopped().has_value());
   CHECK(guard.stopped()->wal_number == std::stoull(second_wal));
@@ -134,9 +138,9 @@ TEST_CASE("the WAL replay guard stops recovery at the first missing batch") {
     wal_replay_guard again;
     raw_db db(dir.path(), &again);
     CHECK_FALSE(again.stopped().has_value());
-    CHECK(db.has(1, "a"));
-    CHECK(db.has(1, "d"));
-    CHECK_FALSE(db.has(1, "c"));
+    CHECK(db.has(x, "a"));
+    CHECK(db.has(x, "d"));
+    CHECK_FALSE(db.has(x, "c"));
   }
 }
 
@@ -144,19 +148,19 @@ TEST_CASE("the WAL replay guard replays a WAL without holes whole") {
   test::temp_dir dir;
   {
     raw_db db(dir.path(), nullptr);
-    db.put(1, "a");
-    db.put(1, "b", false);
-    db.put(2, "e");
+    db.put(x, "a");
+    db.put(x, "b", false);
+    db.put(y, "e");
     db.roll_wal();
-    db.put(1, "c");
+    db.put(x, "c");
   }
   REQUIRE(wal_files(dir.path()).size() == 2);  // replayed across two files
   wal_replay_guard guard;
   raw_db db(dir.path(), &guard);
   CHECK_FALSE(guard.stopped().has_value());
-  CHECK(db.has(1, "a"));
-  CHECK(db.has(1, "b"));
-  CHECK(db.has(1, "c"));
+  CHECK(db.has(x, "a"));
+  CHECK(db.has(x, "b"));
+  CHECK(db.has(x, "c"));
 }
 
 }  // namespace
