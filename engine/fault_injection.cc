@@ -33,12 +33,25 @@ namespace stdfs = std::filesystem;
 // small files over others: CURRENT, IDENTITY, OPTIONS).
 constexpr std::uintmax_t max_kept_replaced_bytes = 4 << 20;
 constexpr std::uint64_t max_garbage_bytes = 512;
+constexpr std::uint64_t page_bytes = 4096;
 
 std::string normal(const std::string& path) {
   std::string out = stdfs::path(path).lexically_normal().string();
   while (out.size() > 1 && out.back() == '/')
     out.pop_back();
   return out;
+}
+
+// Zeros over [from, to) of an open file.
+bool write_zeros(int fd, std::uint64_t from, std::uint64_t to) {
+  static const std::string zeros(64 << 10, '\0');
+  while (from < to) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), to - from));
+    if (::pwrite(fd, zeros.data(), n, static_cast<off_t>(from)) != static_cast<ssize_t>(n))
+      return false;
+    from += n;
+  }
+  return true;
 }
 
 std::string parent_of(const std::string& path) {
@@ -83,6 +96,8 @@ struct file_state {
   // Bytes a failed sync may have lost for good: [hole_from, hole_to), empty when equal.
   std::uint64_t hole_from = 0;
   std::uint64_t hole_to = 0;
+  // A file reused through ReuseWritableFile: its length then, all zeros and durable; 0 otherwise.
+  std::uint64_t reused = 0;
 };
 
 // A directory change no directory fsync has covered yet.
@@ -204,13 +219,10 @@ class fault_fs final : public rdb::FileSystemWrapper {
         },
         result, /*keep_content=*/true);
   }
-  // Log recycling writes over an old file's bytes, which this model does not follow; the store
-  // turns recycling off (configure_for_erasure).
-  rdb::IOStatus ReuseWritableFile(const std::string&, const std::string&, const rdb::FileOptions&,
-                                  std::unique_ptr<rdb::FSWritableFile>*,
-                                  rdb::IODebugContext*) override {
-    return rdb::IOStatus::NotSupported("fault injection does not model WAL recycling");
-  }
+  rdb::IOStatus ReuseWritableFile(const std::string& name, const std::string& old_name,
+                                  const rdb::FileOptions& options,
+                                  std::unique_ptr<rdb::FSWritableFile>* result,
+                                  rdb::IODebugContext* dbg) override;
   rdb::IOStatus NewRandomRWFile(const std::string& name, const rdb::FileOptions& options,
                                 std::unique_ptr<rdb::FSRandomRWFile>* result,
                                 rdb::IODebugContext* dbg) override;
@@ -459,6 +471,7 @@ class fault_fs final : public rdb::FileSystemWrapper {
   static void truncated(file_state& file, std::uint64_t size) {
     file.size = size;
     file.synced = std::min(file.synced, size);
+    file.reused = std::min(file.reused, size);
   }
 
   template <class Create, class Result>
@@ -522,6 +535,34 @@ rdb::IOStatus fault_fs::NewRandomRWFile(const std::string& name, const rdb::File
         return target()->NewRandomRWFile(path, options, result, dbg);
       },
       result, /*keep_content=*/true);
+}
+
+// Renames `old_name` to `name` (a directory change like any rename) and writes it from offset 0.
+// The old bytes are the spares' zeros; only the bytes a sync made durable count (all of a file
+// the injector did not see written).
+rdb::IOStatus fault_fs::ReuseWritableFile(const std::string& name, const std::string& old_name,
+                                          const rdb::FileOptions& options,
+                                          std::unique_ptr<rdb::FSWritableFile>* result,
+                                          rdb::IODebugContext* dbg) {
+  const std::string path = normal(name), old = normal(old_name);
+  std::lock_guard lock(mu_);
+  if (auto v = judge(std::nullopt, classify(path), 0, "reuse"); !v.status.ok()) return v.status;
+  std::error_code ec;
+  const auto old_bytes = stdfs::file_size(old, ec);
+  if (ec) return rdb::IOStatus::PathNotFound("no file to reuse at " + old);
+  if (auto s = target()->ReuseWritableFile(path, old, options, result, dbg); !s.ok()) return s;
+  auto state = std::make_shared<file_state>();
+  state->path = path;
+  state->kind = classify(path);
+  state->reused = old_bytes;
+  if (auto it = files_.find(old); it != files_.end()) {
+    state->reused = std::min<std::uint64_t>(old_bytes, it->second->synced);
+    files_.erase(it);
+  }
+  files_[path] = state;
+  changes_.push_back({true, parent_of(path), old, path, std::nullopt, true});
+  *result = std::make_unique<fault_writable_file>(std::move(*result), *this, std::move(state));
+  return rdb::IOStatus::OK();
 }
 
 rdb::IOStatus fault_fs::RenameFile(const std::string& from_name, const std::string& to_name,
@@ -626,10 +667,23 @@ result<power_loss_report> fault_fs::lose_power(const power_loss_options& options
     }
     const bool hole = file->hole_to > file->hole_from && file->hole_from < kept;
     if (hole) report.files.push_back(name + ": bytes lost to a failed sync zeroed");
-    if (kept == on_disk && garbage == 0 && !hole) continue;
+    // A reused file keeps its old length, and its old zeros where the written bytes were lost;
+    // one page of those may survive, past the lost bytes before it.
+    const std::uint64_t length = std::max(kept, std::min<std::uint64_t>(file->reused, on_disk));
+    const std::uint64_t overwritten = std::min(size, length);
+    std::uint64_t page_from = overwritten, page_to = overwritten;
+    if (kept < overwritten && chance(options.reorder)) {
+      page_from = std::max(kept, (kept + rng_() % (overwritten - kept)) / page_bytes * page_bytes);
+      page_to = std::min(overwritten, (page_from / page_bytes + 1) * page_bytes);
+      ++report.files_reordered;
+      report.files.push_back(name + ": kept bytes " + std::to_string(page_from) + "-" +
+                             std::to_string(page_to) + " past the lost ones");
+    }
+    if (length == on_disk && kept == overwritten && garbage == 0 && !hole) continue;
     int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) return make_error(errc::io_error, "power_loss_failed", "cannot open " + path);
-    bool ok = ::ftruncate(fd, static_cast<off_t>(kept)) == 0;
+    bool ok = ::ftruncate(fd, static_cast<off_t>(length)) == 0;
+    if (ok) ok = write_zeros(fd, kept, page_from) && write_zeros(fd, page_to, overwritten);
     if (ok && garbage > 0) {
       std::string junk(garbage, '\0');
       for (auto& c : junk)
@@ -638,9 +692,7 @@ result<power_loss_report> fault_fs::lose_power(const power_loss_options& options
            static_cast<ssize_t>(junk.size());
     }
     if (ok && hole) {
-      std::string zeros(std::min(file->hole_to, kept) - file->hole_from, '\0');
-      ok = ::pwrite(fd, zeros.data(), zeros.size(), static_cast<off_t>(file->hole_from)) ==
-           static_cast<ssize_t>(zeros.size());
+      ok = write_zeros(fd, file->hole_from, std::min(file->hole_to, kept));
       ++report.holes;
     }
     ::close(fd);

@@ -11,6 +11,11 @@
 //   tail fail its checksum and the database does not open, as on ext4 with data=writeback, which
 //   can show stale blocks). The real fsync is never called: the model decides what survives, so
 //   tests run at memory speed.
+// - A file reused through ReuseWritableFile (renamed and written over from offset 0, as the WAL
+//   spares are) keeps its old length, and its old bytes are taken to be zeros (a spare's are):
+//   where the cut drops unsynced bytes inside the old length, zeros show. Writing over blocks is
+//   not ordered the way growing a file is, so one page of the dropped part may survive past the
+//   lost bytes before it.
 // - Of directory entries, those covered by a successful fsync of the directory. Creations and
 //   renames since then are journaled in order: a random prefix of them survives and the rest is
 //   undone (a created file vanishes, a renamed file gets its old name back and the replaced file
@@ -70,17 +75,19 @@ struct power_loss_options {
   double tear = 0.5;     // chance a file keeps a random part of its unsynced tail
   double garbage = 0.3;  // chance a torn WAL tail ends in garbage bytes
   double undo = 0.5;     // chance unsynced directory changes are cut at a random point
+  double reorder = 0.5;  // chance a reused file keeps one page past the bytes it lost
 };
 
 // What a power cut did to the files on disk.
 struct power_loss_report {
   std::uint64_t files_with_unsynced_data = 0;
-  std::uint64_t files_cut = 0;      // cut back to their last sync
-  std::uint64_t files_torn = 0;     // kept a random part of their unsynced tail
-  std::uint64_t files_garbled = 0;  // of the torn ones, WALs ending in garbage
-  std::uint64_t bytes_lost = 0;     // unsynced bytes dropped or garbled
-  std::uint64_t holes = 0;          // files with bytes lost to a failed sync
-  std::uint64_t entries_lost = 0;   // created files whose directory entry vanished
+  std::uint64_t files_cut = 0;        // cut back to their last sync
+  std::uint64_t files_torn = 0;       // kept a random part of their unsynced tail
+  std::uint64_t files_garbled = 0;    // of the torn ones, WALs ending in garbage
+  std::uint64_t files_reordered = 0;  // reused files keeping a page past the bytes they lost
+  std::uint64_t bytes_lost = 0;       // unsynced bytes dropped or garbled
+  std::uint64_t holes = 0;            // files with bytes lost to a failed sync
+  std::uint64_t entries_lost = 0;     // created files whose directory entry vanished
   std::uint64_t renames_undone = 0;
   std::vector<std::string> files;  // what happened to each damaged file, for diagnostics
 };

@@ -1,6 +1,7 @@
 // The fault-injecting file system itself (engine/fault_injection.h), through RocksDB's file
 // system interface: what a power cut keeps and drops, torn tails, lost directory entries,
-// undone renames, holes left by a failed fsync, the crash switch and the fault rules.
+// undone renames, holes left by a failed fsync, files reused over zero-filled spares, the crash
+// switch and the fault rules.
 #include "engine/fault_injection.h"
 
 #include <rocksdb/env.h>
@@ -295,6 +296,123 @@ TEST_CASE("fault injection: lose_power refuses while a store is open on the inje
   CHECK(faults->lose_power().ok());
   store = open_store(options);
   CHECK(store->head_position() == 1);
+}
+
+// A zero-filled spare of `bytes`, synced, its directory entry too: what the WAL spares hand out.
+std::uint64_t make_spare(fs_fixture& f, const std::string& name, std::size_t bytes) {
+  auto spare = f.create(name);
+  REQUIRE(spare->Append(std::string(bytes, '\0'), f.io, nullptr).ok());
+  REQUIRE(spare->Sync(f.io, nullptr).ok());
+  REQUIRE(spare->Close(f.io, nullptr).ok());
+  f.sync_dir();
+  return bytes;
+}
+
+std::unique_ptr<rdb::FSWritableFile> reuse(fs_fixture& f, const std::string& spare,
+                                           const std::string& name) {
+  std::unique_ptr<rdb::FSWritableFile> file;
+  auto s = f.fs.ReuseWritableFile(f.path(name), f.path(spare), rdb::FileOptions(), &file, nullptr);
+  REQUIRE_MESSAGE(s.ok(), s.ToString());
+  return file;
+}
+
+TEST_CASE(
+    "fault injection: a reused file keeps its length, with zeros where unsynced overwrites were "
+    "lost") {
+  fs_fixture f;
+  const auto spare_bytes = make_spare(f, "SPARE", 64 << 10);
+  auto wal = reuse(f, "SPARE", "000007.log");
+  f.sync_dir();
+  const std::string synced(10000, 's'), unsynced(20000, 'u');
+  REQUIRE(wal->Append(synced, f.io, nullptr).ok());
+  REQUIRE(wal->Sync(f.io, nullptr).ok());
+  REQUIRE(wal->Append(unsynced, f.io, nullptr).ok());
+  wal.reset();
+  CHECK(slurp(f.path("000007.log")).substr(0, 30000) == synced + unsynced);
+
+  power_loss_options cut_only;
+  cut_only.tear = 0;
+  cut_only.reorder = 0;
+  auto report = f.faults->lose_power(cut_only);
+  REQUIRE(report.ok());
+  CHECK(report->files_cut == 1);
+  CHECK(report->files_reordered == 0);
+  const std::string after = slurp(f.path("000007.log"));
+  REQUIRE(after.size() == spare_bytes);
+  CHECK(after.substr(0, synced.size()) == synced);
+  CHECK(after.find_first_not_of('\0', synced.size()) == std::string::npos);
+}
+
+TEST_CASE("fault injection: a reused file may keep one page past the overwrites it lost") {
+  for (int round = 0; round < 20; ++round) {
+    CAPTURE(round);
+    fs_fixture f(static_cast<std::uint64_t>(round));
+    make_spare(f, "SPARE", 64 << 10);
+    auto wal = reuse(f, "SPARE", "000008.log");
+    f.sync_dir();
+    const std::string synced(5000, 's'), unsynced(40000, 'u');
+    REQUIRE(wal->Append(synced, f.io, nullptr).ok());
+    REQUIRE(wal->Sync(f.io, nullptr).ok());
+    REQUIRE(wal->Append(unsynced, f.io, nullptr).ok());
+    wal.reset();
+    power_loss_options reorder;
+    reorder.tear = 0;
+    reorder.reorder = 1;
+    auto report = f.faults->lose_power(reorder);
+    REQUIRE(report.ok());
+    CHECK(report->files_reordered == 1);
+    const std::string after = slurp(f.path("000008.log"));
+    REQUIRE(after.size() == 64 << 10);
+    CHECK(after.substr(0, synced.size()) == synced);
+    // Past the synced bytes: zeros, except one run of the unsynced bytes within one page.
+    const auto first = after.find('u', synced.size());
+    REQUIRE(first != std::string::npos);
+    const auto end = after.find_first_not_of('u', first);
+    CHECK(end - first <= 4096);
+    CHECK(first / 4096 == (end - 1) / 4096);
+    CHECK(after.find_first_not_of('\0', synced.size()) == first);
+    CHECK(after.find_first_not_of('\0', end) == std::string::npos);
+  }
+}
+
+TEST_CASE("fault injection: a reused file written past its old length is cut back to that length") {
+  fs_fixture f;
+  make_spare(f, "SPARE", 8192);
+  auto wal = reuse(f, "SPARE", "000009.log");
+  f.sync_dir();
+  REQUIRE(wal->Append(std::string(6000, 's'), f.io, nullptr).ok());
+  REQUIRE(wal->Sync(f.io, nullptr).ok());
+  REQUIRE(wal->Append(std::string(6000, 'u'), f.io, nullptr).ok());  // up to 12000
+  wal.reset();
+  power_loss_options cut_only;
+  cut_only.tear = 0;
+  cut_only.reorder = 0;
+  REQUIRE(f.faults->lose_power(cut_only).ok());
+  const std::string after = slurp(f.path("000009.log"));
+  REQUIRE(after.size() == 8192);
+  CHECK(after.substr(0, 6000) == std::string(6000, 's'));
+  CHECK(after.find_first_not_of('\0', 6000) == std::string::npos);
+}
+
+TEST_CASE("fault injection: an unsynced reuse is undone: the file gets its old name back") {
+  bool undone = false;
+  for (int round = 0; round < 20 && !undone; ++round) {
+    fs_fixture f(static_cast<std::uint64_t>(round));
+    make_spare(f, "SPARE", 4096);
+    auto wal = reuse(f, "SPARE", "000010.log");  // the directory is not synced after it
+    REQUIRE(wal->Append("written", f.io, nullptr).ok());
+    REQUIRE(wal->Sync(f.io, nullptr).ok());
+    wal.reset();
+    power_loss_options undo;
+    undo.undo = 1;
+    auto report = f.faults->lose_power(undo);
+    REQUIRE(report.ok());
+    if (report->renames_undone == 0) continue;
+    undone = true;
+    CHECK_FALSE(std::filesystem::exists(f.path("000010.log")));
+    CHECK(slurp(f.path("SPARE")).substr(0, 7) == "written");
+  }
+  CHECK(undone);
 }
 
 }  // namespace
