@@ -43,7 +43,8 @@ using clock_type = std::chrono::steady_clock;
 constexpr const char* bench_usage =
     "usage: kakehashi bench append     --data DIR [--writers 64] [--events N] [--payload-bytes "
     "300]\n"
-    "                                  [--threads | --rate R] [--compare-raw] [--json]\n"
+    "                                  [--threads | --rate R] [--compare-raw] [--no-wal-spares]\n"
+    "                                  [--json]\n"
     "       kakehashi bench raw-append --data DIR [--writers 64] [--events N] [--value-bytes V]\n"
     "                                  [--puts-per-batch 1] [--payload-bytes 300] [--json]\n"
     "       kakehashi bench replay     --data DIR [--events 1000000] [--no-raw] [--json]\n"
@@ -114,10 +115,11 @@ int fail(const char* what, const error& e) {
   return 1;
 }
 
-result<std::unique_ptr<event_store>> open_store(const std::string& path) {
+result<std::unique_ptr<event_store>> open_store(const std::string& path, bool wal_spares = true) {
   store_options options;
   options.path = path;
   options.create_if_missing = true;
+  options.wal_spares = wal_spares;
   return event_store::open(options);
 }
 
@@ -398,7 +400,7 @@ int bench_append(const args& a) {
   double stored = 0;
   commit_stats commits;
   {
-    auto store = open_store(store_path);
+    auto store = open_store(store_path, !a.has("no-wal-spares"));
     if (!store) return fail("open", store.err());
     auto before = (*store)->commit_statistics();
     std::string tag = run_tag();
@@ -457,15 +459,18 @@ int bench_append(const args& a) {
     // The disk's share: the time appends waited on WAL syncs, against the engine's own work.
     double sync_ms = static_cast<double>(commits.sync_time.count()) / 1e6;
     double syncs = static_cast<double>(commits.syncs);
-    char buf[256];
+    char buf[320];
     std::snprintf(buf, sizeof buf,
                   ",\"syncs\":%llu,\"events_per_sync\":%.1f,\"sync_ms_mean\":%.3f,"
-                  "\"sync_ms_max\":%.3f,\"sync_share\":%.3f",
+                  "\"sync_ms_max\":%.3f,\"sync_share\":%.3f,\"wal_files_over_spares\":%llu,"
+                  "\"wal_files_created\":%llu",
                   static_cast<unsigned long long>(commits.syncs),
                   syncs > 0 ? static_cast<double>(commits.events) / syncs : 0,
                   syncs > 0 ? sync_ms / syncs : 0,
                   static_cast<double>(commits.slowest_sync.count()) / 1e6,
-                  out.seconds > 0 ? sync_ms / 1e3 / out.seconds : 0);
+                  out.seconds > 0 ? sync_ms / 1e3 / out.seconds : 0,
+                  static_cast<unsigned long long>(commits.wal_files_over_spares),
+                  static_cast<unsigned long long>(commits.wal_files_created));
     extra += buf;
   }
 
@@ -623,7 +628,8 @@ int run_bench(int argc, char** argv, int first) {
     return 2;
   }
   std::string which = argv[first];
-  auto parsed = args::parse(argc, argv, first + 1, {"json", "threads", "compare-raw", "no-raw"});
+  auto parsed = args::parse(argc, argv, first + 1,
+                            {"json", "threads", "compare-raw", "no-raw", "no-wal-spares"});
   if (!parsed) {
     std::fprintf(stderr, "kakehashi bench: %s\n%s", parsed.err().message.c_str(), bench_usage);
     return 2;

@@ -571,6 +571,8 @@ std::string describe_cut(const power_loss_report& r) {
   std::string s = fmt_u64(r.files_with_unsynced_data) + " files unsynced: " + fmt_u64(r.files_cut) +
                   " cut, " + fmt_u64(r.files_torn) + " torn";
   if (r.files_garbled) s += " (" + fmt_u64(r.files_garbled) + " garbled)";
+  if (r.files_reordered)
+    s += ", " + fmt_u64(r.files_reordered) + " overwritten with a page kept past lost bytes";
   if (r.entries_lost) s += ", " + fmt_u64(r.entries_lost) + " new files lost";
   if (r.renames_undone) s += ", " + fmt_u64(r.renames_undone) + " renames undone";
   return s;
@@ -616,6 +618,7 @@ summary run(const config& options) {
     out.files_cut += cut.files_cut;
     out.files_torn += cut.files_torn;
     out.files_garbled += cut.files_garbled;
+    out.files_reordered += cut.files_reordered;
     out.entries_lost += cut.entries_lost;
     out.renames_undone += cut.renames_undone;
     out.bytes_lost += cut.bytes_lost;
@@ -770,6 +773,9 @@ summary run(const config& options) {
     ++out.crash_points[crash_point];
     // Abandon the store: everything it still holds in memory stays there, since the file
     // system refuses every change from the crash on.
+    const auto commits = store->commit_statistics();
+    out.wal_files_over_spares += commits.wal_files_over_spares;
+    out.wal_files_created += commits.wal_files_created;
     service.reset();
     store.reset();
     auto cut = faults->lose_power();
@@ -828,7 +834,10 @@ std::string describe(const summary& s) {
   text += "  power cuts: " + fmt_u64(s.files_cut) + " files cut to their last sync, " +
           fmt_u64(s.files_torn) + " torn (" + fmt_u64(s.files_garbled) + " ending in garbage), " +
           fmt_u64(s.entries_lost) + " unsynced new files lost, " + fmt_u64(s.renames_undone) +
-          " renames undone, " + fmt_u64(s.bytes_lost) + " unsynced bytes dropped\n";
+          " renames undone, " + fmt_u64(s.bytes_lost) + " unsynced bytes dropped, " +
+          fmt_u64(s.files_reordered) + " WAL spares with a page kept past lost bytes\n";
+  text += "  WAL files written over zero-filled spares: " + fmt_u64(s.wal_files_over_spares) +
+          " (" + fmt_u64(s.wal_files_created) + " created as usual)\n";
   text += "  log gaps repaired: " + fmt_u64(s.gaps_repaired) + " (" + fmt_u64(s.repair_dropped) +
           " unacknowledged events after them dropped)\n";
   text += "  projections checked against a fresh fold: " + fmt_u64(s.projection_checks) +

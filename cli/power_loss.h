@@ -63,9 +63,12 @@ struct summary {
   std::uint64_t files_cut = 0;
   std::uint64_t files_torn = 0;
   std::uint64_t files_garbled = 0;
+  std::uint64_t files_reordered = 0;
   std::uint64_t entries_lost = 0;
   std::uint64_t renames_undone = 0;
   std::uint64_t bytes_lost = 0;
+  std::uint64_t wal_files_over_spares = 0;  // in the workloads (engine/wal_spares.h)
+  std::uint64_t wal_files_created = 0;
   std::uint64_t head = 0;             // the log's head at the end
   std::string directory;              // kept for inspection, when it was kept
   std::vector<std::string> problems;  // the first few failures

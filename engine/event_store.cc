@@ -90,9 +90,8 @@ rocksdb::Options base_options(const store_options& options) {
   db.IncreaseParallelism(2);
   db.max_background_jobs = 2;
   // Recovery stops at the first bad record, and at the first missing batch (replay_guard_), so
-  // a crash keeps a prefix of what was written. WAL files are never overwritten in place (no
-  // recycling, no preallocated files): that would save each sync an inode write, but the
-  // power-loss test models appends only (README, "Compared with what you would use instead").
+  // a crash keeps a prefix of what was written, also in WAL files written over zero-filled
+  // spares (spares_). RocksDB's own recycling of old WAL files stays off (configure_for_erasure).
   db.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   db.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db.keep_log_file_num = 4;
@@ -155,6 +154,7 @@ result<std::unique_ptr<event_store>> store_impl::open(const store_options& optio
   auto store = std::move(opened).value();
   if (auto recovered = store->recover(); !recovered) return recovered.take_err();
   if (!options.read_only) {
+    if (store->spares_) store->spares_->start();
     store->written_through_.store(store->written_position_, std::memory_order_release);
     store->sequencer_ = std::thread([s = store.get()] { s->run_sequencer(); });
     store->committer_ = std::thread([s = store.get()] { s->run_committer(); });
@@ -192,6 +192,10 @@ status store_impl::open_db() {
   auto db_options = base_options(options_);
   configure_for_erasure(db_options);
   if (options_.faults) db_options.env = fault_env(*options_.faults);
+  if (!options_.read_only && options_.wal_spares) {
+    spares_ = wal_spares::create(db_options.env, options_.path);
+    db_options.env = spares_->env();
+  }
   db_options.wal_filter = &replay_guard_;
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (const auto& name : column_family_names)

@@ -172,6 +172,9 @@ struct store_options {
   // Memtable size of every column family; 0 keeps the engine's tuned sizes. Small ones flush and
   // compact often, which the power-loss test uses to crash in the middle of flushes.
   std::size_t memtable_bytes = 0;
+  // WAL files written full of zeros ahead of time, so that an append's sync need not write the
+  // inode (engine/wal_spares.h). False: WAL files are created as usual (for comparisons).
+  bool wal_spares = true;
   // Tests only: every file the store writes goes through this fault injector
   // (engine/fault_injection.h), which can simulate power loss and failing disks. Null: the real
   // file system.
@@ -233,6 +236,10 @@ struct commit_stats {
   std::uint64_t events = 0;               // events those syncs made durable
   std::chrono::nanoseconds sync_time{0};  // total time spent in them
   std::chrono::nanoseconds slowest_sync{0};
+  // WAL files the store started since it opened: over a zero-filled spare, or created as usual
+  // (no spare ready, or spares off; store_options::wal_spares).
+  std::uint64_t wal_files_over_spares = 0;
+  std::uint64_t wal_files_created = 0;
 };
 
 class subscription {

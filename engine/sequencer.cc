@@ -527,6 +527,11 @@ commit_stats store_impl::commit_statistics() const {
   stats.events = synced_events_.load(std::memory_order_relaxed);
   stats.sync_time = std::chrono::nanoseconds(sync_ns_.load(std::memory_order_relaxed));
   stats.slowest_sync = std::chrono::nanoseconds(slowest_sync_ns_.load(std::memory_order_relaxed));
+  if (spares_) {
+    const auto spares = spares_->stats();
+    stats.wal_files_over_spares = spares.used;
+    stats.wal_files_created = spares.created;
+  }
   return stats;
 }
 

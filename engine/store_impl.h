@@ -39,6 +39,7 @@
 #include "engine/record_codec.h"
 #include "engine/subscription_hub.h"
 #include "engine/wal_replay_guard.h"
+#include "engine/wal_spares.h"
 #include "engine/write_fence.h"
 #include "events/names.h"
 
@@ -147,7 +148,8 @@ class store_impl final : public event_store {
   std::optional<std::uint64_t> current_version(const std::string& stream);
 
   const store_options options_;
-  wal_replay_guard replay_guard_;  // DBOptions::wal_filter of the open
+  wal_replay_guard replay_guard_;       // DBOptions::wal_filter of the open
+  std::unique_ptr<wal_spares> spares_;  // DBOptions::env of a writable open, outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* log_ = nullptr;
