@@ -237,7 +237,7 @@ struct commit_stats {
   std::chrono::nanoseconds sync_time{0};  // total time spent in them
   std::chrono::nanoseconds slowest_sync{0};
   // WAL files the store started since it opened: over a zero-filled spare, or created as usual
-  // (no spare ready, or spares off; store_options::wal_spares).
+  // (no spare ready). Both stay 0 with store_options::wal_spares off.
   std::uint64_t wal_files_over_spares = 0;
   std::uint64_t wal_files_created = 0;
 };

@@ -25,8 +25,8 @@ constexpr std::uint64_t max_spare_bytes = 64 << 20;
 // Zeros are written and synced a chunk at a time, so that an append's WAL sync waits behind one
 // chunk at most. Written at once, with writeback started per MiB, the spare kept WAL syncs
 // waiting up to 28 ms, and at 35,000 appends/s (open loop) the 99th percentile was 14-19 ms
-// against 4-4.4 ms without spares; a chunk at a time, 4.0-5.9 ms against 3.8-7.2. Metering the
-// spare with the rate limiter, as flushes are, left it unready for half the WAL files.
+// against 3.9-4.4 ms without spares; a chunk at a time, 4.0-5.9 ms against 3.5-7.2. Metering
+// the spare with the rate limiter, as flushes are, left it unready for half the WAL files.
 constexpr std::size_t chunk_bytes = 256 << 10;
 
 std::string normal(const std::string& path) {
