@@ -3,9 +3,10 @@
 //
 // Why: on ext4 a sync of a file that grew writes the inode too; a sync of bytes written over
 // blocks that already hold data does not. Each append's WAL sync here was the new data, the inode
-// and the cache flush; with a prepared file it is the data and the flush (README, "What a WAL
-// sync costs"). RocksDB's own recycling of old WAL files would do the same, but RocksDB 7.8 turns
-// it off under point-in-time recovery, and an old WAL's bytes would keep erased subjects' keys.
+// and the cache flush; with a prepared file it is the data and the flush (README, "Compared with
+// what you would use instead"). RocksDB's own recycling of old WAL files would do the same, but
+// RocksDB 7.8 turns it off under point-in-time recovery, and an old WAL's bytes would keep erased
+// subjects' keys.
 // A spare holds only zeros: nothing of a previous file survives in it.
 //
 // How: a file system over the store's own that, when RocksDB creates a WAL file in the data
