@@ -43,25 +43,25 @@ std::uint64_t spare_bytes_after(std::uint64_t wal_bytes) {
 }
 
 // A WAL file that counts the bytes appended to it, so that the next spare can be sized after it.
+// RocksDB appends only to the newest WAL file, so one counter, reset for each new file, serves.
 class counted_wal final : public rdb::FSWritableFileOwnerWrapper {
  public:
-  counted_wal(std::unique_ptr<rdb::FSWritableFile> file,
-              std::shared_ptr<std::atomic<std::uint64_t>> bytes)
-      : FSWritableFileOwnerWrapper(std::move(file)), bytes_(std::move(bytes)) {}
+  counted_wal(std::unique_ptr<rdb::FSWritableFile> file, std::atomic<std::uint64_t>& bytes)
+      : FSWritableFileOwnerWrapper(std::move(file)), bytes_(bytes) {}
 
   rdb::IOStatus Append(const rdb::Slice& data, const rdb::IOOptions& options,
                        rdb::IODebugContext* dbg) override {
-    bytes_->fetch_add(data.size(), std::memory_order_relaxed);
+    bytes_.fetch_add(data.size(), std::memory_order_relaxed);
     return FSWritableFileOwnerWrapper::Append(data, options, dbg);
   }
   rdb::IOStatus Append(const rdb::Slice& data, const rdb::IOOptions& options,
                        const rdb::DataVerificationInfo& info, rdb::IODebugContext* dbg) override {
-    bytes_->fetch_add(data.size(), std::memory_order_relaxed);
+    bytes_.fetch_add(data.size(), std::memory_order_relaxed);
     return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
   }
 
  private:
-  std::shared_ptr<std::atomic<std::uint64_t>> bytes_;
+  std::atomic<std::uint64_t>& bytes_;  // the file system's, which outlives the database's files
 };
 
 class spare_fs final : public rdb::FileSystemWrapper {
@@ -79,18 +79,14 @@ class spare_fs final : public rdb::FileSystemWrapper {
                                 std::unique_ptr<rdb::FSWritableFile>* result,
                                 rdb::IODebugContext* dbg) override {
     if (!is_wal(name)) return target()->NewWritableFile(name, options, result, dbg);
-    auto counter = std::make_shared<std::atomic<std::uint64_t>>(0);
     bool take = false;
     {
       std::lock_guard lock(mu_);
       take = ready_;
       ready_ = false;
       handing_out_ = take;
-      if (current_wal_bytes_) {
-        if (auto finished = current_wal_bytes_->load(std::memory_order_relaxed); finished > 0)
-          next_spare_bytes_ = spare_bytes_after(finished);
-      }
-      current_wal_bytes_ = counter;
+      if (auto finished = wal_bytes_.exchange(0, std::memory_order_relaxed); finished > 0)
+        next_spare_bytes_ = spare_bytes_after(finished);
     }
     rdb::IOStatus s;
     if (take) s = target()->ReuseWritableFile(name, spare_path_, options, result, dbg);
@@ -104,7 +100,7 @@ class spare_fs final : public rdb::FileSystemWrapper {
     // Only now: the next spare is created under the same name, which must be free by then (a
     // spare created while the last one was still being renamed truncated the new WAL file).
     wake_.notify_all();
-    if (s.ok()) *result = std::make_unique<counted_wal>(std::move(*result), std::move(counter));
+    if (s.ok()) *result = std::make_unique<counted_wal>(std::move(*result), wal_bytes_);
     return s;
   }
 
@@ -158,11 +154,9 @@ class spare_fs final : public rdb::FileSystemWrapper {
       if (!s.ok()) {
         // A full or failing disk: the WAL goes on in files created as usual.
         failed_ = true;
-        ++stats_.failures;
         continue;
       }
       ready_ = true;
-      ++stats_.prepared;
     }
   }
 
@@ -178,8 +172,6 @@ class spare_fs final : public rdb::FileSystemWrapper {
       s = file->Append(rdb::Slice(zeros.data(), n), rdb::IOOptions(), nullptr);
       if (s.ok()) s = file->Sync(rdb::IOOptions(), nullptr);
       offset += n;
-      std::lock_guard lock(mu_);
-      stats_.bytes_written += n;
     }
     if (auto closed = file->Close(rdb::IOOptions(), nullptr); s.ok()) s = closed;
     return s;
@@ -195,11 +187,11 @@ class spare_fs final : public rdb::FileSystemWrapper {
   mutable std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
-  bool ready_ = false;                  // the spare file is whole and synced
-  bool handing_out_ = false;            // the spare is being renamed to a WAL file's name
-  bool failed_ = false;                 // an I/O error: no more spares for this open
-  std::uint64_t next_spare_bytes_ = 0;  // 0 until a WAL file has been finished
-  std::shared_ptr<std::atomic<std::uint64_t>> current_wal_bytes_;
+  bool ready_ = false;                       // the spare file is whole and synced
+  bool handing_out_ = false;                 // the spare is being renamed to a WAL file's name
+  bool failed_ = false;                      // an I/O error: no more spares for this open
+  std::uint64_t next_spare_bytes_ = 0;       // 0 until a WAL file has been finished
+  std::atomic<std::uint64_t> wal_bytes_{0};  // appended to the newest WAL file
   wal_spare_stats stats_;
   std::thread preparer_;
 };

@@ -37,11 +37,8 @@
 namespace kakehashi::detail {
 
 struct wal_spare_stats {
-  std::uint64_t prepared = 0;       // spares written and synced
-  std::uint64_t used = 0;           // WAL files that were a spare
-  std::uint64_t created = 0;        // WAL files created as usual, no spare being ready
-  std::uint64_t failures = 0;       // spares abandoned on an I/O error (preparing stops then)
-  std::uint64_t bytes_written = 0;  // zeros written into spares
+  std::uint64_t used = 0;     // WAL files that were a spare
+  std::uint64_t created = 0;  // WAL files created as usual: no spare ready (or none could be made)
 };
 
 class wal_spares {
