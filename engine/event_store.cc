@@ -162,7 +162,24 @@ result<std::unique_ptr<event_store>> store_impl::open(const store_options& optio
   return std::unique_ptr<event_store>(std::move(store));
 }
 
-store_impl::store_impl(const store_options& options) : options_(options) {}
+namespace {
+
+std::optional<commit_mode_chooser::mode> pinned_mode(commit_policy policy) {
+  switch (policy) {
+    case commit_policy::batch:
+      return commit_mode_chooser::mode::batch;
+    case commit_policy::overlap:
+      return commit_mode_chooser::mode::overlap;
+    case commit_policy::adaptive:
+      break;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+store_impl::store_impl(const store_options& options)
+    : options_(options), mode_(pinned_mode(options.commit)) {}
 
 store_impl::~store_impl() {
   if (sequencer_.joinable()) {
@@ -170,7 +187,7 @@ store_impl::~store_impl() {
       std::lock_guard lock(queue_mutex_);
       stopping_ = true;
     }
-    queue_not_empty_.notify_all();
+    sequencer_wake_.notify_all();
     queue_not_full_.notify_all();
     sequencer_.join();
     // The sequencer has handed over every group it wrote; the committer syncs them and stops.
@@ -521,6 +538,27 @@ result<std::unique_ptr<event_store>> event_store::open(const store_options& opti
 
 result<repair_report> event_store::repair(const store_options& options, bool dry_run) {
   return detail::store_impl::repair(options, dry_run);
+}
+
+namespace {
+
+constexpr std::pair<commit_policy, std::string_view> commit_policy_names[] = {
+    {commit_policy::adaptive, "adaptive"},
+    {commit_policy::batch, "batch"},
+    {commit_policy::overlap, "overlap"}};
+
+}  // namespace
+
+std::string_view commit_policy_name(commit_policy policy) {
+  for (auto [known, name] : commit_policy_names)
+    if (known == policy) return name;
+  return {};
+}
+
+std::optional<commit_policy> parse_commit_policy(std::string_view name) {
+  for (auto [known, known_name] : commit_policy_names)
+    if (known_name == name) return known;
+  return std::nullopt;
 }
 
 }  // namespace kakehashi

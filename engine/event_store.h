@@ -154,6 +154,13 @@ struct store_limits {
   std::size_t max_actor_field_bytes = 256;
 };
 
+// How appends are committed: by batch or overlap (engine/commit_mode.h), whichever measures
+// faster on the live load, or pinned to one of them (for comparisons and tests).
+enum class commit_policy { adaptive, batch, overlap };
+// Their names on the command line: "adaptive", "batch", "overlap".
+std::string_view commit_policy_name(commit_policy policy);
+std::optional<commit_policy> parse_commit_policy(std::string_view name);
+
 struct store_options {
   std::string path;
   bool create_if_missing = true;
@@ -175,6 +182,7 @@ struct store_options {
   // WAL files written full of zeros ahead of time, so that an append's sync need not write the
   // inode (engine/wal_spares.h). False: WAL files are created as usual (for comparisons).
   bool wal_spares = true;
+  commit_policy commit = commit_policy::adaptive;
   // Tests only: every file the store writes goes through this fault injector
   // (engine/fault_injection.h), which can simulate power loss and failing disks. Null: the real
   // file system.
@@ -233,6 +241,7 @@ struct subscription_stats {
 // read at any time from any thread (each field is consistent on its own, not with the others).
 struct commit_stats {
   std::uint64_t syncs = 0;                // WAL syncs that succeeded
+  std::uint64_t overlapped_syncs = 0;     // of those, in overlap mode (engine/commit_mode.h)
   std::uint64_t events = 0;               // events those syncs made durable
   std::chrono::nanoseconds sync_time{0};  // total time spent in them
   std::chrono::nanoseconds slowest_sync{0};
@@ -280,8 +289,10 @@ class event_store {
 
   // Blocks until the append is durable (fsync'd) or rejected; a rejected append wrote nothing.
   virtual result<append_result> append(append_request request) = 0;
-  // As append, but completes through `done`, called once on the committer thread (or at once on
-  // the caller's thread for an invalid request or a full queue). `done` must not block.
+  // As append, but completes through `done`, called once on one of the store's two commit threads
+  // (or at once on the caller's thread for an invalid request or a full queue). Callbacks run
+  // one at a time, in the order their appends were committed. `done` must not block: the next
+  // appends wait for it.
   virtual void append_async(append_request request, append_callback done) = 0;
 
   // Events of one stream from `from_version`, forward or backward, at most `limit`.

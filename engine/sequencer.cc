@@ -2,10 +2,11 @@
 // drains the queue, checks expectations against its stream heads, assigns gap-free positions,
 // links the hash chain and stages each group as one WriteBatch (group commit, as LevelDB's
 // BuildBatchGroup), and one committer thread that syncs the WAL for every group written so far
-// and only then completes callers and wakes subscribers. Batches are written unsynced, in
-// position order, by the sequencer while the committer syncs and by the committer otherwise
-// (see store_impl.h). A failed write or sync is reported to every caller that depended on it,
-// and stops all writes until the store is reopened.
+// and only then wakes subscribers and has the callers completed, by itself or by the sequencer
+// (the commit mode, commit_mode.h). Batches are written unsynced, in position order, by the
+// sequencer while the committer syncs and by the committer otherwise (see store_impl.h). A
+// failed write or sync is reported to every caller that depended on it, and stops all writes
+// until the store is reopened.
 #include <pthread.h>
 
 #include <algorithm>
@@ -29,9 +30,14 @@ constexpr std::size_t handoff_events = 16;
 // few groups' staging time.
 constexpr std::chrono::microseconds max_staging_poll{100};
 
+// The store whose sequencer this thread is, if any: appends its completion callbacks submit need
+// not wake it (see append_async).
+thread_local const void* sequencer_of = nullptr;
 // The store whose committer is running completion callbacks on this thread, if any: appends
 // those callbacks submit wake the sequencer in batches (see append_async).
 thread_local const void* completing_store = nullptr;
+// A cycle in which the committer slept this long waiting for work was idle, not busy.
+constexpr std::chrono::milliseconds idle_sleep{1};
 
 error wrong_version(const std::string& stream, std::optional<std::uint64_t> current,
                     const expected_version& expected) {
@@ -200,6 +206,9 @@ void store_impl::append_async(append_request request, append_callback done) {
     queue_.push_back({std::move(request), std::move(done), events});
     enqueued_appends_.fetch_add(1, std::memory_order_release);
   }
+  // Submitted by a completion the sequencer runs (closed-loop clients resubmit from their
+  // callbacks): it stages the queue once its callbacks are done, in groups, without a wake.
+  if (sequencer_of == this) return;
   if (completing_store == this) {
     // Submitted by a completion the committer runs, which is often followed by more (closed-loop
     // clients resubmit from their callbacks). Waking the sequencer for each made it stage groups
@@ -211,7 +220,7 @@ void store_impl::append_async(append_request request, append_callback done) {
     if (deferred_events_ < handoff_events) return;
     deferred_events_ = 0;
   }
-  queue_not_empty_.notify_one();
+  sequencer_wake_.notify_one();
 }
 
 result<append_result> store_impl::append(append_request request) {
@@ -231,14 +240,23 @@ result<append_result> store_impl::append(append_request request) {
 
 void store_impl::run_sequencer() {
   pthread_setname_np(pthread_self(), "kh-sequencer");  // for top and profilers
+  sequencer_of = this;
   std::vector<pending_append> group;
   for (;;) {
+    bool synced = false;
     {
       std::unique_lock lock(queue_mutex_);
-      queue_not_empty_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      // Stopping, and every queued append was staged (the committer completes what it staged).
-      if (queue_.empty()) return;
+      sequencer_wake_.wait(lock,
+                           [&] { return stopping_ || !queue_.empty() || !synced_groups_.empty(); });
+      synced = !synced_groups_.empty();
+      // Stopping, with every queued append staged: the committer completes what is in flight.
+      if (!synced && queue_.empty()) {
+        sequencer_exited_ = true;
+        return;
+      }
     }
+    // Callers first: in a closed loop their next appends join what is staged next.
+    if (synced) complete_synced();
     std::lock_guard staging(staging_mutex_);
     stage_next_group(group);  // finds nothing when the committer staged them meanwhile
   }
@@ -246,8 +264,7 @@ void store_impl::run_sequencer() {
 
 bool store_impl::stage_next_group(std::vector<pending_append>& group) {
   if (!take_group(group)) return false;
-  auto staged = stage_group(group);
-  hand_over(std::move(staged), group.size());
+  hand_over(stage_group(group), group.size());
   group.clear();
   return true;
 }
@@ -412,11 +429,12 @@ void store_impl::run_committer() {
     std::unique_lock lock(commit_mutex_);
     await_groups(lock);
     if (commit_queue_.empty()) return;  // the sequencer stopped and everything is committed
-    // Appends queued by now (often resubmitted by the callbacks this thread just ran) would
-    // otherwise miss this sync and wait for all of it and then their own: closed-loop writers
-    // split into two cohorts that take turns, halving the events per sync. So this thread takes
-    // and writes the groups handed over until those appends are among them, and then syncs
-    // once for all. Bounded by what was queued at this moment and by max_group_events.
+    // In batch mode, appends queued by now (often resubmitted by the callbacks this thread just
+    // ran) would otherwise miss this sync and wait for all of it and then their own, so this
+    // thread takes and writes the groups handed over until those appends are among them, and
+    // then syncs once for all; bounded by what was queued at this moment and by
+    // max_group_events. In overlap mode it syncs what was handed over at once.
+    const bool batch = mode_.current() == commit_mode_chooser::mode::batch;
     const std::uint64_t queued = enqueued_appends_.load(std::memory_order_acquire);
     std::size_t events = 0;
     for (;;) {
@@ -425,8 +443,8 @@ void store_impl::run_committer() {
         events += commit_queue_.front().events.size();
         groups.push_back(std::move(commit_queue_.front()));
       }
-      bool complete =
-          sequencer_done_ || handed_over_appends_ >= queued || events >= options_.max_group_events;
+      bool complete = !batch || sequencer_done_ || handed_over_appends_ >= queued ||
+                      events >= options_.max_group_events;
       lock.unlock();
       commit_room_.notify_all();
       // The groups are in position order and the sequencer writes none while any is unwritten.
@@ -461,7 +479,11 @@ void store_impl::await_groups(std::unique_lock<std::mutex>& lock) {
       __builtin_ia32_pause();
     lock.lock();
   }
-  commit_ready_.wait(lock, [&] { return sequencer_done_ || !commit_queue_.empty(); });
+  auto ready = [&] { return sequencer_done_ || !commit_queue_.empty(); };
+  if (ready()) return;
+  const auto slept_from = std::chrono::steady_clock::now();
+  commit_ready_.wait(lock, ready);
+  committer_slept_ += std::chrono::steady_clock::now() - slept_from;
 }
 
 void store_impl::commit(std::deque<staged_group>& groups) {
@@ -478,7 +500,13 @@ void store_impl::commit(std::deque<staged_group>& groups) {
       auto started = std::chrono::steady_clock::now();
       auto synced = db_->SyncWAL();
       if (synced.ok()) {
-        count_sync(groups, std::chrono::steady_clock::now() - started);
+        const auto ended = std::chrono::steady_clock::now();
+        count_sync(groups, ended - started);
+        if (last_sync_ended_ != std::chrono::steady_clock::time_point{})
+          mode_.on_sync(synced_events(groups), ended - last_sync_ended_,
+                        committer_slept_ < idle_sleep);
+        last_sync_ended_ = ended;
+        committer_slept_ = {};
       } else {
         writes_failed_.stop();
         failure = io_failure(synced, "the append was not made durable");
@@ -487,7 +515,6 @@ void store_impl::commit(std::deque<staged_group>& groups) {
   }
   committer_syncing_.store(false, std::memory_order_release);
   const std::int64_t committed_at = now_micros();
-  completing_store = this;
   for (auto& group : groups) {
     for (auto& outcome : group.outcomes)
       if (outcome.ok()) outcome->committed_at = committed_at;
@@ -498,21 +525,53 @@ void store_impl::commit(std::deque<staged_group>& groups) {
       last_position_.store(group.events.back()->position, std::memory_order_release);
       hub_.publish(group.events);
     }
-    for (std::size_t i = 0; i < group.callers.size(); ++i)
-      group.callers[i](std::move(group.outcomes[i]));
   }
+  bool sequencer_completes = false;
+  {
+    std::lock_guard lock(queue_mutex_);
+    // A sequencer stuck in a slow callback does not make the list grow without bound.
+    sequencer_completes = mode_.current() == commit_mode_chooser::mode::overlap &&
+                          !sequencer_exited_ && synced_groups_.size() < max_unsynced_groups;
+    for (auto& group : groups)
+      synced_groups_.push_back(std::move(group));
+  }
+  if (sequencer_completes) {
+    sequencer_wake_.notify_one();
+    return;
+  }
+  completing_store = this;
+  complete_synced();
   completing_store = nullptr;
   if (deferred_events_ > 0) {
     deferred_events_ = 0;
-    queue_not_empty_.notify_one();
+    sequencer_wake_.notify_one();
   }
+}
+
+void store_impl::complete_synced() {
+  std::lock_guard completing(completion_mutex_);
+  {
+    std::lock_guard lock(queue_mutex_);
+    completing_.swap(synced_groups_);
+  }
+  for (auto& group : completing_)
+    for (std::size_t i = 0; i < group.callers.size(); ++i)
+      group.callers[i](std::move(group.outcomes[i]));
+  completing_.clear();
+}
+
+std::size_t store_impl::synced_events(const std::deque<staged_group>& groups) {
+  std::size_t events = 0;
+  for (const auto& group : groups)
+    events += group.events.size();
+  return events;
 }
 
 void store_impl::count_sync(const std::deque<staged_group>& groups,
                             std::chrono::steady_clock::duration took) {
-  std::uint64_t events = 0;
-  for (const auto& group : groups)
-    events += group.events.size();
+  const std::uint64_t events = synced_events(groups);
+  if (mode_.current() == commit_mode_chooser::mode::overlap)
+    overlapped_syncs_.fetch_add(1, std::memory_order_relaxed);
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(took).count();
   syncs_.fetch_add(1, std::memory_order_relaxed);
   synced_events_.fetch_add(events, std::memory_order_relaxed);
@@ -524,6 +583,7 @@ void store_impl::count_sync(const std::deque<staged_group>& groups,
 commit_stats store_impl::commit_statistics() const {
   commit_stats stats;
   stats.syncs = syncs_.load(std::memory_order_relaxed);
+  stats.overlapped_syncs = overlapped_syncs_.load(std::memory_order_relaxed);
   stats.events = synced_events_.load(std::memory_order_relaxed);
   stats.sync_time = std::chrono::nanoseconds(sync_ns_.load(std::memory_order_relaxed));
   stats.slowest_sync = std::chrono::nanoseconds(slowest_sync_ns_.load(std::memory_order_relaxed));

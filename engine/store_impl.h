@@ -5,12 +5,16 @@
 //
 // Two threads commit appends, as a pipeline: the sequencer stages each group (expectations,
 // positions, chain) into a WriteBatch and hands it to the committer, which syncs the WAL and
-// only then publishes the group's events, moves the head position and completes its callers.
+// only then publishes the group's events and moves the head position. Who completes the
+// callers, and when the next sync starts, is the commit mode (commit_mode.h): in batch mode the
+// committer completes them itself and then waits for the appends they submit, so that one sync
+// covers those too; in overlap mode it hands the synced groups to the sequencer, which completes
+// their callers before it stages again, and syncs at once what was written meanwhile. Callbacks
+// run one at a time and in commit order, whichever thread runs them (completion_mutex_).
 // Each batch is written to RocksDB unsynced, in position order, by whichever thread is free:
 // while the committer's fsync runs, the sequencer writes the groups it stages itself, so the
 // disk wait does not stall staging; while the committer is free, it writes the small groups
-// the sequencer hands over, so writing one group overlaps staging the next. Before a sync the
-// committer waits (bounded) for the appends already queued, so one fsync covers them too.
+// the sequencer hands over, so writing one group overlaps staging the next.
 // Events written but not yet synced are invisible to every reader: reads stop at
 // head_position(), which moves only after a sync.
 // Staging is the sequencer's job, but the committer stages queued appends itself when it
@@ -33,6 +37,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "engine/commit_mode.h"
 #include "engine/event_store.h"
 #include "engine/key_vault_impl.h"
 #include "engine/projection_store_impl.h"
@@ -57,9 +62,10 @@ std::string chain_head_value(position_t position, const hash256& hash);
 // falls this far back.
 constexpr std::size_t max_unsynced_groups = 64;
 // More events than a crash can catch written but unsynced: the committer syncs what it took
-// (up to max_group_events, then at most one more queue's worth of groups), while the queue
-// refills and the sequencer writes one more group; a group holds at most max_group_events plus
-// one append. repair() refuses to drop more than this after a gap.
+// (in batch mode up to max_group_events, then at most one more queue's worth of groups; in
+// overlap mode one queue's worth), while the queue refills and the sequencer writes one more
+// group; a group holds at most max_group_events plus one append. repair() refuses to drop more
+// than this after a gap.
 inline std::size_t max_unsynced_events(const store_options& options) {
   return (2 * max_unsynced_groups + 2) *
          (options.max_group_events + options.limits.max_events_per_append);
@@ -141,7 +147,11 @@ class store_impl final : public event_store {
   void write_group(staged_group& group);  // by whichever thread may write, in position order
   void run_committer();
   void commit(std::deque<staged_group>& groups);
+  // Runs the callers' callbacks of the synced groups, oldest first; on the sequencer, or on the
+  // committer once the sequencer has stopped or falls max_unsynced_groups behind.
+  void complete_synced();
   void count_sync(const std::deque<staged_group>& groups, std::chrono::steady_clock::duration took);
+  static std::size_t synced_events(const std::deque<staged_group>& groups);
   result<append_result> stage(pending_append& pending, group_state& state);
   result<std::optional<append_result>> find_duplicate(const append_request& request,
                                                       group_state& state);
@@ -178,17 +188,24 @@ class store_impl final : public event_store {
   std::unordered_map<std::string, std::optional<std::uint64_t>> stream_heads_;
 
   std::mutex queue_mutex_;
-  std::condition_variable queue_not_empty_;
+  std::condition_variable sequencer_wake_;  // appends queued, groups synced, or stopping
   std::condition_variable queue_not_full_;
   std::deque<pending_append> queue_;
   // Appends ever put on queue_ (written under queue_mutex_, read by the committer without it).
   std::atomic<std::uint64_t> enqueued_appends_{0};
+  // Groups synced (or failed) whose callers are still to be told; guarded by queue_mutex_, so
+  // the sequencer waits for appends and for these on one condition.
+  std::deque<staged_group> synced_groups_;
+  bool sequencer_exited_ = false;  // the committer completes its groups itself from then on
   bool stopping_ = false;
   std::thread sequencer_;
   // Held while staging a group and handing it over; the lock order is staging_mutex_, then
   // queue_mutex_ or commit_mutex_.
   std::mutex staging_mutex_;
   std::vector<pending_append> committer_group_;  // committer-owned scratch
+  // Held while running callbacks, so they run one at a time and in order, on either thread.
+  std::mutex completion_mutex_;
+  std::deque<staged_group> completing_;  // guarded by completion_mutex_; scratch
 
   std::mutex commit_mutex_;
   std::condition_variable commit_ready_;
@@ -200,13 +217,18 @@ class store_impl final : public event_store {
   // the committer writes, so RocksDB gets the groups in position order.
   std::size_t unwritten_groups_ = 0;
   std::atomic<bool> committer_syncing_{false};  // in SyncWAL: the sequencer writes its groups
-  // Events appended by the completions commit() runs since it last woke the sequencer.
+  // Committer-owned: how it runs its cycle, and what the chooser measures it by.
+  commit_mode_chooser mode_;
+  std::chrono::steady_clock::time_point last_sync_ended_{};
+  std::chrono::steady_clock::duration committer_slept_{};
+  // Events appended by the completions the committer runs since it last woke the sequencer.
   // Committer-owned.
   std::size_t deferred_events_ = 0;
   bool sequencer_done_ = false;
   std::thread committer_;
   // commit_statistics(): written by the committer only.
   std::atomic<std::uint64_t> syncs_{0};
+  std::atomic<std::uint64_t> overlapped_syncs_{0};
   std::atomic<std::uint64_t> synced_events_{0};
   std::atomic<std::int64_t> sync_ns_{0};
   std::atomic<std::int64_t> slowest_sync_ns_{0};

@@ -1,5 +1,6 @@
-// Concurrent appends: optimistic concurrency on one stream, and gap-free positions across many
-// writers mixing append and append_async.
+// Concurrent appends: optimistic concurrency on one stream, gap-free positions across many
+// writers mixing append and append_async, and closed-loop writers resubmitting from their
+// callbacks; each under both ways of committing (engine/commit_mode.h) and the adaptive choice.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -17,9 +18,20 @@
 namespace kakehashi::test {
 namespace {
 
-TEST_CASE("concurrent writers on one stream with exact expectations have one winner per version") {
+constexpr std::pair<const char*, commit_policy> commit_policies[] = {
+    {"adaptive", commit_policy::adaptive},
+    {"batch", commit_policy::batch},
+    {"overlap", commit_policy::overlap}};
+
+std::unique_ptr<event_store> open_store(const temp_dir& dir, commit_policy commit) {
+  auto options = options_for(dir);
+  options.commit = commit;
+  return test::open_store(options);
+}
+
+void one_winner_per_version(commit_policy commit) {
   temp_dir dir;
-  auto store = open_store(dir);
+  auto store = open_store(dir, commit);
   constexpr int threads = 8;
   constexpr std::uint64_t target = 160;  // events in the stream at the end
   const std::string stream = "race-1";
@@ -83,15 +95,22 @@ TEST_CASE("concurrent writers on one stream with exact expectations have one win
   CHECK_FALSE(store->writes_failed());
 }
 
+TEST_CASE("concurrent writers on one stream with exact expectations have one winner per version") {
+  for (auto [name, commit] : commit_policies)
+    SUBCASE(name) {
+      one_winner_per_version(commit);
+    }
+}
+
 // One append a writer made, with what it asked for.
 struct made_append {
   append_result result;
   std::size_t event_count = 0;
 };
 
-TEST_CASE("positions stay gap-free under concurrent append and append_async") {
+void gap_free_positions(commit_policy commit) {
   temp_dir dir;
-  auto store = open_store(dir);
+  auto store = open_store(dir, commit);
   constexpr int threads = 8;
   constexpr int ops_per_thread = 60;
 
@@ -211,6 +230,134 @@ TEST_CASE("positions stay gap-free under concurrent append and append_async") {
   for (const auto& [stream, count] : next_version)
     CHECK(store->stream_version(stream) == std::optional<std::uint64_t>(count - 1));
   CHECK_FALSE(store->writes_failed());
+}
+
+TEST_CASE("positions stay gap-free under concurrent append and append_async") {
+  for (auto [name, commit] : commit_policies)
+    SUBCASE(name) {
+      gap_free_positions(commit);
+    }
+}
+
+// Closed-loop writers, as the append benchmark runs them: each callback submits its writer's
+// next append. Callbacks run one at a time and in commit order, whichever thread runs them.
+void closed_loop(commit_policy commit) {
+  temp_dir dir;
+  auto store = open_store(dir, commit);
+  constexpr std::size_t writers = 64;
+  constexpr std::size_t appends_per_writer = 120;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::size_t finished = 0;
+  std::vector<std::string> failures;  // guarded by mu
+  // Touched only inside callbacks, which must not overlap: no lock, and overlap is detected.
+  std::atomic<int> in_callback{0};
+  position_t last_completed = 0;
+  std::vector<std::size_t> done(writers, 0);
+  std::function<void(std::size_t)> submit = [&](std::size_t w) {
+    const auto expected =
+        done[w] == 0 ? expected_version::no_stream() : expected_version::exact(done[w] - 1);
+    store->append_async(single("loop-" + std::to_string(w), expected, make_event("Looped")),
+                        [&, w](result<append_result> appended) {
+                          if (in_callback.fetch_add(1) != 0) {
+                            std::lock_guard lock(mu);
+                            failures.push_back("two callbacks ran at once");
+                          }
+                          if (!appended) {
+                            std::lock_guard lock(mu);
+                            failures.push_back(describe(appended.err()));
+                          } else if (appended->first_position <= last_completed) {
+                            std::lock_guard lock(mu);
+                            failures.push_back("callback for position " +
+                                               std::to_string(appended->first_position) +
+                                               " after one for " + std::to_string(last_completed));
+                          } else {
+                            last_completed = appended->last_position;
+                          }
+                          const bool more = appended && ++done[w] < appends_per_writer;
+                          in_callback.fetch_sub(1);
+                          if (more) {
+                            submit(w);
+                          } else {
+                            std::lock_guard lock(mu);
+                            ++finished;
+                            cv.notify_all();
+                          }
+                        });
+  };
+  for (std::size_t w = 0; w < writers; ++w)
+    submit(w);
+  {
+    std::unique_lock lock(mu);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(120), [&] { return finished == writers; }));
+  }
+  for (const auto& f : failures)
+    FAIL_CHECK(f);
+  CHECK(store->head_position() == writers * appends_per_writer);
+  auto all = read_everything(*store);
+  REQUIRE(all.size() == writers * appends_per_writer);
+  for (std::size_t i = 0; i < all.size(); ++i)
+    CHECK(all[i]->position == i + 1);
+  for (std::size_t w = 0; w < writers; ++w)
+    CHECK(store->stream_version("loop-" + std::to_string(w)) ==
+          std::optional<std::uint64_t>(appends_per_writer - 1));
+  const auto stats = store->commit_statistics();
+  if (commit == commit_policy::batch) CHECK(stats.overlapped_syncs == 0);
+  if (commit == commit_policy::overlap) CHECK(stats.overlapped_syncs == stats.syncs);
+}
+
+TEST_CASE("closed-loop writers resubmitting from their callbacks all complete, in commit order") {
+  for (auto [name, commit] : commit_policies)
+    SUBCASE(name) {
+      closed_loop(commit);
+    }
+}
+
+TEST_CASE("a slow callback holds the later ones back, and they still run one at a time") {
+  // In overlap mode the sequencer runs the callbacks; while one sleeps, the committer goes on
+  // staging and syncing what a submitter keeps queueing, and once max_unsynced_groups synced
+  // groups wait, it completes them itself: after the slow one, never beside it.
+  temp_dir dir;
+  auto store = open_store(dir, commit_policy::overlap);
+  constexpr std::size_t appends = 3000;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::size_t completed = 0;
+  std::vector<std::string> failures;
+  std::atomic<int> in_callback{0};
+  position_t last_completed = 0;
+  auto callback = [&](bool slow) {
+    return [&, slow](result<append_result> appended) {
+      if (in_callback.fetch_add(1) != 0) {
+        std::lock_guard lock(mu);
+        failures.push_back("two callbacks ran at once");
+      }
+      if (slow) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      std::lock_guard lock(mu);
+      if (!appended)
+        failures.push_back(describe(appended.err()));
+      else if (appended->first_position <= last_completed)
+        failures.push_back("callbacks out of commit order");
+      else
+        last_completed = appended->last_position;
+      in_callback.fetch_sub(1);
+      ++completed;
+      cv.notify_all();
+    };
+  };
+  store->append_async(single("slow", expected_version::any(), make_event("Slow")), callback(true));
+  for (std::size_t i = 1; i < appends; ++i)
+    store->append_async(
+        single("fast-" + std::to_string(i % 16), expected_version::any(), make_event("Fast")),
+        callback(false));
+  {
+    std::unique_lock lock(mu);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return completed == appends; }));
+  }
+  for (const auto& f : failures)
+    FAIL_CHECK(f);
+  CHECK(store->head_position() == appends);
 }
 
 }  // namespace
