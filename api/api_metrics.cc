@@ -134,6 +134,9 @@ std::string api_metrics::prometheus(const backend& parts, std::size_t worker_que
             std::to_string(commits.syncs));
     counter(out, "kakehashi_wal_synced_events_total", "Events made durable by those syncs.",
             std::to_string(commits.events));
+    counter(out, "kakehashi_wal_overlapped_syncs_total",
+            "Of those syncs, the ones in overlap mode (the engine worked during the sync before).",
+            std::to_string(commits.overlapped_syncs));
     counter(out, "kakehashi_wal_sync_seconds_total", "Time spent in those syncs.",
             number(seconds(commits.sync_time)));
     gauge(out, "kakehashi_wal_sync_seconds_max", "The slowest WAL sync since the store opened.",

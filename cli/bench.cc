@@ -8,7 +8,9 @@
 //               the raw RocksDB baseline with the same bytes per event. Also reports the WAL
 //               syncs of the run (syncs, events_per_sync, sync_ms_mean, sync_ms_max, and
 //               sync_share: the part of the run's time spent syncing), so a figure can be told
-//               apart into the disk's share and the engine's.
+//               apart into the disk's share and the engine's, and how the store committed:
+//               commit_mode (--commit-mode adaptive|batch|overlap, engine/commit_mode.h) and
+//               overlapped_share, the syncs run in overlap mode.
 //   raw-append  raw RocksDB synced WriteBatches from W threads (its own group commit), one put
 //               each, or --puts-per-batch B each. --compare-raw runs it twice: W threads with one
 //               put per batch (RocksDB's group commit across threads, the baseline of
@@ -44,7 +46,7 @@ constexpr const char* bench_usage =
     "usage: kakehashi bench append     --data DIR [--writers 64] [--events N] [--payload-bytes "
     "300]\n"
     "                                  [--threads | --rate R] [--compare-raw] [--no-wal-spares]\n"
-    "                                  [--json]\n"
+    "                                  [--commit-mode adaptive|batch|overlap] [--json]\n"
     "       kakehashi bench raw-append --data DIR [--writers 64] [--events N] [--value-bytes V]\n"
     "                                  [--puts-per-batch 1] [--payload-bytes 300] [--json]\n"
     "       kakehashi bench replay     --data DIR [--events 1000000] [--no-raw] [--json]\n"
@@ -115,11 +117,13 @@ int fail(const char* what, const error& e) {
   return 1;
 }
 
-result<std::unique_ptr<event_store>> open_store(const std::string& path, bool wal_spares = true) {
+result<std::unique_ptr<event_store>> open_store(const std::string& path, bool wal_spares = true,
+                                                commit_policy commit = commit_policy::adaptive) {
   store_options options;
   options.path = path;
   options.create_if_missing = true;
   options.wal_spares = wal_spares;
+  options.commit = commit;
   return event_store::open(options);
 }
 
@@ -393,6 +397,13 @@ int bench_append(const args& a) {
   config.rate = static_cast<double>(*rate);
   bool threads = a.has("threads");
   const char* mode = config.rate > 0 ? "open_loop" : threads ? "threads" : "async";
+  const std::string commit_mode = a.get("commit-mode").value_or("adaptive");
+  const auto commit = parse_commit_policy(commit_mode);
+  if (!commit) {
+    std::fprintf(stderr, "kakehashi bench: --commit-mode is adaptive, batch or overlap\n%s",
+                 bench_usage);
+    return 2;
+  }
 
   work_dir dir(a);
   std::string store_path = dir.temporary() ? dir.path() + "/store" : dir.path();
@@ -400,7 +411,7 @@ int bench_append(const args& a) {
   double stored = 0;
   commit_stats commits;
   {
-    auto store = open_store(store_path, !a.has("no-wal-spares"));
+    auto store = open_store(store_path, !a.has("no-wal-spares"), *commit);
     if (!store) return fail("open", store.err());
     auto before = (*store)->commit_statistics();
     std::string tag = run_tag();
@@ -413,6 +424,7 @@ int bench_append(const args& a) {
     stored = stored_bytes_per_event(**store);
     commits = (*store)->commit_statistics();
     commits.syncs -= before.syncs;
+    commits.overlapped_syncs -= before.overlapped_syncs;
     commits.events -= before.events;
     commits.sync_time -= before.sync_time;
   }
@@ -459,18 +471,19 @@ int bench_append(const args& a) {
     // The disk's share: the time appends waited on WAL syncs, against the engine's own work.
     double sync_ms = static_cast<double>(commits.sync_time.count()) / 1e6;
     double syncs = static_cast<double>(commits.syncs);
-    char buf[320];
+    char buf[400];
     std::snprintf(buf, sizeof buf,
                   ",\"syncs\":%llu,\"events_per_sync\":%.1f,\"sync_ms_mean\":%.3f,"
                   "\"sync_ms_max\":%.3f,\"sync_share\":%.3f,\"wal_files_over_spares\":%llu,"
-                  "\"wal_files_created\":%llu",
+                  "\"wal_files_created\":%llu,\"commit_mode\":\"%s\",\"overlapped_share\":%.3f",
                   static_cast<unsigned long long>(commits.syncs),
                   syncs > 0 ? static_cast<double>(commits.events) / syncs : 0,
                   syncs > 0 ? sync_ms / syncs : 0,
                   static_cast<double>(commits.slowest_sync.count()) / 1e6,
                   out.seconds > 0 ? sync_ms / 1e3 / out.seconds : 0,
                   static_cast<unsigned long long>(commits.wal_files_over_spares),
-                  static_cast<unsigned long long>(commits.wal_files_created));
+                  static_cast<unsigned long long>(commits.wal_files_created), commit_mode.c_str(),
+                  syncs > 0 ? static_cast<double>(commits.overlapped_syncs) / syncs : 0);
     extra += buf;
   }
 

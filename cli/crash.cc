@@ -2,6 +2,7 @@
 // multi-stream appends are all-or-nothing and the hash chain verifies after every crash.
 //
 //   crash-writer --data DIR --ack FILE [--writers 16] [--seed S] [--seconds T] [--ready-fd N]
+//                [--commit-mode adaptive|batch|overlap]
 //       Appends from many threads until killed (or for T seconds): exact expectations on streams
 //       the thread owns, `any` and `no_stream` appends, and atomic appends over 2-3 streams.
 //       With --ready-fd it writes one byte to (inherited) file descriptor N once its first ack
@@ -19,7 +20,8 @@
 //       append (from the second iteration on, one in four counts from its start instead, so
 //       some kills land inside the store's open and recovery), checks, and ends with the line
 //       `N passed, M failed`. Exits non-zero if any iteration failed, or if no iteration saw an
-//       acknowledged append (a run that tested nothing).
+//       acknowledged append (a run that tested nothing). The writers take the commit modes in
+//       turn (adaptive, batch, overlap: engine/commit_mode.h), so each is crashed.
 //   crash-test --power-loss [--iterations N] [--seed S] [--writers 4] [--keep]
 //       The power-loss test instead (cli/power_loss.h): in process, on the fault-injecting file
 //       system, N simulated power cuts that drop or tear unsynced data; same last line.
@@ -71,7 +73,7 @@ constexpr const char* crash_usage =
     "       kakehashi crash-test   --power-loss [--iterations 200] [--seed S] [--writers 4] "
     "[--keep]\n"
     "       kakehashi crash-writer --data DIR --ack FILE [--writers 16] [--seed S] [--seconds T]\n"
-    "                              [--ready-fd N]\n"
+    "                              [--ready-fd N] [--commit-mode adaptive|batch|overlap]\n"
     "       kakehashi crash-check  --data DIR --ack FILE\n";
 
 constexpr const char* event_type = "CrashTested";
@@ -319,8 +321,9 @@ int run_writer(const args& a) {
   auto seed = a.get_u64("seed", std::random_device{}());
   auto seconds = a.get_u64("seconds", 0);
   auto ready_fd = a.get_u64("ready-fd", 0);
+  auto commit = parse_commit_policy(a.get("commit-mode").value_or("adaptive"));
   if (!data || !ack || !writers || !seed || !seconds || !ready_fd || *writers == 0 ||
-      *ready_fd > 1024) {
+      *ready_fd > 1024 || !commit) {
     std::fputs(crash_usage, stderr);
     return 2;
   }
@@ -333,6 +336,7 @@ int run_writer(const args& a) {
   if (a.has("ready-fd")) acks->set_ready_fd(static_cast<int>(*ready_fd));
   store_options options;
   options.path = *data;
+  options.commit = *commit;
   auto store = event_store::open(options);
   if (!store) {
     std::fprintf(stderr, "kakehashi crash-writer: cannot open the store: %s\n",
@@ -668,6 +672,7 @@ int run_test(const args& a) {
     const bool from_start = rng() % 4 == 0 && i > 1;
     std::string writer_seed = std::to_string(rng() >> 1);
     std::string writer_count = std::to_string(*writers);
+    const std::string commit_mode(commit_policy_name(power_loss::commit_policy_for_iteration(i)));
     int ready[2];
     if (::pipe2(ready, O_CLOEXEC) != 0) {
       std::perror("kakehashi crash-test: pipe");
@@ -675,10 +680,10 @@ int run_test(const args& a) {
     }
     std::string ready_fd = std::to_string(ready[1]);
     std::vector<const char*> argv_child = {
-        "kakehashi", "crash-writer",      "--data",     data.c_str(),
-        "--ack",     ack.c_str(),         "--writers",  writer_count.c_str(),
-        "--seed",    writer_seed.c_str(), "--ready-fd", ready_fd.c_str(),
-        nullptr};
+        "kakehashi",     "crash-writer",      "--data",     data.c_str(),
+        "--ack",         ack.c_str(),         "--writers",  writer_count.c_str(),
+        "--seed",        writer_seed.c_str(), "--ready-fd", ready_fd.c_str(),
+        "--commit-mode", commit_mode.c_str(), nullptr};
     std::fflush(stdout);
     std::fflush(stderr);
     const pid_t parent = ::getpid();
@@ -727,9 +732,10 @@ int run_test(const args& a) {
     bool ok = r.ok;
     (ok ? passed : failed)++;
     acked_appends += r.acked_appends;
-    std::printf("iteration %llu/%llu: killed %d ms after %s: %s, +%llu events: %s\n",
+    std::printf("iteration %llu/%llu (%s): killed %d ms after %s: %s, +%llu events: %s\n",
                 static_cast<unsigned long long>(i), static_cast<unsigned long long>(*iterations),
-                delay_ms, from_start ? "start" : "its first ack", summarize(r).c_str(),
+                commit_mode.c_str(), delay_ms, from_start ? "start" : "its first ack",
+                summarize(r).c_str(),
                 static_cast<unsigned long long>(r.head >= last_head ? r.head - last_head : 0),
                 ok ? "ok" : "FAILED");
     for (const auto& p : r.problems)

@@ -657,6 +657,7 @@ summary run(const config& options) {
     // Now and then the crash falls while the store opens and recovers.
     const bool crash_in_open = !last && it > 1 && rng() % 8 == 0;
     if (crash_in_open) faults->crash_after(1 + rng() % 60);
+    store_config.commit = commit_policy_for_iteration(it);
     auto opened = event_store::open(store_config);
     faults->crash_after(0);
     // What an operator does about a gap (README, "Power loss"); the check that follows proves

@@ -14,7 +14,8 @@
 // `no_stream` on new ones and atomic appends over 2-3 streams; a thread sending domain commands
 // through the command service (sealing personal data with new data keys, and now and then
 // erasing a talent, which flushes and compacts); and the projection runner saving snapshots.
-// A crash falls at a random change to the file system, sometimes during the reopen itself.
+// A crash falls at a random change to the file system, sometimes during the reopen itself. Each
+// reopen commits another way (commit_policy_for_iteration).
 //
 // Used by `kakehashi crash-test --power-loss` and by the crash tests in CTest.
 #pragma once
@@ -25,7 +26,17 @@
 #include <string>
 #include <vector>
 
+#include "engine/event_store.h"
+
 namespace kakehashi::power_loss {
+
+// How the store commits in a crash test's iteration `i` (from 1): adaptive, batch and overlap in
+// turn (engine/commit_mode.h), so that both crash tests crash each way of committing.
+inline commit_policy commit_policy_for_iteration(std::uint64_t i) {
+  constexpr commit_policy in_turn[] = {commit_policy::adaptive, commit_policy::batch,
+                                       commit_policy::overlap};
+  return in_turn[(i - 1) % 3];
+}
 
 struct config {
   std::uint64_t iterations = 50;  // crash points

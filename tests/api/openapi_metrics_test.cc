@@ -108,6 +108,7 @@ TEST_CASE("http: /metrics counts responses and commands, with no personal data")
   };
   CHECK(value_of("kakehashi_wal_syncs_total") >= 1);
   CHECK(value_of("kakehashi_wal_synced_events_total") >= 1);
+  CHECK(value_of("kakehashi_wal_overlapped_syncs_total") <= value_of("kakehashi_wal_syncs_total"));
   CHECK(value_of("kakehashi_wal_sync_seconds_total") > 0);
   CHECK(value_of("kakehashi_wal_sync_seconds_max") > 0);
   CHECK(text.find("# TYPE kakehashi_wal_syncs_total counter") != std::string::npos);
