@@ -14,13 +14,13 @@ double median(std::vector<double> values) {
 
 }  // namespace
 
-commit_mode_chooser::commit_mode_chooser(std::optional<mode> pinned)
-    : commit_mode_chooser(pinned, tuning{}) {}
+commit_mode_chooser::commit_mode_chooser(commit_policy policy)
+    : commit_mode_chooser(policy, tuning{}) {}
 
-commit_mode_chooser::commit_mode_chooser(std::optional<mode> pinned, tuning t)
+commit_mode_chooser::commit_mode_chooser(commit_policy policy, tuning t)
     : tuning_(t),
-      pinned_(pinned.has_value()),
-      chosen_(pinned.value_or(mode::batch)),
+      pinned_(policy != commit_policy::adaptive),
+      chosen_(pinned_ ? policy : mode::batch),
       syncs_between_trials_(t.first_trial_after) {
   window_.reserve(tuning_.window_syncs);
 }

@@ -24,14 +24,15 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <vector>
+
+#include "engine/event_store.h"
 
 namespace kakehashi::detail {
 
 class commit_mode_chooser {
  public:
-  enum class mode { batch, overlap };
+  using mode = commit_policy;  // batch or overlap; adaptive is the chooser itself
   struct tuning {
     std::size_t settle_syncs = 8;   // after each change of mode, before measuring: cohorts re-form
     std::size_t window_syncs = 32;  // busy syncs per measured window
@@ -45,9 +46,9 @@ class commit_mode_chooser {
     double margin = 1.05;  // how much faster the other mode must be to win a pair
   };
 
-  // `pinned`: always that mode, never measured (for comparisons and tests).
-  explicit commit_mode_chooser(std::optional<mode> pinned = std::nullopt);
-  commit_mode_chooser(std::optional<mode> pinned, tuning t);
+  // `policy` other than adaptive: always that mode, never measured (for comparisons and tests).
+  explicit commit_mode_chooser(commit_policy policy = commit_policy::adaptive);
+  commit_mode_chooser(commit_policy policy, tuning t);
 
   mode current() const { return trial_window_ % 2 == 1 ? other(chosen_) : chosen_; }
 

@@ -162,24 +162,7 @@ result<std::unique_ptr<event_store>> store_impl::open(const store_options& optio
   return std::unique_ptr<event_store>(std::move(store));
 }
 
-namespace {
-
-std::optional<commit_mode_chooser::mode> pinned_mode(commit_policy policy) {
-  switch (policy) {
-    case commit_policy::batch:
-      return commit_mode_chooser::mode::batch;
-    case commit_policy::overlap:
-      return commit_mode_chooser::mode::overlap;
-    case commit_policy::adaptive:
-      break;
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
-store_impl::store_impl(const store_options& options)
-    : options_(options), mode_(pinned_mode(options.commit)) {}
+store_impl::store_impl(const store_options& options) : options_(options), mode_(options.commit) {}
 
 store_impl::~store_impl() {
   if (sequencer_.joinable()) {

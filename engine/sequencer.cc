@@ -501,10 +501,10 @@ void store_impl::commit(std::deque<staged_group>& groups) {
       auto synced = db_->SyncWAL();
       if (synced.ok()) {
         const auto ended = std::chrono::steady_clock::now();
-        count_sync(groups, ended - started);
+        const std::size_t events = synced_events(groups);
+        count_sync(events, ended - started);
         if (last_sync_ended_ != std::chrono::steady_clock::time_point{})
-          mode_.on_sync(synced_events(groups), ended - last_sync_ended_,
-                        committer_slept_ < idle_sleep);
+          mode_.on_sync(events, ended - last_sync_ended_, committer_slept_ < idle_sleep);
         last_sync_ended_ = ended;
         committer_slept_ = {};
       } else {
@@ -567,9 +567,7 @@ std::size_t store_impl::synced_events(const std::deque<staged_group>& groups) {
   return events;
 }
 
-void store_impl::count_sync(const std::deque<staged_group>& groups,
-                            std::chrono::steady_clock::duration took) {
-  const std::uint64_t events = synced_events(groups);
+void store_impl::count_sync(std::size_t events, std::chrono::steady_clock::duration took) {
   if (mode_.current() == commit_mode_chooser::mode::overlap)
     overlapped_syncs_.fetch_add(1, std::memory_order_relaxed);
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(took).count();

@@ -150,7 +150,7 @@ class store_impl final : public event_store {
   // Runs the callers' callbacks of the synced groups, oldest first; on the sequencer, or on the
   // committer once the sequencer has stopped or falls max_unsynced_groups behind.
   void complete_synced();
-  void count_sync(const std::deque<staged_group>& groups, std::chrono::steady_clock::duration took);
+  void count_sync(std::size_t events, std::chrono::steady_clock::duration took);
   static std::size_t synced_events(const std::deque<staged_group>& groups);
   result<append_result> stage(pending_append& pending, group_state& state);
   result<std::optional<append_result>> find_duplicate(const append_request& request,
