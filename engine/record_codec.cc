@@ -364,13 +364,18 @@ status decode_record_capnp(std::string_view stored, recorded_event& out) {
   return {};
 }
 
-status verify_record(std::string_view stored, const hash256& expected_prev, hash256& hash_out) {
+status verify_record(std::string_view stored, position_t at, const hash256& expected_prev,
+                     hash256& hash_out) {
   if (stored.size() > max_record_bytes || stored.size() % sizeof(capnp::word) != 0)
     return make_error(errc::corruption, "bad_record", "stored record has an impossible size");
   try {
     aligned_view view(stored);
     capnp::FlatArrayMessageReader message(view.words(), reader_options(stored.size()));
     auto record = message.getRoot<schema::EventRecord>();
+    if (record.getPosition() != at)
+      return make_error(errc::corruption, "wrong_position",
+                        "record claims position " + std::to_string(record.getPosition()) +
+                            " but is stored at " + std::to_string(at));
     auto prev = record.getPrevHash();
     auto hash = record.getHash();
     if (prev.size() != 32 || hash.size() != 32)

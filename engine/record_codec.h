@@ -56,8 +56,9 @@ status decode_record(std::string_view stored, recorded_event& out);
 // fuzzed against.
 status decode_record_capnp(std::string_view stored, recorded_event& out);
 
-// Checks that the record links to `expected_prev` and that its stored hash matches its bytes;
-// on success sets `hash_out` to the record's hash.
-status verify_record(std::string_view stored, const hash256& expected_prev, hash256& hash_out);
+// Checks that the record claims position `at`, links to `expected_prev` and that its stored hash
+// matches its bytes; on success sets `hash_out` to the record's hash. Reads the record once.
+status verify_record(std::string_view stored, position_t at, const hash256& expected_prev,
+                     hash256& hash_out);
 
 }  // namespace kakehashi::detail

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/record_codec.h"
 #include "tests/engine/disk_support.h"
 
 namespace kakehashi::test {
@@ -112,6 +113,42 @@ TEST_CASE("a tampered first record is found by verify and refused on open") {
   temp_dir dir;
   write_and_tamper(dir, 12, 1);
   check_tamper_found(dir, 12, 1);
+}
+
+TEST_CASE("a record that links and hashes but claims another position is found at its own") {
+  temp_dir dir;
+  std::vector<event_ptr> events;
+  {
+    auto store = open_store(dir);
+    for (int i = 0; i < 5; ++i)
+      must_append(*store, single("moved-" + std::to_string(i), expected_version::any(),
+                                 make_event("Moved", "{\"n\":" + std::to_string(i) + "}")));
+    events = read_everything(*store);
+    REQUIRE(events.size() == 5);
+  }
+  // Position 3 rewritten as a record of position 9 that links to position 2 with a true hash:
+  // only the position it claims gives it away.
+  const recorded_event& original = *events[2];
+  new_event e;
+  e.id = original.id;
+  e.type = original.type;
+  e.payload = original.payload;
+  detail::record_header header{original.id, original.stream, original.version, 9,
+                               original.recorded_at};
+  hash256 hash;
+  const std::string forged = detail::encode_record(e, header, events[1]->hash, hash);
+  {
+    raw_db raw(dir.db_path());
+    raw.put("log", big_endian(3), forged);
+  }
+  store_options options = options_for(dir);
+  options.verify_tail_on_open = 0;
+  auto store = open_store(options);
+  auto report = store->verify();
+  CHECK_FALSE(report.ok);
+  CHECK(report.first_bad_position == 3);
+  CHECK(report.checked == 2);
+  CHECK(report.problem == "record claims position 9 but is stored at 3");
 }
 
 }  // namespace

@@ -103,6 +103,33 @@ TEST_CASE("decode_record gives what was encoded, as Cap'n Proto's reader does") 
   }
 }
 
+TEST_CASE("verify_record checks the claimed position, the link and the hash in one reading") {
+  hash256 hash;
+  const std::string stored = encode(sample_event(300, true), 42, hash);
+  hash256 prev{};
+  prev[0] = 42;  // what encode() links to
+  hash256 verified{};
+  REQUIRE(detail::verify_record(stored, 42, prev, verified).ok());
+  CHECK(verified == hash);
+
+  auto moved = detail::verify_record(stored, 43, prev, verified);
+  REQUIRE_FALSE(moved.ok());
+  CHECK(moved.err().code == "wrong_position");
+  CHECK(moved.err().message == "record claims position 42 but is stored at 43");
+
+  hash256 other_prev = prev;
+  other_prev[31] ^= 1;
+  auto unlinked = detail::verify_record(stored, 42, other_prev, verified);
+  REQUIRE_FALSE(unlinked.ok());
+  CHECK(unlinked.err().code == "chain_broken");
+
+  std::string flipped = stored;
+  flipped[flipped.size() - 3] ^= 1;  // in the payload, the last field written
+  auto changed = detail::verify_record(flipped, 42, prev, verified);
+  REQUIRE_FALSE(changed.ok());
+  CHECK(changed.err().code == "hash_mismatch");
+}
+
 TEST_CASE("decode_record agrees with Cap'n Proto on every truncation and every flipped bit") {
   auto e = sample_event(100, true);
   hash256 hash;

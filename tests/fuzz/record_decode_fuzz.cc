@@ -131,7 +131,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (decoded.ok() && !same_event(event, reference))
     fail("decode_record and Cap'n Proto decode different fields");
   hash256 hash;
-  check(detail::verify_record(bytes, event.prev_hash, hash));
+  check(detail::verify_record(bytes, event.position, event.prev_hash, hash));
   if (!decoded) return 0;
   if (event.stored_bytes != bytes.size()) fail("stored_bytes is not the record's size");
   payload_paths(event.type, event.payload);
