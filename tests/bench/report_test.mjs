@@ -94,6 +94,10 @@ test('missed targets read as missed, met ones as met', () => {
   assert.equal(targetNamed(json, 'p99 vs Node').met, true);
   assert.equal(targetNamed(json, 'p99 (issue 5)').met, true);
   assert.match(md, /\| durable appends at 64 writers vs PostgreSQL \| >= 5x \| 4\.00× \| \*\*no\*\* \|/);
+  // The absolute target shows what RocksDB alone did with 64 puts per synced batch in the run.
+  assert.equal(json.targets.find((t) => t.name === 'durable appends at 64 writers').context,
+    'raw RocksDB, 64 puts per synced batch: 100,000');
+  assert.match(md, /\| durable appends at 64 writers \| >= 100,000 events\/s \| 60,000 \(raw RocksDB, 64 puts per synced batch: 100,000\) \| \*\*no\*\* \|/);
   assert.match(md, /\| 64 \| 60,000 \(1\.00 \/ 3\.00\) \| 20,000 \(3\.00 \/ 9\.00\) \| 100,000 \(0\.50 \/ 1\.00\) \| 15,000 \(4\.00 \/ 12\.0\) \| 4\.00× \| 3\.00× \/ 0\.60× \| 62\.5, 0\.600, 58% \|/);
   // One writer's batches are its single puts: both raw columns show the same run. A run without
   // the sync figures (an older binary) shows a dash, not a made-up number.
