@@ -124,7 +124,10 @@ TEST_CASE("verify_record checks the claimed position, the link and the hash in o
   CHECK(unlinked.err().code == "chain_broken");
 
   std::string flipped = stored;
-  flipped[flipped.size() - 3] ^= 1;  // in the payload, the last field written
+  flipped[flipped.size() - 8] ^= 1;  // in the payload, the last field (4 bytes of padding follow)
+  recorded_event decoded;
+  REQUIRE(decode_record(flipped, decoded).ok());
+  CHECK(decoded.payload != sample_event(300, true).payload);
   auto changed = detail::verify_record(flipped, 42, prev, verified);
   REQUIRE_FALSE(changed.ok());
   CHECK(changed.err().code == "hash_mismatch");
