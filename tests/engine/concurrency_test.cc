@@ -239,8 +239,41 @@ TEST_CASE("positions stay gap-free under concurrent append and append_async") {
     }
 }
 
+// Checks, from inside completion callbacks, the store's promise about them: they run one at a
+// time and in commit order, whichever thread runs them. Each callback calls enter(), then
+// check() with its outcome, then leave().
+struct callback_checker {
+  std::mutex mu;
+  std::vector<std::string> failures;  // guarded by mu
+  std::atomic<int> in_callback{0};
+  position_t last_completed = 0;  // touched only inside callbacks, which must not overlap
+
+  void fail(std::string failure) {
+    std::lock_guard lock(mu);
+    failures.push_back(std::move(failure));
+  }
+  void enter() {
+    if (in_callback.fetch_add(1) != 0) fail("two callbacks ran at once");
+  }
+  void check(const result<append_result>& appended) {
+    if (!appended)
+      fail(describe(appended.err()));
+    else if (appended->first_position <= last_completed)
+      fail("callback for position " + std::to_string(appended->first_position) + " after one for " +
+           std::to_string(last_completed));
+    else
+      last_completed = appended->last_position;
+  }
+  void leave() { in_callback.fetch_sub(1); }
+  void report() {
+    std::lock_guard lock(mu);
+    for (const auto& f : failures)
+      FAIL_CHECK(f);
+  }
+};
+
 // Closed-loop writers, as the append benchmark runs them: each callback submits its writer's
-// next append. Callbacks run one at a time and in commit order, whichever thread runs them.
+// next append.
 void closed_loop(commit_policy commit) {
   temp_dir dir;
   auto store = open_store(dir, commit);
@@ -250,33 +283,17 @@ void closed_loop(commit_policy commit) {
   std::mutex mu;
   std::condition_variable cv;
   std::size_t finished = 0;
-  std::vector<std::string> failures;  // guarded by mu
-  // Touched only inside callbacks, which must not overlap: no lock, and overlap is detected.
-  std::atomic<int> in_callback{0};
-  position_t last_completed = 0;
-  std::vector<std::size_t> done(writers, 0);
+  callback_checker checker;
+  std::vector<std::size_t> done(writers, 0);  // touched only inside callbacks
   std::function<void(std::size_t)> submit = [&](std::size_t w) {
     const auto expected =
         done[w] == 0 ? expected_version::no_stream() : expected_version::exact(done[w] - 1);
     store->append_async(single("loop-" + std::to_string(w), expected, make_event("Looped")),
                         [&, w](result<append_result> appended) {
-                          if (in_callback.fetch_add(1) != 0) {
-                            std::lock_guard lock(mu);
-                            failures.push_back("two callbacks ran at once");
-                          }
-                          if (!appended) {
-                            std::lock_guard lock(mu);
-                            failures.push_back(describe(appended.err()));
-                          } else if (appended->first_position <= last_completed) {
-                            std::lock_guard lock(mu);
-                            failures.push_back("callback for position " +
-                                               std::to_string(appended->first_position) +
-                                               " after one for " + std::to_string(last_completed));
-                          } else {
-                            last_completed = appended->last_position;
-                          }
+                          checker.enter();
+                          checker.check(appended);
                           const bool more = appended && ++done[w] < appends_per_writer;
-                          in_callback.fetch_sub(1);
+                          checker.leave();
                           if (more) {
                             submit(w);
                           } else {
@@ -292,8 +309,7 @@ void closed_loop(commit_policy commit) {
     std::unique_lock lock(mu);
     REQUIRE(cv.wait_for(lock, std::chrono::seconds(120), [&] { return finished == writers; }));
   }
-  for (const auto& f : failures)
-    FAIL_CHECK(f);
+  checker.report();
   CHECK(store->head_position() == writers * appends_per_writer);
   auto all = read_everything(*store);
   REQUIRE(all.size() == writers * appends_per_writer);
@@ -324,24 +340,14 @@ TEST_CASE("a slow callback holds the later ones back, and they still run one at 
   std::mutex mu;
   std::condition_variable cv;
   std::size_t completed = 0;
-  std::vector<std::string> failures;
-  std::atomic<int> in_callback{0};
-  position_t last_completed = 0;
+  callback_checker checker;
   auto callback = [&](bool slow) {
     return [&, slow](result<append_result> appended) {
-      if (in_callback.fetch_add(1) != 0) {
-        std::lock_guard lock(mu);
-        failures.push_back("two callbacks ran at once");
-      }
+      checker.enter();
       if (slow) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      checker.check(appended);
+      checker.leave();
       std::lock_guard lock(mu);
-      if (!appended)
-        failures.push_back(describe(appended.err()));
-      else if (appended->first_position <= last_completed)
-        failures.push_back("callbacks out of commit order");
-      else
-        last_completed = appended->last_position;
-      in_callback.fetch_sub(1);
       ++completed;
       cv.notify_all();
     };
@@ -355,8 +361,7 @@ TEST_CASE("a slow callback holds the later ones back, and they still run one at 
     std::unique_lock lock(mu);
     REQUIRE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return completed == appends; }));
   }
-  for (const auto& f : failures)
-    FAIL_CHECK(f);
+  checker.report();
   CHECK(store->head_position() == appends);
 }
 
