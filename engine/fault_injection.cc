@@ -348,7 +348,13 @@ class fault_fs final : public rdb::FileSystemWrapper {
   }
 
   rdb::IOStatus sync_file(file_state& file) {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    if (hold_ && (*hold_ == fault_file::any || *hold_ == file.kind)) {
+      hold_.reset();
+      held_ = true;
+      held_cv_.notify_all();
+      held_cv_.wait(lock, [&] { return !held_; });  // without mu_: other operations go on
+    }
     ++stats_.syncs;
     verdict v = judge(fault_op::sync, file.kind, 0, "sync");
     if (!v.status.ok()) {
@@ -394,6 +400,22 @@ class fault_fs final : public rdb::FileSystemWrapper {
   bool wait_for_crash(std::chrono::milliseconds timeout) const {
     std::unique_lock lock(mu_);
     return crashed_cv_.wait_for(lock, timeout, [&] { return crashed_; });
+  }
+  void hold_next_sync(fault_file file) {
+    std::lock_guard lock(mu_);
+    hold_ = file;
+  }
+  bool wait_for_held_sync(std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(mu_);
+    return held_cv_.wait_for(lock, timeout, [&] { return held_; });
+  }
+  void release_held() {
+    {
+      std::lock_guard lock(mu_);
+      hold_.reset();
+      held_ = false;
+    }
+    held_cv_.notify_all();
   }
   void add_rule(const fault_rule& rule) {
     std::lock_guard lock(mu_);
@@ -483,6 +505,9 @@ class fault_fs final : public rdb::FileSystemWrapper {
 
   mutable std::mutex mu_;
   mutable std::condition_variable crashed_cv_;
+  std::optional<fault_file> hold_;  // the files whose next sync is to be held
+  bool held_ = false;               // a sync is held until release_held()
+  mutable std::condition_variable held_cv_;
   std::mt19937_64 rng_;
   bool crashed_ = false;
   std::uint64_t countdown_ = 0;
@@ -784,6 +809,11 @@ class injector_impl final : public fault_injector {
   result<power_loss_report> lose_power(const power_loss_options& options) override {
     return fs_->lose_power(options);
   }
+  void hold_next_sync(fault_file file) override { fs_->hold_next_sync(file); }
+  bool wait_for_held_sync(std::chrono::milliseconds timeout) const override {
+    return fs_->wait_for_held_sync(timeout);
+  }
+  void release_held() override { fs_->release_held(); }
   void add_rule(const fault_rule& rule) override { fs_->add_rule(rule); }
   void set_free_space(std::optional<std::uint64_t> bytes) override { fs_->set_free_space(bytes); }
   void clear_faults() override { fs_->clear_faults(); }

@@ -130,6 +130,14 @@ class fault_injector {
   // the free-space limit stay. Error `store_open` while a store uses the injector.
   virtual result<power_loss_report> lose_power(const power_loss_options& options = {}) = 0;
 
+  // Holds the next sync of a `file` file, before the rules judge it, until release_held(): a
+  // store thread stopped inside its WAL sync, for tests of what the other threads do meanwhile.
+  // Other files' operations go on. A store must not be destroyed while a sync is held.
+  virtual void hold_next_sync(fault_file file) = 0;
+  // Waits until a sync is held, or `timeout` ran out; returns whether one is.
+  virtual bool wait_for_held_sync(std::chrono::milliseconds timeout) const = 0;
+  virtual void release_held() = 0;
+
   virtual void add_rule(const fault_rule& rule) = 0;
   // A full disk: once `bytes` more bytes have been appended, appends fail with ENOSPC (the one
   // that crosses the limit writes what still fits). nullopt: unlimited.

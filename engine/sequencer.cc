@@ -487,10 +487,14 @@ void store_impl::await_groups(std::unique_lock<std::mutex>& lock) {
 }
 
 void store_impl::commit(std::deque<staged_group>& groups) {
-  bool wrote = std::any_of(groups.begin(), groups.end(),
-                           [](const staged_group& g) { return !g.events.empty(); });
+  // Every outcome that needs a sync gets one that passed the fence, whether its group wrote
+  // events or only retried appends not yet durable: a batch of such retries writes nothing, but
+  // the appends they retry may have failed their sync in the batch before.
+  const bool sync = std::any_of(groups.begin(), groups.end(), [](const staged_group& g) {
+    return std::find(g.needs_sync.begin(), g.needs_sync.end(), true) != g.needs_sync.end();
+  });
   std::optional<error> failure;
-  if (wrote) {
+  if (sync) {
     // Checked and synced under the fence's lock: a sync another writer saw fail stops this one.
     std::lock_guard lock(writes_failed_.sync_mutex());
     if (writes_failed()) {

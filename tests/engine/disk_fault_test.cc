@@ -4,6 +4,8 @@
 // working, and after the reopen nothing acknowledged is missing, even when a power cut follows
 // and a failed fsync's pages never reached the disk.
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <map>
 #include <mutex>
 #include <random>
@@ -255,6 +257,80 @@ TEST_CASE(
   CHECK(f.store->head_position() >= full_head);
   REQUIRE(f.append().ok());
   f.check_nothing_lost();
+}
+
+// Submits `request` once the append queue has room: with store_options::max_queued_appends 1,
+// once the store has taken what was queued before. `done` gets the accepted append's outcome.
+void submit_when_room(
+    event_store& store, const append_request& request,
+    event_store::append_callback done = [](result<append_result>) {}) {
+  const auto given_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (;;) {
+    auto overloaded = std::make_shared<std::atomic<bool>>(false);
+    store.append_async(request, [overloaded, done](result<append_result> outcome) {
+      if (!outcome && outcome.err().code == "overloaded")
+        *overloaded = true;  // at once, on this thread
+      else
+        done(std::move(outcome));
+    });
+    if (!*overloaded) return;
+    REQUIRE_MESSAGE(std::chrono::steady_clock::now() < given_up, "the queue never had room");
+    std::this_thread::yield();
+  }
+}
+
+TEST_CASE("disk errors: a retry staged while its original's fsync fails is not acknowledged") {
+  temp_dir dir;
+  auto faults = fault_injector::create(11);
+  auto options = options_for(dir);
+  options.faults = faults;
+  SUBCASE("batch") {
+    options.commit = commit_policy::batch;
+  }
+  SUBCASE("overlap") {
+    options.commit = commit_policy::overlap;
+  }
+  // One append per group, and one queued append at most: the test knows when each was taken.
+  options.max_group_events = 1;
+  options.max_queued_appends = 1;
+  auto store = open_store(options);
+  const uuid warm_id = new_uuid_v7();
+  must_append(*store,
+              single("retry-1", expected_version::any(), make_event("Written", "warm", warm_id)));
+
+  const uuid id = new_uuid_v7();
+  const auto request = single("retry-1", expected_version::any(), make_event("Written", "x", id));
+  std::promise<result<append_result>> original, retry;
+  auto original_done = original.get_future(), retry_done = retry.get_future();
+  faults->add_rule({fault_op::sync, fault_file::wal, fault_error::io_error, 0, ~0ull});
+  faults->hold_next_sync(fault_file::wal);
+  store->append_async(request, [&](result<append_result> r) { original.set_value(std::move(r)); });
+  REQUIRE(faults->wait_for_held_sync(std::chrono::seconds(60)));
+  // The committer is in the original's sync. The retry is staged meanwhile, in a group of its
+  // own that writes nothing, as a duplicate of an append not yet durable.
+  submit_when_room(*store, request,
+                   [&](result<append_result> r) { retry.set_value(std::move(r)); });
+  // Appends that write nothing (the stream exists): each is taken from the queue only after
+  // what was queued before it was staged and handed over, so once the second is queued, the
+  // retry's group waits for the committer.
+  const auto refused = single("retry-1", expected_version::no_stream(), make_event("Written", "y"));
+  submit_when_room(*store, refused);
+  submit_when_room(*store, refused);
+  faults->release_held();
+
+  REQUIRE(original_done.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+  CHECK_FAILS_WITH(original_done.get(), errc::io_error, "io_error");
+  REQUIRE(retry_done.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+  auto retried = retry_done.get();
+  CHECK_FALSE_MESSAGE(retried.ok(), "the retry of a failed append was acknowledged");
+  faults->clear_faults();
+
+  // Nothing acknowledged is lost when the failed sync's pages never reach the disk.
+  store.reset();
+  REQUIRE(faults->lose_power().ok());
+  store = open_store(options);
+  CHECK(store->read_event(warm_id).ok());
+  if (retried.ok()) CHECK_MESSAGE(store->read_event(id).ok(), "an acknowledged retry was lost");
 }
 
 // Random faults on random operations of every kind of file (WAL, tables, MANIFEST, directory),
