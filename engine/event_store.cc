@@ -381,13 +381,22 @@ result<std::vector<event_ptr>> store_impl::read_stream(std::string_view stream,
   prefix.push_back('\0');
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), streams_));
   auto in_stream = [&] { return it->Valid() && it->key().starts_with(rocksdb::Slice(prefix)); };
+  // Entries above the head are written but not acknowledged (not yet synced, or their sync
+  // failed). A stream's positions grow with its versions, so they are its newest entries: forward
+  // stops at the first, backward passes them without counting them against the limit.
   if (direction == read_direction::forward) {
-    for (it->Seek(stream_key(stream, from_version)); in_stream() && keys.size() < limit; it->Next())
-      keys.push_back(position_key(decode_position(it->value().ToStringView())));
+    for (it->Seek(stream_key(stream, from_version)); in_stream() && keys.size() < limit;
+         it->Next()) {
+      position_t at = decode_position(it->value().ToStringView());
+      if (at > head) break;
+      keys.push_back(position_key(at));
+    }
   } else {
     for (it->SeekForPrev(stream_key(stream, from_version)); in_stream() && keys.size() < limit;
-         it->Prev())
-      keys.push_back(position_key(decode_position(it->value().ToStringView())));
+         it->Prev()) {
+      position_t at = decode_position(it->value().ToStringView());
+      if (at <= head) keys.push_back(position_key(at));
+    }
   }
   if (!it->status().ok()) return io_failure(it->status(), "cannot read the stream index");
 
@@ -399,7 +408,6 @@ result<std::vector<event_ptr>> store_impl::read_stream(std::string_view stream,
   std::vector<event_ptr> events;
   events.reserve(keys.size());
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (decode_position(keys[i]) > head) break;  // not yet acknowledged
     if (!statuses[i].ok()) return io_failure(statuses[i], "cannot read the log");
     auto event = std::make_shared<recorded_event>();
     if (auto decoded = decode_record(values[i].ToStringView(), *event); !decoded)

@@ -1,12 +1,16 @@
 // Reads: read_stream forward/backward, read_all with filters and limits, scan, and the fields of a
 // recorded event.
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <future>
 #include <limits>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
+#include "engine/fault_injection.h"
 #include "events/names.h"
 #include "tests/engine/test_support.h"
 
@@ -62,6 +66,61 @@ TEST_CASE("read_stream forward and backward with from_version and limit") {
   CHECK(versions_of(read(5, bwd, 100)) == V{5, 4, 3, 2, 1, 0});
   CHECK(versions_of(read(5, bwd, 2)) == V{5, 4});
   CHECK(versions_of(read(0, bwd, 10)) == V{0});
+}
+
+TEST_CASE("read_stream skips a stream's written but unacknowledged tail, backward as forward") {
+  temp_dir dir;
+  auto faults = fault_injector::create(3);
+  auto options = options_for(dir);
+  options.faults = faults;
+  auto store = open_store(options);
+  for (int v = 0; v < 3; ++v)
+    must_append(*store, single("tail-1", expected_version::any(), make_event("Step")));
+  const position_t head = store->head_position();
+  using V = std::vector<std::uint64_t>;
+  auto check_committed_only = [&] {
+    CHECK(store->head_position() == head);
+    const auto last = std::numeric_limits<std::uint64_t>::max();
+    for (auto [from, direction, limit, expected] :
+         {std::tuple{last, read_direction::backward, std::size_t{2}, V{2, 1}},
+          std::tuple{last, read_direction::backward, std::size_t{100}, V{2, 1, 0}},
+          std::tuple{std::uint64_t{4}, read_direction::backward, std::size_t{100}, V{2, 1, 0}},
+          std::tuple{std::uint64_t{0}, read_direction::forward, std::size_t{100}, V{0, 1, 2}},
+          std::tuple{std::uint64_t{1}, read_direction::forward, std::size_t{3}, V{1, 2}}}) {
+      CAPTURE(from);
+      CAPTURE(limit);
+      auto read = store->read_stream("tail-1", from, direction, limit);
+      REQUIRE(read.ok());
+      CHECK(versions_of(*read) == expected);
+    }
+  };
+  std::promise<result<append_result>> tail;
+  auto tail_done = tail.get_future();
+  auto append_tail = [&] {
+    store->append_async(single("tail-1", expected_version::any(), make_events(3)),
+                        [&](result<append_result> r) { tail.set_value(std::move(r)); });
+  };
+
+  SUBCASE("written, its sync not yet returned") {
+    faults->hold_next_sync(fault_file::wal);
+    append_tail();
+    REQUIRE(faults->wait_for_held_sync(std::chrono::seconds(60)));
+    check_committed_only();
+    faults->release_held();
+    REQUIRE(tail_done.get().ok());
+    CHECK(versions_of(read_stream_all(*store, "tail-1")) == V{0, 1, 2, 3, 4, 5});
+    auto backward = store->read_stream("tail-1", std::numeric_limits<std::uint64_t>::max(),
+                                       read_direction::backward, 2);
+    REQUIRE(backward.ok());
+    CHECK(versions_of(*backward) == V{5, 4});
+  }
+  SUBCASE("written, its sync failed") {
+    faults->add_rule({fault_op::sync, fault_file::wal, fault_error::io_error, 0, 1});
+    append_tail();
+    CHECK_FALSE(tail_done.get().ok());
+    faults->clear_faults();
+    check_committed_only();
+  }
 }
 
 TEST_CASE("read_stream of a missing stream returns nothing") {
