@@ -191,20 +191,24 @@ void store_impl::append_async(append_request request, append_callback done) {
   std::size_t events = 0;
   for (const auto& part : request.streams)
     events += part.events.size();
+  std::optional<error> refused;
   {
     std::lock_guard lock(queue_mutex_);
     if (stopping_ || writes_failed()) {
-      done(make_error(errc::unavailable, "writes_stopped",
-                      stopping_ ? "the store is shutting down"
-                                : "the store refuses writes after a write failure; reopen it"));
-      return;
+      refused = make_error(errc::unavailable, "writes_stopped",
+                           stopping_ ? "the store is shutting down"
+                                     : "the store refuses writes after a write failure; reopen it");
+    } else if (queue_.size() >= options_.max_queued_appends) {
+      refused =
+          make_error(errc::overloaded, "overloaded", "the append queue is full; retry shortly");
+    } else {
+      queue_.push_back({std::move(request), std::move(done), events});
+      enqueued_appends_.fetch_add(1, std::memory_order_release);
     }
-    if (queue_.size() >= options_.max_queued_appends) {
-      done(make_error(errc::overloaded, "overloaded", "the append queue is full; retry shortly"));
-      return;
-    }
-    queue_.push_back({std::move(request), std::move(done), events});
-    enqueued_appends_.fetch_add(1, std::memory_order_release);
+  }
+  if (refused) {
+    done(std::move(*refused));  // without the lock: the callback may well resubmit
+    return;
   }
   // Submitted by a completion the sequencer runs (closed-loop clients resubmit from their
   // callbacks): it stages the queue once its callbacks are done, in groups, without a wake.

@@ -1,0 +1,92 @@
+// The append queue: appends refused at once (a full queue, stopped writes) and callers of the
+// blocking append() waiting for room.
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "engine/fault_injection.h"
+#include "tests/engine/test_support.h"
+
+namespace kakehashi::test {
+namespace {
+
+// Runs `submit` on a thread of its own and waits for it, bounded: a refusal completed under the
+// store's queue lock deadlocks a callback that resubmits. On a timeout the stuck thread and the
+// store are abandoned (the store's destructor would wait for that lock too), so the test fails
+// instead of hanging.
+void require_finishes(std::unique_ptr<event_store>& store, std::function<void()> submit) {
+  std::promise<void> finished;
+  auto done = finished.get_future();
+  std::thread submitter([&finished, submit = std::move(submit)] {
+    submit();
+    finished.set_value();
+  });
+  if (done.wait_for(std::chrono::seconds(30)) == std::future_status::ready) {
+    submitter.join();
+    return;
+  }
+  submitter.detach();
+  (void)store.release();
+  FAIL("an append resubmitted from the callback of a refused one never returned (deadlock)");
+}
+
+// Appends until one is refused with `code`, and resubmits that one once from its callback.
+// Returns the resubmitted append's outcome.
+result<append_result> resubmit_refused(event_store& store, const std::string& code) {
+  auto again = std::make_shared<std::promise<result<append_result>>>();
+  auto outcome = again->get_future();
+  auto refused = std::make_shared<std::atomic<bool>>(false);
+  for (int attempt = 0; attempt < 100000 && !*refused; ++attempt)
+    store.append_async(
+        single("queue-1", expected_version::any(), make_event("Queued")),
+        [&store, code, again, refused](result<append_result> r) {
+          if (r || r.err().code != code || refused->exchange(true)) return;
+          // The obvious reaction to `overloaded`: try again.
+          store.append_async(
+              single("queue-1", expected_version::any(), make_event("Queued")),
+              [again](result<append_result> r2) { again->set_value(std::move(r2)); });
+        });
+  REQUIRE_MESSAGE(*refused, "no append was refused with " << code);
+  REQUIRE(outcome.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
+  return outcome.get();
+}
+
+TEST_CASE("a callback of an append refused at once may resubmit from it") {
+  temp_dir dir;
+  auto faults = fault_injector::create(5);
+  auto options = options_for(dir);
+  options.faults = faults;
+  options.max_queued_appends = 1;
+  auto store = open_store(options);
+  must_append(*store, single("queue-1", expected_version::any(), make_event("Queued")));
+
+  SUBCASE("overloaded") {
+    // With the committer held in a sync, the sequencer fills the commit queue and stops taking
+    // appends, and the one-place append queue stays full.
+    faults->hold_next_sync(fault_file::wal);
+    store->append_async(single("queue-1", expected_version::any(), make_event("Queued")),
+                        [](result<append_result>) {});
+    REQUIRE(faults->wait_for_held_sync(std::chrono::seconds(60)));
+    require_finishes(store, [&] {
+      auto again = resubmit_refused(*store, "overloaded");
+      CHECK_FAILS_WITH(again, errc::overloaded, "overloaded");
+    });
+    faults->release_held();
+  }
+  SUBCASE("writes_stopped") {
+    faults->add_rule({fault_op::write, fault_file::wal, fault_error::io_error, 0, 1});
+    CHECK_FALSE(
+        store->append(single("queue-1", expected_version::any(), make_event("Queued"))).ok());
+    require_finishes(store, [&] {
+      auto again = resubmit_refused(*store, "writes_stopped");
+      CHECK_FAILS_WITH(again, errc::unavailable, "writes_stopped");
+    });
+  }
+}
+
+}  // namespace
+}  // namespace kakehashi::test
