@@ -180,6 +180,20 @@ status store_impl::validate(const append_request& request) const {
 }
 
 void store_impl::append_async(append_request request, append_callback done) {
+  submit(std::move(request), std::move(done), /*wait_for_room=*/false);
+}
+
+result<append_result> store_impl::append(append_request request) {
+  std::promise<result<append_result>> promise;
+  auto future = promise.get_future();
+  submit(
+      std::move(request),
+      [&promise](result<append_result> outcome) { promise.set_value(std::move(outcome)); },
+      /*wait_for_room=*/true);
+  return future.get();
+}
+
+void store_impl::submit(append_request request, append_callback done, bool wait_for_room) {
   if (options_.read_only) {
     done(make_error(errc::unavailable, "read_only", "the store was opened read-only"));
     return;
@@ -193,7 +207,12 @@ void store_impl::append_async(append_request request, append_callback done) {
     events += part.events.size();
   std::optional<error> refused;
   {
-    std::lock_guard lock(queue_mutex_);
+    std::unique_lock lock(queue_mutex_);
+    // Blocking callers wait for room instead of failing, and enqueue under the same lock, so no
+    // other caller takes the room meanwhile; the wait ends on shutdown.
+    if (wait_for_room)
+      queue_not_full_.wait(
+          lock, [&] { return stopping_ || queue_.size() < options_.max_queued_appends; });
     if (stopping_ || writes_failed()) {
       refused = make_error(errc::unavailable, "writes_stopped",
                            stopping_ ? "the store is shutting down"
@@ -225,21 +244,6 @@ void store_impl::append_async(append_request request, append_callback done) {
     deferred_events_ = 0;
   }
   sequencer_wake_.notify_one();
-}
-
-result<append_result> store_impl::append(append_request request) {
-  {
-    // Blocking callers wait for room instead of failing; the wait ends on shutdown.
-    std::unique_lock lock(queue_mutex_);
-    queue_not_full_.wait(lock,
-                         [&] { return stopping_ || queue_.size() < options_.max_queued_appends; });
-  }
-  std::promise<result<append_result>> promise;
-  auto future = promise.get_future();
-  append_async(std::move(request), [&promise](result<append_result> outcome) {
-    promise.set_value(std::move(outcome));
-  });
-  return future.get();
 }
 
 void store_impl::run_sequencer() {

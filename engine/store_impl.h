@@ -133,6 +133,9 @@ class store_impl final : public event_store {
 
   // Write path (sequencer.cc).
   status validate(const append_request& request) const;
+  // Queues the append, or completes `done` at once on this thread when it cannot be (invalid,
+  // writes stopped, or the queue full and not `wait_for_room`).
+  void submit(append_request request, append_callback done, bool wait_for_room);
   void run_sequencer();
   bool take_group(std::vector<pending_append>& group);  // false: nothing queued
   // Takes a group from the queue, stages it and hands it over; the caller holds staging_mutex_.

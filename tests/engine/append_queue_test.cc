@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "engine/fault_injection.h"
 #include "tests/engine/test_support.h"
@@ -86,6 +87,29 @@ TEST_CASE("a callback of an append refused at once may resubmit from it") {
       CHECK_FAILS_WITH(again, errc::unavailable, "writes_stopped");
     });
   }
+}
+
+TEST_CASE("blocking appends wait for room in a full queue and are never refused as overloaded") {
+  temp_dir dir;
+  auto options = options_for(dir);
+  options.max_queued_appends = 1;  // full most of the time under many writers
+  auto store = open_store(options);
+  std::atomic<int> acknowledged{0}, overloaded{0}, other{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 16; ++t)
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        auto r = store->append(
+            single("queue-" + std::to_string(t), expected_version::any(), make_event("Queued")));
+        ++(r ? acknowledged : r.err().code == "overloaded" ? overloaded : other);
+      }
+    });
+  for (auto& w : writers)
+    w.join();
+  CHECK(overloaded == 0);
+  CHECK(other == 0);
+  CHECK(acknowledged == 16 * 200);
+  CHECK(store->head_position() == 16 * 200);
 }
 
 }  // namespace
