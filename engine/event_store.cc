@@ -259,25 +259,30 @@ status store_impl::check_format() {
 
 status store_impl::recover() {
   if (auto format = check_format(); !format) return format;
+  auto head = read_chain_head();
+  if (!head) return head.take_err();
+  head_at_open_ = *head;
   // The head of the log is its last key; the chain head is that record's hash.
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_));
   it->SeekToLast();
   if (!it->status().ok()) return io_failure(it->status(), "cannot read the log");
-  if (!it->Valid()) return {};  // empty log
-  position_t last = decode_position(it->key().ToStringView());
+  position_t last = 0;
   recorded_event tail;
-  if (auto decoded = decode_record(it->value().ToStringView(), tail); !decoded)
-    return make_error(errc::corruption, "chain_broken",
-                      "the last record (position " + std::to_string(last) +
-                          ") does not decode: " + decoded.err().message);
-  if (tail.position != last)
-    return make_error(errc::corruption, "chain_broken",
-                      "the last record claims position " + std::to_string(tail.position) +
-                          " but is stored at " + std::to_string(last));
+  if (it->Valid()) {
+    last = decode_position(it->key().ToStringView());
+    if (auto decoded = decode_record(it->value().ToStringView(), tail); !decoded)
+      return make_error(errc::corruption, "chain_broken",
+                        "the last record (position " + std::to_string(last) +
+                            ") does not decode: " + decoded.err().message);
+    if (tail.position != last)
+      return make_error(errc::corruption, "chain_broken",
+                        "the last record claims position " + std::to_string(tail.position) +
+                            " but is stored at " + std::to_string(last));
+  }
   if (options_.verify_tail_on_open > 0) {
     position_t from =
         last > options_.verify_tail_on_open ? last - options_.verify_tail_on_open + 1 : 1;
-    auto report = verify_range(from, last);
+    auto report = last > 0 ? verify_range(from, last) : verify_report{};
     if (report.missing)
       return make_error(errc::corruption, "log_gap",
                         "the tail of the log has a gap: " + report.problem +
@@ -288,11 +293,56 @@ status store_impl::recover() {
       return make_error(errc::corruption, "chain_broken",
                         "the tail of the log does not verify at position " +
                             std::to_string(report.first_bad_position) + ": " + report.problem);
+    if (auto mismatch = chain_head_mismatch(last))
+      return make_error(errc::corruption,
+                        mismatch->first_bad_position > last ? "chain_truncated" : "chain_broken",
+                        mismatch->problem +
+                            ". A power cut loses a group's chain head with its records, so "
+                            "these were removed or lost with the disk: restore the data "
+                            "directory from a backup");
   }
   chain_head_ = tail.hash;
   written_position_ = last;
   last_position_.store(last, std::memory_order_release);
   return {};
+}
+
+result<store_impl::stored_chain_head> store_impl::read_chain_head() const {
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), meta_, chain_head_key, &value);
+  if (s.IsNotFound()) return stored_chain_head{};
+  if (!s.ok()) return io_failure(s, "cannot read the chain head");
+  stored_chain_head head;
+  if (value.size() != 8 + head.hash.size())
+    return make_error(errc::corruption, "chain_broken",
+                      "the stored chain head is " + std::to_string(value.size()) + " bytes long");
+  head.position = decode_position(value);
+  std::memcpy(head.hash.data(), value.data() + 8, head.hash.size());
+  return head;
+}
+
+std::optional<verify_report> store_impl::chain_head_mismatch(position_t last) const {
+  verify_report report;
+  report.ok = false;
+  const auto& head = head_at_open_;
+  if (head.position > last) {
+    report.first_bad_position = last + 1;
+    report.problem = "position " + std::to_string(last + 1) + " is missing: the log ends at " +
+                     std::to_string(last) + " but its chain head names position " +
+                     std::to_string(head.position) + ", so its last " +
+                     std::to_string(head.position - last) + " records are gone";
+  } else if (head.position == last && last > 0) {
+    auto record = read_record(last);
+    if (record && (*record)->hash == head.hash) return std::nullopt;
+    report.first_bad_position = last;
+    report.problem = record ? "the record at position " + std::to_string(last) +
+                                  " is not the one the chain head names (its hash differs)"
+                            : record.err().message;
+  } else {
+    return std::nullopt;  // no chain head stored, or appended since the open
+  }
+  report.checked = report.first_bad_position - 1;
+  return report;
 }
 
 result<std::shared_ptr<const recorded_event>> store_impl::read_record(position_t position) const {
@@ -366,8 +416,9 @@ verify_report store_impl::verify() const {
     it->SeekToLast();
     if (it->Valid()) head = decode_position(it->key().ToStringView());
   }
-  if (head == 0) return {};
-  return verify_range(1, head);
+  auto report = head == 0 ? verify_report{} : verify_range(1, head);
+  if (!report.ok) return report;
+  return chain_head_mismatch(head).value_or(report);
 }
 
 result<std::vector<event_ptr>> store_impl::read_stream(std::string_view stream,

@@ -166,7 +166,9 @@ struct store_options {
   bool create_if_missing = true;
   // Opens without the writer lock for inspection (verify, audit) next to a running server.
   bool read_only = false;
-  // On open, the last N records must verify against the chain head or open fails.
+  // On open, the last N records must verify and the last must be the one the stored chain head
+  // names, or open fails (`log_gap`, `chain_broken`, or `chain_truncated` when records are
+  // missing from the end of the log). 0: no check, for inspecting a damaged store with verify().
   std::size_t verify_tail_on_open = 1024;
   // Appends waiting for the sequencer; beyond this append_async fails with `overloaded`
   // and append() waits for room.
@@ -323,7 +325,9 @@ class event_store {
   virtual position_t head_position() const = 0;
   virtual std::optional<std::uint64_t> stream_version(std::string_view stream) const = 0;
 
-  // Walks the hash chain from position 1 and stops at the first record that does not verify.
+  // Walks the hash chain from position 1 and stops at the first record that does not verify, or
+  // at the first position missing from the end of the log: the chain head stored at open
+  // names a later record than the last one stored.
   virtual verify_report verify() const = 0;
 
   virtual result<std::unique_ptr<subscription>> subscribe(subscription_options options) = 0;

@@ -36,6 +36,9 @@ result<repair_report> store_impl::repair(const store_options& options, bool dry_
   auto store = open_database(repairing);
   if (!store) return store.take_err();
   if (auto format = (*store)->check_format(); !format) return format.take_err();
+  auto head = (*store)->read_chain_head();
+  if (!head) return head.take_err();
+  (*store)->head_at_open_ = *head;
   return (*store)->repair_log(dry_run);
 }
 
@@ -44,12 +47,16 @@ result<repair_report> store_impl::repair_log(bool dry_run) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_));
   it->SeekToLast();
   if (!it->status().ok()) return io_failure(it->status(), "cannot read the log");
-  if (!it->Valid()) return out;  // an empty log has no gap
-  const position_t last = decode_position(it->key().ToStringView());
+  const position_t last = it->Valid() ? decode_position(it->key().ToStringView()) : 0;
 
-  verify_report verified = verify_range(1, last);
+  verify_report verified = last > 0 ? verify_range(1, last) : verify_report{};
   out.verified = verified.checked;
-  if (verified.ok) return out;
+  if (verified.ok) {
+    // A power cut drops a group's chain head with its records: records missing from the end of
+    // the log while the head still names them were removed (chain_head_mismatch).
+    if (auto mismatch = chain_head_mismatch(last)) return not_repairable(mismatch->problem);
+    return out;
+  }
   if (!verified.missing)
     return not_repairable("position " + std::to_string(verified.first_bad_position) +
                           " does not verify: " + verified.problem);

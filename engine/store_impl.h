@@ -124,6 +124,17 @@ class store_impl final : public event_store {
   status open_db();
   status check_format();
   status recover();
+  // The chain head in the meta family: position 0 when none is stored (an empty log).
+  struct stored_chain_head {
+    position_t position = 0;
+    hash256 hash{};
+  };
+  result<stored_chain_head> read_chain_head() const;
+  // How a log ending at `last` disagrees with the chain head stored at open: its last records
+  // are gone, or its last record is not the one the head names. Every group writes the head in
+  // the batch of its records, and repair() moves it back with the records it drops, so a
+  // recovered store (a prefix of the WAL's batches, wal_replay_guard.h) always agrees.
+  std::optional<verify_report> chain_head_mismatch(position_t last) const;
   result<repair_report> repair_log(bool dry_run);  // repair.cc
   verify_report verify_range(position_t from, position_t to) const;
   result<std::shared_ptr<const recorded_event>> read_record(position_t position) const;
@@ -175,6 +186,7 @@ class store_impl final : public event_store {
   std::atomic<position_t> last_position_{0};  // durable and visible
   write_fence writes_failed_;                 // shared with projections_ and vault_
   hash256 chain_head_{};                      // sequencer-owned after open
+  stored_chain_head head_at_open_;            // as recover() read it
   // Sequencer-owned: the last position staged, which may not be written or synced yet.
   position_t written_position_ = 0;
   // The last position given to RocksDB; moved by whichever thread writes.

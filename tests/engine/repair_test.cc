@@ -306,5 +306,71 @@ TEST_CASE("the kakehashi binary: serve refuses a gap, repair --dry-run reports, 
   CHECK(absent.output.find("no event store") != std::string::npos);
 }
 
+TEST_CASE("records removed from the end of the log are refused on open and found by verify") {
+  temp_dir dir;
+  auto events = write_events(options_for(dir), 10);
+  position_t kept = 0;
+  SUBCASE("the last three") {
+    kept = 7;
+  }
+  SUBCASE("all of them") {
+    kept = 0;
+  }
+  CAPTURE(kept);
+  for (position_t p = 10; p > kept; --p)
+    lose_append(dir, events, p);
+  const std::string missing = "position " + std::to_string(kept + 1) + " is missing";
+
+  // Not an open store with a shorter log, taking appends over the missing positions.
+  auto err = open_error(dir);
+  INFO(describe(err));
+  CHECK(err.kind == errc::corruption);
+  CHECK(err.code == "chain_truncated");
+  CHECK(err.message.find(missing) != std::string::npos);
+  CHECK(err.message.find("chain head names position 10") != std::string::npos);
+
+  store_options inspect = options_for(dir);
+  inspect.read_only = true;
+  inspect.verify_tail_on_open = 0;
+  auto report = open_store(inspect)->verify();
+  CHECK_FALSE(report.ok);
+  CHECK(report.first_bad_position == kept + 1);
+  CHECK(report.checked == kept);
+  CHECK_FALSE(report.missing);  // not the gap repair removes
+  CHECK(report.problem.find(missing) != std::string::npos);
+
+  auto verified = run_cli("verify --data " + dir.db_path());
+  INFO(verified.output);
+  CHECK(verified.exit_code == 1);
+  CHECK(verified.output.find("chain broken at position " + std::to_string(kept + 1)) !=
+        std::string::npos);
+  CHECK(verified.output.find("kakehashi repair") == std::string::npos);
+
+  auto repaired = event_store::repair(options_for(dir), false);
+  REQUIRE_FALSE(repaired.ok());
+  CHECK(repaired.err().code == "not_repairable");
+  CHECK(open_error(dir).code == "chain_truncated");
+}
+
+TEST_CASE("a last record that is not the one the chain head names is refused and found") {
+  temp_dir dir;
+  write_events(options_for(dir), 10);
+  {
+    raw_db raw(dir.db_path());
+    raw.put("meta", "chain_head", big_endian(10) + std::string(32, '\x5a'));
+  }
+  auto err = open_error(dir);
+  INFO(describe(err));
+  CHECK(err.code == "chain_broken");
+  CHECK(err.message.find("position 10 is not the one the chain head names") != std::string::npos);
+  store_options inspect = options_for(dir);
+  inspect.read_only = true;
+  inspect.verify_tail_on_open = 0;
+  auto report = open_store(inspect)->verify();
+  CHECK_FALSE(report.ok);
+  CHECK(report.first_bad_position == 10);
+  CHECK(report.checked == 9);
+}
+
 }  // namespace
 }  // namespace kakehashi::test
