@@ -149,6 +149,7 @@ result<std::unique_ptr<store_impl>> store_impl::open_database(const store_option
 }
 
 result<std::unique_ptr<event_store>> store_impl::open(const store_options& options) {
+  if (auto limits = check_record_limits(options.limits); !limits) return limits.take_err();
   auto opened = open_database(options);
   if (!opened) return opened.take_err();
   auto store = std::move(opened).value();

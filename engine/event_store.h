@@ -147,6 +147,9 @@ struct repair_report {
   bool applied = false;          // they were removed (false for a dry run, or with no gap)
 };
 
+// What one append may carry. The payload and actor-field limits may be lowered, and raised only
+// as far as a stored record can hold (about 1 MiB + 60 KiB for the payload and the three actor
+// fields together): open fails with `limits_too_large` beyond that.
 struct store_limits {
   std::size_t max_payload_bytes = 1 << 20;
   std::size_t max_events_per_append = 1000;

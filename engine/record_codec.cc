@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "events/envelope.capnp.h"
+#include "events/names.h"
 
 namespace kakehashi::detail {
 namespace {
@@ -86,6 +87,22 @@ void chain_hash(const hash256& prev, std::string_view stored, std::size_t hash_o
 }
 
 }  // namespace
+
+status check_record_limits(const store_limits& limits) {
+  constexpr std::size_t room =
+      max_record_bytes - record_envelope_bytes - max_stream_name_bytes - max_type_name_bytes;
+  // Compared one at a time first, so that no sum of huge limits wraps around.
+  if (limits.max_payload_bytes > room || limits.max_actor_field_bytes > room ||
+      limits.max_payload_bytes + 3 * limits.max_actor_field_bytes > room)
+    return make_error(errc::invalid_argument, "limits_too_large",
+                      "max_payload_bytes (" + std::to_string(limits.max_payload_bytes) +
+                          ") plus three actor fields of max_actor_field_bytes (" +
+                          std::to_string(limits.max_actor_field_bytes) +
+                          ") exceed what a stored record can hold: " + std::to_string(room) +
+                          " bytes together",
+                      "limits");
+  return {};
+}
 
 struct record_encoder::buffers {
   // The message's only segment; zero except while a message is being built in it

@@ -15,6 +15,15 @@ namespace kakehashi::detail {
 
 // Largest stored record the decoder accepts: the payload limit plus envelope room.
 inline constexpr std::size_t max_record_bytes = (1 << 20) + 64 * 1024;
+// What a record holds besides its variable-length fields (payload, stream, type, the actor's
+// three fields): fixed fields, pointers, word padding and the segment table, with room to spare.
+inline constexpr std::size_t record_envelope_bytes = 4096;
+
+// Whether a store may be opened with these limits: the largest event validate() lets through
+// (payload and actor fields at their limits, stream and type names at theirs) must encode to
+// a record the decoder accepts, or the store would write what it cannot read back. Fails with
+// invalid_argument `limits_too_large`.
+status check_record_limits(const store_limits& limits);
 
 struct record_header {
   uuid id;

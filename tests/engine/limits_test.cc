@@ -2,9 +2,12 @@
 #include <chrono>
 #include <functional>
 #include <future>
+#include <limits>
 #include <string>
 #include <vector>
 
+#include "engine/record_codec.h"
+#include "events/names.h"
 #include "tests/engine/test_support.h"
 
 namespace kakehashi::test {
@@ -171,6 +174,47 @@ TEST_CASE("smaller configured limits are enforced") {
   REQUIRE_FALSE(many.ok());
   CHECK(allowed_kind(many.err().kind, {errc::too_large, errc::invalid_argument}));
   CHECK(store->head_position() == 6);
+}
+
+TEST_CASE("limits are raised only as far as a stored record can hold, and such records read back") {
+  temp_dir dir;
+  store_options options = options_for(dir);
+  options.limits.max_append_bytes = 4 * mib;
+  const std::size_t room = detail::max_record_bytes - detail::record_envelope_bytes -
+                           max_stream_name_bytes - max_type_name_bytes;
+  auto refused = [&](std::size_t payload, std::size_t actor_field) {
+    CAPTURE(payload);
+    CAPTURE(actor_field);
+    store_options raised = options;
+    raised.limits.max_payload_bytes = payload;
+    raised.limits.max_actor_field_bytes = actor_field;
+    auto opened = event_store::open(raised);
+    CHECK_FAILS_WITH(opened, errc::invalid_argument, "limits_too_large");
+  };
+  refused(room - 3 * 256 + 1, 256);
+  refused(2 * mib, 256);
+  refused(1024, room);
+  refused(std::numeric_limits<std::size_t>::max(), std::numeric_limits<std::size_t>::max() / 2);
+
+  // The largest event the highest limits let through is stored, and read back after a reopen.
+  options.limits.max_payload_bytes = room - 3 * 256;
+  const std::string stream(max_stream_name_bytes, 's');
+  new_event largest = make_event(std::string(max_type_name_bytes, 'T'),
+                                 std::string(options.limits.max_payload_bytes, 'p'));
+  largest.who = actor{std::string(256, 'i'), std::string(256, 'r'), std::string(256, 'o')};
+  largest.correlation_id = new_uuid_v7();
+  largest.causation_id = new_uuid_v7();
+  largest.id = new_uuid_v7();
+  {
+    auto store = open_store(options);
+    must_append(*store, with_event(stream, largest));
+  }
+  auto store = open_store(options);
+  auto stored = read_stream_all(*store, stream);
+  REQUIRE(stored.size() == 1);
+  CHECK(stored[0]->payload.size() == options.limits.max_payload_bytes);
+  CHECK(stored[0]->who.on_behalf_of == largest.who.on_behalf_of);
+  CHECK(store->verify().ok);
 }
 
 }  // namespace
