@@ -48,7 +48,11 @@ struct expected_version {
 };
 
 struct new_event {
-  uuid id;  // nil: the store assigns a UUIDv7. A given id makes a retried append idempotent.
+  // Given by the caller: indexed, so a retried append with the same id is idempotent and
+  // read_event finds the event. Nil: the store assigns a UUIDv7 and does not index it (that would
+  // add WAL bytes to every append), so read_event does not find it and an append that reuses
+  // it is a new event.
+  uuid id;
   std::string type;
   std::uint16_t schema_version = 1;
   std::int64_t occurred_at = 0;  // business time (µs since epoch); 0: the time of recording
@@ -321,7 +325,8 @@ class event_store {
     return scan(from, visit, scan_options{});
   }
 
-  // The committed event with this id; not_found (`no_event`) when there is none.
+  // The committed event with this caller-supplied id (new_event::id); not_found (`no_event`)
+  // when there is none. Ids the store assigned are not indexed and never found.
   virtual result<event_ptr> read_event(const uuid& id) const = 0;
 
   // The last committed position (0 for an empty log), and a stream's last version.

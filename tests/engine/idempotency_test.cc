@@ -153,6 +153,17 @@ TEST_CASE("events without ids get fresh v7 ids and are never deduplicated") {
   REQUIRE(stored.size() == 4);
   for (std::size_t i = 0; i < 4; ++i)
     CHECK(stored[i]->id == all[i]);
+
+  // As event_store.h says: only caller-supplied ids are indexed. An assigned id is not found by
+  // read_event, and an append that sends it is a new event.
+  CHECK_FAILS_WITH(store->read_event(all[0]), errc::not_found, "no_event");
+  auto reused = must_append(
+      *store, single("note-1", expected_version::any(), make_event("Noted", "{}", all[0])));
+  CHECK_FALSE(reused.duplicate);
+  CHECK(reused.first_position == 5);
+  auto found = store->read_event(all[0]);  // now the caller's id, of the event at position 5
+  REQUIRE(found.ok());
+  CHECK((*found)->position == 5);
 }
 
 TEST_CASE("retries queued right behind their originals are answered as duplicates") {
