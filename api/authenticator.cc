@@ -85,6 +85,19 @@ class authenticator_impl final : public authenticator {
 
   std::uint64_t reloads() const override { return reloads_.load(); }
 
+  std::uint64_t generation() const override { return generation_.load(std::memory_order_acquire); }
+
+  status still_valid(const uuid& token_id) override {
+    auto table = current_table(options_.clock(), check::if_due);
+    if (!table) return table.take_err();
+    const token_record* record = (*table)->find(token_id);
+    if (!record || record->revoked)
+      return make_error(errc::unauthorized, "token_revoked", "the token has been revoked");
+    return {};
+  }
+
+  std::chrono::milliseconds recheck_interval() const override { return options_.recheck_interval; }
+
  private:
   error too_many() const {
     return make_error(errc::overloaded, "too_many_requests",
@@ -132,6 +145,7 @@ class authenticator_impl final : public authenticator {
       // Fail closed until the file changes again. The message names a line, never a token.
       unreadable_ = true;
       signature_ = seen;
+      generation_.fetch_add(1, std::memory_order_release);
       boost::json::object line;
       line["msg"] = "token file unreadable";
       line["error"] = table.err().message;
@@ -141,6 +155,7 @@ class authenticator_impl final : public authenticator {
     unreadable_ = false;
     signature_ = read;
     table_ = std::make_shared<const token_table>(std::move(*table));
+    generation_.fetch_add(1, std::memory_order_release);
     return table_;
   }
 
@@ -154,6 +169,7 @@ class authenticator_impl final : public authenticator {
   bool unreadable_ = false;
   token_bucket reload_budget_;
   std::atomic<std::uint64_t> reloads_{0};
+  std::atomic<std::uint64_t> generation_{0};  // moved under mutex_, read without it
 };
 
 }  // namespace

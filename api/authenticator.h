@@ -74,6 +74,17 @@ class authenticator {
   // How many times the file has been (re)read since open, the first read included.
   virtual std::uint64_t reloads() const = 0;
 
+  // For connections that outlive the request that authenticated them (the WebSocket stream):
+  // generation() moves whenever the table checks answer from changes (a re-read, the file turning
+  // unreadable), before any request can see the change, so a token checked at one generation
+  // stands until it moves. still_valid() looks `token_id` up as authenticate() would (first
+  // looking at the file when recheck_interval has passed), without charging the bad-token
+  // limit. Errors: unauthorized "token_revoked" (revoked, or gone from the file), unavailable
+  // "tokens_unavailable".
+  virtual std::uint64_t generation() const = 0;
+  virtual status still_valid(const uuid& token_id) = 0;
+  virtual std::chrono::milliseconds recheck_interval() const = 0;
+
  protected:
   authenticator() = default;
 };

@@ -269,7 +269,8 @@ void http_session::upgrade_to_stream() {
     write_stderr_line(line);
 
   phase_ = phase::closed;  // this session does no more I/O; the socket is the ws_session's
-  auto ws = std::make_shared<ws_session>(stream_.release_socket(), context_, std::move(shake.who));
+  auto ws = std::make_shared<ws_session>(stream_.release_socket(), context_, std::move(shake.who),
+                                         shake.token);
   // Shutting down: dropping `ws` closes the socket.
   if (!context_->connections.replace(this, ws)) return;
   ws->start(std::move(request_));

@@ -155,10 +155,23 @@ stream_service::handshake stream_service::check_handshake(const http_request& re
   std::tie(view.path, view.query) = split_target(req.target());
   view.client_address = client_address;
   std::string_view token = bearer_token(view, token_source::header_or_query);
+  // Read before the check: a change after it moves the generation, so the connection looks again.
+  out.token = {auth_->generation(), std::chrono::steady_clock::now()};
   auto who = auth_->authenticate(token, client_address);
   if (!who) return refuse(auth_error_response(who.err(), auth_->retry_after(), !token.empty()));
   out.who = std::move(*who);
   return out;
+}
+
+status stream_service::recheck_token(const principal& who, token_check& seen) const {
+  auto generation = auth_->generation();
+  auto now = std::chrono::steady_clock::now();
+  if (generation == seen.generation && now - seen.checked < auth_->recheck_interval()) return {};
+  if (auto valid = auth_->still_valid(who.token_id); !valid) return valid;
+  // `generation` as read before the lookup: had the lookup re-read the file, the next call
+  // looks once more, which costs one lookup and misses nothing.
+  seen = {generation, now};
+  return {};
 }
 
 result<std::shared_ptr<const std::string>> stream_service::encoded(const recorded_event& event,

@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -81,11 +82,29 @@ class stream_service : public std::enable_shared_from_this<stream_service> {
   // Whether `req` is for the stream endpoint (the path, whatever the method).
   static bool is_stream_target(const http_request& req);
 
+  // What a connection knows about its token's validity: the authenticator's generation and
+  // the time when it was last found valid (see recheck_token).
+  struct token_check {
+    std::uint64_t generation = 0;
+    std::chrono::steady_clock::time_point checked{};
+  };
+
   struct handshake {
     std::optional<http_response> refusal;  // set: answer this and do not upgrade
     principal who;
+    token_check token;
   };
   handshake check_handshake(const http_request& req, std::string_view client_address) const;
+
+  // Whether `who`'s token still stands, for a connection that checked it as `seen` says. A
+  // connection authenticates once, at the handshake, and may stay open for days, so before it
+  // delivers anything or accepts an op it asks again: a revocation must end what the token can
+  // read the moment requests are refused. Cheap enough to ask per batch: nothing but an atomic
+  // load and a clock read while the authenticator's table is unchanged, and a lookup by id
+  // (the file stat at most every recheck_interval) when it moved or the interval passed; the
+  // latter makes a revocation by the CLI count with no HTTP request around to notice it.
+  // Errors as authenticator::still_valid.
+  status recheck_token(const principal& who, token_check& seen) const;
 
   // The CloudEvent text of `event` for `how` (not hidden); `erasures` is
   // store().keys().stats().erasures read before the caller decided anything about the event.

@@ -43,11 +43,13 @@ void append_frame_header(std::string& out, opcode op, std::size_t payload_bytes)
   }
 }
 
-std::string close_frame(std::uint16_t code) {
+std::string close_frame(std::uint16_t code, std::string_view reason) {
+  reason = reason.substr(0, max_control_payload - 2);
   std::string out;
-  append_frame_header(out, opcode::close, 2);
+  append_frame_header(out, opcode::close, 2 + reason.size());
   out.push_back(static_cast<char>(code >> 8));
   out.push_back(static_cast<char>(code & 0xFF));
+  out += reason;
   return out;
 }
 

@@ -35,15 +35,18 @@ namespace close_code {
 inline constexpr std::uint16_t normal = 1000;
 inline constexpr std::uint16_t going_away = 1001;
 inline constexpr std::uint16_t protocol_error = 1002;
-inline constexpr std::uint16_t invalid_payload = 1007;  // text that is not UTF-8
+inline constexpr std::uint16_t invalid_payload = 1007;   // text that is not UTF-8
+inline constexpr std::uint16_t policy_violation = 1008;  // the token was revoked
 inline constexpr std::uint16_t too_big = 1009;
 inline constexpr std::uint16_t internal_error = 1011;
+inline constexpr std::uint16_t try_again_later = 1013;  // the token file cannot be read
 }  // namespace close_code
 
 // Appends the header of one unmasked, final (FIN) server frame with `payload_bytes` of payload.
 void append_frame_header(std::string& out, opcode op, std::size_t payload_bytes);
-// A whole close frame with `code` (and no reason).
-std::string close_frame(std::uint16_t code);
+// A whole close frame with `code` and `reason` (ASCII, at most 123 bytes: a control frame's
+// payload is at most 125).
+std::string close_frame(std::uint16_t code, std::string_view reason = {});
 
 // Outgoing frames collected for one write (a gather write: the socket takes them as a list of
 // buffers). Frame headers and small payloads are copied in; a shared payload (an encoded event,

@@ -50,11 +50,12 @@ const read_model& no_model() {
 }  // namespace
 
 ws_session::ws_session(net::ip::tcp::socket&& socket, std::shared_ptr<session_context> context,
-                       principal who)
+                       principal who, stream_service::token_check token)
     : socket_(socket.get_executor()),
       context_(std::move(context)),
       service_(*context_->streams),
       who_(std::move(who)),
+      token_(token),
       handshake_(std::make_unique<websocket::stream<beast::tcp_stream>>(std::move(socket))),
       parser_(service_.options().max_message_bytes),
       model_timer_(socket_.get_executor()),
@@ -129,7 +130,7 @@ void ws_session::stop_work() {
   flush_timer_.cancel();
 }
 
-void ws_session::begin_close(std::uint16_t code, bool wait_for_peer) {
+void ws_session::begin_close(std::uint16_t code, bool wait_for_peer, std::string_view reason) {
   if (closed_) return;
   stop_work();
   if (close_queued_) return;
@@ -138,13 +139,23 @@ void ws_session::begin_close(std::uint16_t code, bool wait_for_peer) {
   // What is still queued will not be read by anyone.
   staging_.clear();
   sync_stats();
-  std::string frame = ws::close_frame(code);
+  std::string frame = ws::close_frame(code, reason);
   enqueue_frame(ws::opcode::close, std::string_view(frame).substr(2));
   // Bounds the wait for the peer's close frame (and a write the peer never reads).
   idle_timer_.expires_after(service_.options().handshake_timeout);
   idle_timer_.async_wait([self = shared_from_this()](error_code ec) {
     if (!ec) self->close_socket();
   });
+}
+
+bool ws_session::token_stands() {
+  auto valid = service_.recheck_token(who_, token_);
+  if (valid) return true;
+  // begin_close also drops what is queued and not yet written.
+  bool unavailable = valid.err().kind == errc::unavailable;
+  begin_close(unavailable ? ws::close_code::try_again_later : ws::close_code::policy_violation,
+              true, valid.err().code);
+  return false;
 }
 
 void ws_session::close_socket() {
@@ -236,6 +247,7 @@ void ws_session::handle_frame(ws::frame_event& frame) {
 }
 
 void ws_session::handle_message(std::string_view text) {
+  if (!token_stands()) return;
   ws::parse_result parsed = ws::parse_client_op(text);
   if (!parsed.ok) return send_error(parsed.error.sub, parsed.error.code, parsed.error.message);
   switch (parsed.op.op) {
@@ -482,7 +494,8 @@ void ws_session::arm_idle_timer() {
 }
 
 void ws_session::on_idle_tick() {
-  if (closed_ || close_queued_) return;
+  // A revoked token's quiet connection is closed too, not only one that has something to send.
+  if (closed_ || close_queued_ || !token_stands()) return;
   // Give back what a burst made the buffers grow to, once there is nothing to write: freeing
   // them after every large write would fault their pages in again for the next.
   if (!writing_ && staging_.empty()) {
@@ -537,6 +550,7 @@ void ws_session::pump() {
   bool progress = true;
   while (progress && !queue_full()) {
     progress = false;
+    if (!token_stands()) break;  // cleared subs_, and what earlier rounds queued
     // Round robin, so one busy subscription does not starve the connection's others.
     for (auto it = subs_.begin(); it != subs_.end() && !queue_full();) {
       switch (pump_one(it->first, it->second)) {
@@ -685,7 +699,7 @@ void ws_session::arm_watch_timer() {
 }
 
 void ws_session::on_watch_tick() {
-  if (closing_ || watches_.empty()) return;
+  if (closing_ || watches_.empty() || !token_stands()) return;
   const backend& parts = service_.parts();
   if (parts.projections && !queue_full()) {
     position_t now = parts.projections->position();

@@ -26,6 +26,11 @@
 // aggregate, so such a subscription delivers an event only once the projection runner has
 // applied its position (polled with a short backoff on this strand; nothing blocks).
 //
+// Revocation: the token is checked at the handshake and again (stream_service::recheck_token,
+// cheap) before anything is queued for the client, before each client message and at each idle
+// tick; once it no longer stands the connection closes with 1008 token_revoked (1013
+// tokens_unavailable while the token file cannot be read), dropping what was queued.
+//
 // Watches: a snapshot at once, then an update (the whole view) whenever the view changed,
 // checked every watch_interval (250 ms by default): updates are debounced to at most one per
 // interval, and while the queue is full an update waits for the next tick (the newest view
@@ -50,6 +55,7 @@
 
 #include "api/connection.h"
 #include "api/http.h"
+#include "api/stream_service.h"
 #include "api/ws_frame.h"
 #include "api/ws_protocol.h"
 #include "engine/event_store.h"
@@ -58,12 +64,12 @@
 namespace kakehashi::api {
 
 struct session_context;
-class stream_service;
 
 class ws_session final : public connection, public std::enable_shared_from_this<ws_session> {
  public:
+  // `token` as the handshake checked `who`'s token (stream_service::recheck_token).
   ws_session(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<session_context> context,
-             principal who);
+             principal who, stream_service::token_check token);
   ~ws_session() override;
 
   // Answers the upgrade request (101 with the kakehashi.v1 subprotocol) and starts reading.
@@ -146,7 +152,12 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   // Ends the conversation with a close frame carrying `code` (dropping what is queued), then
   // closes the socket: at once after writing it when `wait_for_peer` is false, else when the
   // peer's close frame arrives or handshake_timeout runs out.
-  void begin_close(std::uint16_t code, bool wait_for_peer);
+  void begin_close(std::uint16_t code, bool wait_for_peer, std::string_view reason = {});
+  // Whether the token still stands (stream_service::recheck_token); when not, begins the close
+  // (1008 token_revoked, or 1013 tokens_unavailable while the token file cannot be read) and
+  // answers false. Asked before anything is queued for the client and before each client op;
+  // never while iterating subs_ or watches_ (the close clears them).
+  bool token_stands();
   void close_socket();
   void stop_work();
 
@@ -154,6 +165,7 @@ class ws_session final : public connection, public std::enable_shared_from_this<
   std::shared_ptr<session_context> context_;
   stream_service& service_;
   principal who_;
+  stream_service::token_check token_;
   // Only during the opening handshake: Beast validates the request and writes the 101.
   std::unique_ptr<boost::beast::websocket::stream<boost::beast::tcp_stream>> handshake_;
   http_request upgrade_;

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "events/ids.h"
+#include "http_helpers.h"
 #include "ws_support.h"
 
 namespace kakehashi::test {
@@ -248,6 +249,41 @@ TEST_CASE("stream: a municipality on $all receives none of another municipality'
   std::string later = server.need(shibuya);
   auto live = c.read();
   CHECK(live.at("event").as_object().at("subject").as_string() == "need-" + later);
+}
+
+TEST_CASE("stream: revoking a token closes its connections with 1008 before anything more") {
+  stream_server server;
+  std::string own_need = server.need(shibuya);
+  REQUIRE(server.projections().wait_for(server.store().head_position(), 5s));
+  auto issued = server.issue_token(access_role::municipality, shibuya);
+  ws_client subscribed, idle;
+  REQUIRE(subscribed.connect_ok(server.port(), with_token(issued.bearer)));
+  REQUIRE(idle.connect_ok(server.port(), with_token(issued.bearer)));
+  subscribed.send(subscribe_message("s", "$all", "\"end\""));
+  read_until_caught_up(subscribed, "s");
+
+  caller admin{server.port(), server.token(access_role::admin)};
+  auto revoked = admin.call(http::verb::delete_, "/v1/tokens/" + issued.record.id.to_string());
+  REQUIRE(revoked.result() == http::status::ok);
+  CHECK(caller{server.port(), issued.bearer}.get("/v1/whoami").result() ==
+        http::status::unauthorized);
+
+  // A new op on a connection opened before the revocation is not served...
+  idle.send(subscribe_message("late", "$all", "\"start\""));
+  auto late = idle.read_text();
+  CHECK_MESSAGE(!late, *late);
+  CHECK(idle.closed());
+  CHECK(idle.close_reason().code == 1008);
+  CHECK(idle.close_reason().reason == "token_revoked");
+
+  // ...and an open subscription gets the close, not the municipality's new (personal) event.
+  server.must("HearingRecorded", own_need,
+              R"({"held_on":"2025-05-01","attendees":["課長"],"notes":"n","findings":"f"})");
+  auto event = subscribed.read_text();
+  CHECK_MESSAGE(!event, *event);
+  CHECK(subscribed.closed());
+  CHECK(subscribed.close_reason().code == 1008);
+  CHECK(subscribed.close_reason().reason == "token_revoked");
 }
 
 TEST_CASE("stream: a dashboard token gets no personal data, an admin token does") {

@@ -77,6 +77,8 @@ TEST_CASE("ws frame: server frame headers use the shortest length encoding") {
   append_frame_header(large, opcode::binary, 70000);
   CHECK(large == std::string("\x82\x7f\x00\x00\x00\x00\x00\x01\x11\x70", 10));
   CHECK(close_frame(close_code::going_away) == std::string("\x88\x02\x03\xe9", 4));
+  CHECK(close_frame(close_code::policy_violation, "token_revoked") ==
+        std::string("\x88\x0f\x03\xf0token_revoked", 17));
 }
 
 TEST_CASE("ws frame: masked text, fragments, pings and close are parsed") {

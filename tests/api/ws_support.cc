@@ -77,10 +77,14 @@ unsigned short stream_server::port() const {
 }
 
 std::string stream_server::token(access_role role, const std::string& lg_code) {
+  return issue_token(role, lg_code).bearer;
+}
+
+api::issued_token stream_server::issue_token(access_role role, const std::string& lg_code) {
   api::token_grant grant{role, lg_code, "test"};
   auto issued = api::token_store(dir_.path() + "/data").issue(grant);
   REQUIRE_MESSAGE(issued.ok(), (issued.ok() ? "" : describe(issued.err())));
-  return issued->bearer;
+  return std::move(*issued);
 }
 
 std::string stream_server::must(std::string type, std::string target, std::string body) {

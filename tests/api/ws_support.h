@@ -19,6 +19,7 @@
 
 #include "api/server.h"
 #include "api/stream_service.h"
+#include "api/token_store.h"
 #include "engine/command_service.h"
 #include "engine/event_store.h"
 #include "events/roles.h"
@@ -43,8 +44,9 @@ class stream_server {
   // Stops the server and waits for run() to return.
   void stop();
 
-  // A new bearer token.
+  // A new bearer token; issue_token also gives its record (its id, to revoke it).
   std::string token(access_role role, const std::string& lg_code = "");
+  api::issued_token issue_token(access_role role, const std::string& lg_code = "");
 
   // Commands that must succeed; each returns the aggregate's id.
   std::string must(std::string type, std::string target, std::string body);
