@@ -19,6 +19,8 @@
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <limits>
+#include <optional>
 
 #include "api/access_log.h"
 #include "api/event_access.h"
@@ -44,6 +46,9 @@ constexpr std::uint64_t max_page = 1000;
 // A timeline is an aggregate's whole stream; streams this long are paged through
 // /v1/streams/{stream} instead.
 constexpr std::size_t max_timeline_events = 1000;
+// The most a page of the global log reads looking for visible events: event_store::read_all's
+// own default bound.
+constexpr std::size_t max_log_scan = 100000;
 
 error bad_input(std::string code, std::string message, std::string field) {
   return make_error(errc::invalid_argument, std::move(code), std::move(message), std::move(field));
@@ -205,6 +210,42 @@ result<encoded_events> encode_events(const route_context& ctx, const principal& 
     out.events.push_back(std::move(*ce));
   }
   return out;
+}
+
+// The log position a municipality's read of raw events is answered as of: the head, once the
+// read model has applied it (within min_position_wait), else as far as the model got. Whether
+// it may see an event comes from the model, so events after this are left out as if not yet
+// appended. Cutting here rather than at the first event the model has not reached keeps the
+// cut from depending on where events the caller cannot see lie. Other roles see every event:
+// no cut.
+position_t visible_horizon(const route_context& ctx, const principal& who) {
+  if (!is_municipality(who)) return std::numeric_limits<position_t>::max();
+  position_t head = ctx.parts.store->head_position();
+  if (ctx.parts.projections->wait_for(head, ctx.min_position_wait)) return head;
+  return ctx.parts.projections->position();
+}
+
+// The first events of `candidates`, in order, that `who` may see (up to `room` of them) and
+// that lie within `horizon`; `beyond` tells whether one lay past it.
+std::size_t take_visible(const route_context& ctx, const principal& who,
+                         const std::vector<event_ptr>& candidates, position_t horizon,
+                         std::size_t room, std::vector<event_ptr>& out, bool& beyond) {
+  std::size_t examined = 0;
+  ctx.parts.projections->read([&](const read_model& m) {
+    for (const auto& e : candidates) {
+      if (room == 0) break;
+      ++examined;
+      if (e->position > horizon) {
+        beyond = true;
+        continue;
+      }
+      if (event_delivery(who, *e, m) == delivery::hidden) continue;
+      out.push_back(e);
+      --room;
+    }
+    return 0;
+  });
+  return examined;
 }
 
 // An aggregate's stream, as far as its read point reaches.
@@ -566,20 +607,40 @@ void add_query_routes(router& routes, context_ptr ctx) {
     if (!ctx->parts.projections)
       return error_response(http::status::service_unavailable, "unavailable",
                             "this server has no read model");
-    auto page = ctx->parts.store->read_all(from, limit, *filter);
-    if (!page) return error_response(page.err());
-    position_t next = page->next_position;
-    bool end = page->end_of_log;
-    std::vector<event_ptr> events = std::move(page->events);
-    if (is_municipality(who) && !events.empty() &&
-        !ctx->parts.projections->wait_for(events.back()->position, ctx->min_position_wait)) {
-      position_t applied = ctx->parts.projections->position();
-      std::vector<event_ptr> kept;
-      for (auto& e : events)
-        if (e->position <= applied) kept.push_back(std::move(e));
-      events = std::move(kept);
-      next = applied + 1;
-      end = false;
+    // A municipality's events are hidden per event. Were next_position the store's (just past
+    // the limit-th *matching* event), paging with limit=1 would locate another municipality's
+    // events one by one. So the page is filled with `limit` visible events, reading on within
+    // the store's scan bound, and next_position is just past the last event returned when the
+    // page is full, else just past the last position read (the bound, the head, or the
+    // horizon: visible_horizon). Each depends on `from`, the bound, the head and the visible
+    // events only, never on where hidden ones lie. For other roles every event is visible and
+    // this is the store's one read.
+    const position_t horizon = visible_horizon(*ctx, who);
+    const std::size_t batch = is_municipality(who) ? max_page : limit;
+    std::vector<event_ptr> events;
+    position_t next = from;
+    bool end = false;
+    std::size_t budget = max_log_scan;
+    while (events.size() < limit && budget > 0 && !end) {
+      auto page = ctx->parts.store->read_all(next, batch, *filter, budget);
+      if (!page) return error_response(page.err());
+      bool beyond = false;
+      take_visible(*ctx, who, page->events, horizon, limit - events.size(), events, beyond);
+      if (beyond) {
+        next = std::max(next, horizon + 1);
+        break;
+      }
+      if (page->next_position == next) {  // read nothing: past the head
+        end = page->end_of_log;
+        break;
+      }
+      budget -= std::min<std::size_t>(budget, page->next_position - next);
+      next = page->next_position;
+      end = page->end_of_log;
+    }
+    if (events.size() == limit) {
+      next = events.back()->position + 1;
+      end = next > ctx->parts.store->head_position();
     }
     auto encoded = ctx->parts.projections->read(
         [&](const read_model& m) { return encode_events(*ctx, who, events, m, *point); });

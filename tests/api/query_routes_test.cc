@@ -214,4 +214,40 @@ TEST_CASE("http: query parameters are validated, and streams and the log page") 
   CHECK(rest.at("end_of_log").as_bool());
 }
 
+TEST_CASE("http: a municipality's cursor through the log tells nothing of events it cannot see") {
+  running_server server({}, full());
+  caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
+  caller chiyoda_office{server.port(), server.issue_token(access_role::municipality, chiyoda)};
+  coordinator.created("/v1/needs", need_body(chuo));
+  auto own = coordinator.created("/v1/needs", need_body(chiyoda));
+  coordinator.created("/v1/needs", need_body(chuo));
+  coordinator.created("/v1/talents", registration());  // the head moves past the last need
+  const auto own_position = own.at("position").as_int64();
+
+  // Paging one at a time through a type it can see: each page is its own need, or the end.
+  std::vector<std::int64_t> seen;
+  std::string from = "1";
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = chiyoda_office.read("/v1/events?types=NeedOpened&limit=1&from=" + from);
+    const auto& events = page.at("events").as_array();
+    const auto next = page.at("next_position").as_int64();
+    if (events.empty()) {
+      CHECK(page.at("end_of_log").as_bool());
+      CHECK(next == page.at("head_position").as_int64() + 1);
+      break;
+    }
+    seen.push_back(events.back().at("position").as_int64());
+    CHECK(next == seen.back() + 1);
+    from = std::to_string(next);
+  }
+  CHECK(seen == std::vector<std::int64_t>{own_position});
+
+  // After its own need the other municipality's need matches, yet the answer is the one for a
+  // type nobody has used.
+  const std::string after = std::to_string(own_position + 1);
+  auto with_hidden = chiyoda_office.read("/v1/events?types=NeedOpened&limit=1&from=" + after);
+  auto without = chiyoda_office.read("/v1/events?types=NeedClosed&limit=1&from=" + after);
+  CHECK(json::serialize(with_hidden) == json::serialize(without));
+}
+
 }  // namespace kakehashi::test
