@@ -46,9 +46,10 @@ constexpr std::uint64_t max_page = 1000;
 // A timeline is an aggregate's whole stream; streams this long are paged through
 // /v1/streams/{stream} instead.
 constexpr std::size_t max_timeline_events = 1000;
-// The most a page of the global log reads looking for visible events: event_store::read_all's
-// own default bound.
+// The most a page of raw events reads looking for visible ones: positions of the global log
+// (event_store::read_all's own default bound) and versions of a stream.
 constexpr std::size_t max_log_scan = 100000;
+constexpr std::uint64_t max_stream_scan = 100000;
 
 error bad_input(std::string code, std::string message, std::string field) {
   return make_error(errc::invalid_argument, std::move(code), std::move(message), std::move(field));
@@ -518,35 +519,45 @@ void add_query_routes(router& routes, context_ptr ctx) {
           if (!n) return error_response(n.err());
           limit = *n;
         }
-        auto events = ctx->parts.store->read_stream(
-            filter->name, from, forward ? read_direction::forward : read_direction::backward,
-            limit);
-        if (!events) return error_response(events.err());
-        // A municipality's visibility comes from the read model: let it catch up with
-        // what was read (bounded), and cut what it has not applied yet.
-        std::vector<event_ptr> page = std::move(*events);
-        bool cut = false;
-        if (is_municipality(who) && ctx->parts.projections && !page.empty()) {
-          position_t newest = 0;
-          for (const auto& e : page)
-            newest = std::max(newest, e->position);
-          if (!ctx->parts.projections->wait_for(newest, ctx->min_position_wait)) {
-            position_t applied = ctx->parts.projections->position();
-            std::vector<event_ptr> kept;
-            for (auto& e : page) {
-              if (e->position > applied) {
-                cut = true;
-                if (forward) break;
-                continue;
-              }
-              kept.push_back(std::move(e));
-            }
-            page = std::move(kept);
-          }
-        }
         if (!ctx->parts.projections)
           return error_response(http::status::service_unavailable, "unavailable",
                                 "this server has no read model");
+        // A municipality sees a stream's events one by one (api/event_access.h), and the page
+        // must show neither where its hidden events lie nor that a stream it may see nothing of
+        // exists. So the page is filled with `limit` visible events, reading on through the
+        // stream, and `next` follows the last visible event returned when the page is full; when
+        // not, the stream was read to its end (or to the horizon: visible_horizon) and `next` is
+        // null, the very answer an unknown stream gets. Only past max_stream_scan versions read
+        // without filling the page does `next` point at the version after the last one read,
+        // which depends on `from` and the bound alone. For other roles every event is visible
+        // and this is one read.
+        const position_t horizon = visible_horizon(*ctx, who);
+        const std::size_t batch = is_municipality(who) ? max_page : limit;
+        std::vector<event_ptr> page;
+        std::optional<std::uint64_t> cursor = from;  // nullopt: read to the stream's end
+        std::uint64_t scanned = 0;
+        while (cursor && page.size() < limit && scanned < max_stream_scan) {
+          auto events = ctx->parts.store->read_stream(
+              filter->name, *cursor, forward ? read_direction::forward : read_direction::backward,
+              batch);
+          if (!events) return error_response(events.err());
+          bool beyond = false;
+          std::size_t examined =
+              take_visible(*ctx, who, *events, horizon, limit - page.size(), page, beyond);
+          scanned += examined;
+          if (examined == 0 || (beyond && forward) ||
+              (examined == events->size() && events->size() < batch)) {
+            cursor.reset();
+            break;
+          }
+          auto last = (*events)[examined - 1]->version;
+          if (forward)
+            cursor = last + 1;
+          else if (last > 0)
+            cursor = last - 1;
+          else
+            cursor.reset();
+        }
         auto encoded = ctx->parts.projections->read(
             [&](const read_model& m) { return encode_events(*ctx, who, page, m, *point); });
         if (!encoded) return error_response(encoded.err());
@@ -554,14 +565,15 @@ void add_query_routes(router& routes, context_ptr ctx) {
         body["stream"] = filter->name;
         body["direction"] = direction;
         std::optional<std::uint64_t> next;
-        if (!page.empty() && (page.size() >= limit || cut)) {
+        if (page.size() == limit) {
           auto last = page.back()->version;
           if (forward)
             next = last + 1;
           else if (last > 0)
             next = last - 1;
+        } else {
+          next = cursor;  // set only when the scan bound ended the read
         }
-        if (page.empty() && cut) next = from;
         if (next)
           body["next"] = *next;
         else

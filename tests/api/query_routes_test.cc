@@ -250,4 +250,45 @@ TEST_CASE("http: a municipality's cursor through the log tells nothing of events
   CHECK(json::serialize(with_hidden) == json::serialize(without));
 }
 
+TEST_CASE("http: a stream a municipality cannot see reads as an unknown one, and next skips") {
+  running_server server({}, full());
+  caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
+  caller chiyoda_office{server.port(), server.issue_token(access_role::municipality, chiyoda)};
+  auto talent = str(coordinator.created("/v1/talents", registration()), "talent_id");
+  auto other_need = str(coordinator.created("/v1/needs", need_body(chuo)), "need_id");
+  auto scouted = str(coordinator.created("/v1/needs", need_body(chiyoda)), "need_id");
+  auto plain = str(coordinator.created("/v1/needs", need_body(chiyoda)), "need_id");
+  // A candidate attached to `scouted` but not proposed: hidden from the municipality.
+  coordinator.created("/v1/candidacies", R"({"talent_id":")" + talent + R"(","need_id":")" +
+                                             scouted +
+                                             R"(","direction":"need_driven","source":"scout"})");
+  const std::string unknown = "need-0192f0e0-0000-7000-8000-00000000000c";
+
+  // The same body for another municipality's need as for a need that never existed.
+  for (std::string query : {"", "?limit=1", "?direction=backward&limit=1", "?from=0&limit=1000"}) {
+    CAPTURE(query);
+    auto hidden = chiyoda_office.get("/v1/streams/need-" + other_need + query);
+    auto missing = chiyoda_office.get("/v1/streams/" + unknown + query);
+    CHECK(hidden.result() == missing.result());
+    std::string body = hidden.body();
+    auto name = body.find("need-" + other_need);
+    REQUIRE(name != std::string::npos);
+    body.replace(name, ("need-" + other_need).size(), unknown);
+    CHECK(body == missing.body());
+  }
+
+  // Its own need with a hidden CandidateAttached pages exactly as its need without one.
+  for (std::string query :
+       {"?limit=1", "?limit=2", "?from=1&limit=1", "?direction=backward&limit=1", ""}) {
+    CAPTURE(query);
+    auto a = chiyoda_office.read("/v1/streams/need-" + scouted + query);
+    auto b = chiyoda_office.read("/v1/streams/need-" + plain + query);
+    CHECK(json::serialize(a.at("next")) == json::serialize(b.at("next")));
+    CHECK(a.at("events").as_array().size() == b.at("events").as_array().size());
+  }
+  // The coordinator does see the attachment: the stream has two versions.
+  auto full_stream = coordinator.read("/v1/streams/need-" + scouted);
+  CHECK(full_stream.at("events").as_array().size() == 2);
+}
+
 }  // namespace kakehashi::test
