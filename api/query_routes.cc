@@ -76,6 +76,12 @@ http_response with_model(const route_context& ctx, const read_point& point, cons
   reading r;
   r.point = point;
   if (point.at == read_point::kind::live) {
+    // A position past the head is reached only if someone writes that far: waiting for it
+    // would let any token hold a worker for the whole min_position_wait per request.
+    if (point.min_position && *point.min_position > ctx.parts.store->head_position())
+      return error_response(bad_input("invalid_parameter",
+                                      "min_position names a position after the head of the log",
+                                      "min_position"));
     if (point.min_position &&
         !ctx.parts.projections->wait_for(*point.min_position, ctx.min_position_wait))
       return error_response(http::status::gateway_timeout, "timeout",

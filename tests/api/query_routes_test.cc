@@ -131,7 +131,7 @@ TEST_CASE("http: queries are narrowed by role and municipality") {
   CHECK(recorded);
 }
 
-TEST_CASE("http: min_position waits for the read model, then answers 504") {
+TEST_CASE("http: min_position waits for the read model, then answers 504, past the head 400") {
   backend_setup setup = full();
   setup.min_position_wait = std::chrono::milliseconds(200);
   running_server server({}, setup);
@@ -140,8 +140,17 @@ TEST_CASE("http: min_position waits for the read model, then answers 504") {
   // Read-your-writes: at the position the command answered, the talent is there.
   auto list = coordinator.read("/v1/talents?" + min_position_of(outcome));
   CHECK(list.at("talents").as_array().size() == 1);
-  // A position nobody has written yet cannot be reached.
+  // A position nobody has written yet is refused at once, without holding a worker.
   auto res = coordinator.get("/v1/talents?min_position=999999");
+  CHECK(res.result_int() == 400);
+  CHECK(error_code_of(res) == "invalid_parameter");
+  CHECK(error_field_of(res) == "min_position");
+  // One written but never applied (the model does not run) is waited for, then 504.
+  setup.run_projections = false;
+  running_server stalled({}, setup);
+  caller writer{stalled.port(), stalled.issue_token(access_role::coordinator)};
+  auto unapplied = writer.created("/v1/talents", registration());
+  res = writer.get("/v1/talents?" + min_position_of(unapplied));
   CHECK(res.result_int() == 504);
   CHECK(error_code_of(res) == "timeout");
   CHECK(error_field_of(res) == "min_position");

@@ -58,7 +58,8 @@ running_server::running_server(api::server_options options, backend_setup setup)
   REQUIRE_MESSAGE(server.ok(), (server.ok() ? "" : server.err().message));
   server_ = std::move(server.value());
   // Started last: a failed REQUIRE above leaves no thread to join.
-  if (projections_) projector_ = std::thread([this] { projections_->run(); });
+  if (projections_ && setup.run_projections)
+    projector_ = std::thread([this] { projections_->run(); });
   thread_ = std::thread([this] {
     server_->run();
     run_returned_ = true;

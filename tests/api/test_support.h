@@ -49,6 +49,8 @@ struct backend_setup {
   bool full = false;
   std::function<void(event_store&, command_service&)> seed;
   std::chrono::milliseconds min_position_wait{5000};
+  // false: the read model never moves past what start() loaded (to test waits for it).
+  bool run_projections = true;
 };
 
 // A server on 127.0.0.1:0 with its own store, run() on a background thread. The destructor
