@@ -41,6 +41,7 @@
 #include "api/routes.h"
 #include "engine/command_service.h"
 #include "engine/event_json.h"
+#include "events/event_codec.h"
 #include "events/text_formats.h"
 
 namespace kakehashi::api {
@@ -400,6 +401,14 @@ void run_plan(const route_context& ctx, const request_view& req, const principal
   if (!p) return done(respond_error(p.err()));
   if (auto allowed = authorize(service, who, *p); !allowed)
     return done(respond_error(allowed.err()));
+
+  // The first step's body is checked by its own execute, before anything is appended; a later
+  // step's only after the steps before it were appended. So later bodies are checked here first:
+  // malformed input must change nothing. (A domain refusal of a later step may still leave the
+  // earlier ones, as documented.)
+  for (std::size_t i = 1; i < p->steps.size(); ++i)
+    if (auto valid = encode_payload(p->steps[i].type, json::serialize(p->steps[i].body)); !valid)
+      return done(respond_error(valid.err()));
 
   std::vector<std::pair<std::string, std::string>> ids;
   std::optional<command_outcome> last;

@@ -70,6 +70,14 @@ TEST_CASE("http: a placement's whole life through the HTTP API") {
   // Two events: the answer is the second (the posting).
   CHECK(sourcing.at("version").as_int64() ==
         5);  // opened, hearing, correction, reqs, mode, posting
+  // A malformed posting is refused before the mode is appended: nothing changes.
+  const auto before = server.store().head_position();
+  auto bad_posting = coordinator.post(
+      "/v1/needs/" + need + "/sourcing",
+      R"({"mode":"public_posting","url":"https://example.jp/koubo/2","closes_on":"July"})");
+  CHECK(bad_posting.result_int() == 400);
+  CHECK(error_field_of(bad_posting) == "closes_on");
+  CHECK(server.store().head_position() == before);
 
   // Candidacy to decision; the coordinator enters the decision on the officer's behalf.
   auto identified = coordinator.created("/v1/candidacies",
