@@ -6,10 +6,10 @@
 // The handlers write the token file themselves (a short append and fsync, rare and admin-only),
 // then refresh the authenticator so the change counts for the very next request.
 #include <boost/json/object.hpp>
-#include <boost/json/parse.hpp>
 
 #include "api/access_log.h"
 #include "api/auth.h"
+#include "api/input.h"
 #include "api/routes.h"
 
 namespace kakehashi::api {
@@ -47,11 +47,11 @@ result<std::optional<std::string>> optional_string(const boost::json::object& bo
 }
 
 result<token_grant> parse_grant(std::string_view text) {
-  boost::system::error_code ec;
-  boost::json::value parsed = boost::json::parse(text, ec);
-  if (ec || !parsed.is_object())
-    return make_error(errc::invalid_argument, "invalid_json", "the body must be a JSON object");
-  const boost::json::object& body = parsed.as_object();
+  // The strict parser every route uses: a repeated key ({"role":"dashboard","role":"admin"})
+  // is duplicate_field, never whichever one a lenient parser keeps.
+  auto parsed = parse_json_object(text);
+  if (!parsed) return parsed.take_err();
+  const boost::json::object& body = *parsed;
   for (const auto& member : body) {
     std::string_view key = member.key();
     if (key != "role" && key != "lg_code" && key != "name")

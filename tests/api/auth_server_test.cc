@@ -184,6 +184,12 @@ TEST_CASE("auth: only an admin manages tokens") {
   CHECK(c.send(with_token(make_request(http::verb::get, "/v1/tokens"), coordinator)).result() ==
         http::status::forbidden);
 
+  // A repeated key is refused, not resolved to whichever value a parser keeps.
+  res = post(admin, R"({"role":"dashboard","role":"admin","name":"x"})");
+  CHECK(res.result() == http::status::bad_request);
+  CHECK(error_code_of(res) == "duplicate_field");
+  CHECK(api::token_store(server.data_dir()).load()->records().size() == 2);
+
   // An admin issues one; it works on the next request.
   res = post(admin, R"({"role":"municipality","lg_code":"131016","name":"千代田区"})");
   REQUIRE(res.result() == http::status::created);
