@@ -3,6 +3,8 @@
 #include <boost/beast/core/string.hpp>
 #include <string>
 
+#include "api/input.h"
+
 namespace kakehashi::api {
 
 namespace {
@@ -49,6 +51,8 @@ handler authenticated(std::shared_ptr<authenticator> auth, principal_handler run
                       token_source where) {
   return
       [auth = std::move(auth), run = std::move(run), where](const request_view& req, reply done) {
+        if (auto once = at_most_once(*req.message, "Authorization"); !once)
+          return done(error_response(once.err()));
         std::string_view token = bearer_token(req, where);
         auto who = auth->authenticate(token, req.client_address);
         if (!who) return done(auth_error_response(who.err(), auth->retry_after(), !token.empty()));

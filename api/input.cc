@@ -310,7 +310,15 @@ result<read_point> parse_read_point(const query_map& query) {
   return out;
 }
 
+status at_most_once(const http_request& req, std::string_view name) {
+  if (req.count(name) > 1)
+    return make_error(errc::invalid_argument, "duplicate_header",
+                      std::string(name) + " appears more than once", std::string(name));
+  return {};
+}
+
 result<std::optional<std::uint64_t>> parse_if_match(const http_request& req) {
+  if (auto once = at_most_once(req, "If-Match"); !once) return once.take_err();
   auto it = req.find(http::field::if_match);
   if (it == req.end()) return std::optional<std::uint64_t>();
   std::string_view v = it->value();
@@ -323,6 +331,7 @@ result<std::optional<std::uint64_t>> parse_if_match(const http_request& req) {
 }
 
 result<std::optional<uuid>> parse_idempotency_key(const http_request& req) {
+  if (auto once = at_most_once(req, "Idempotency-Key"); !once) return once.take_err();
   auto it = req.find("Idempotency-Key");
   if (it == req.end()) return std::optional<uuid>();
   auto key = parse_uuid(it->value());
@@ -333,6 +342,7 @@ result<std::optional<uuid>> parse_idempotency_key(const http_request& req) {
 }
 
 result<std::string> parse_on_behalf_of(const http_request& req) {
+  if (auto once = at_most_once(req, "X-On-Behalf-Of"); !once) return once.take_err();
   auto it = req.find("X-On-Behalf-Of");
   if (it == req.end()) return std::string();
   std::string_view v = it->value();

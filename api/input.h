@@ -54,15 +54,20 @@ struct read_point {
 // Errors: invalid_parameter with field "as_of" or "min_position".
 result<read_point> parse_read_point(const query_map& query);
 
+// Errors: duplicate_header (field `name`) when the request carries header `name` more than once:
+// which of the values counts would be up to whoever reads first (API.md: duplicate fields are
+// 400). The parsers below and the token check (api/auth.h) refuse repeated headers with it.
+status at_most_once(const http_request& req, std::string_view name);
+
 // `If-Match: "<n>"` (the quotes optional; "*" or a weak tag are refused) -> expected version.
-// nullopt when the header is absent. Errors: invalid_header, field "If-Match".
+// nullopt when the header is absent. Errors: invalid_header, duplicate_header, field "If-Match".
 result<std::optional<std::uint64_t>> parse_if_match(const http_request& req);
-// `Idempotency-Key: <uuid>`. Errors: invalid_header, field "Idempotency-Key".
+// `Idempotency-Key: <uuid>`. Errors: invalid_header, duplicate_header, field "Idempotency-Key".
 result<std::optional<uuid>> parse_idempotency_key(const http_request& req);
 // `X-On-Behalf-Of: <reference>`: whom an entry is made for, stored in the event envelope's
 // actor. The envelope is not encrypted, so this is a reference such as "municipality:131016"
 // or "officer:<id>", never a person's name: printable ASCII, at most 128 bytes.
-// "" when absent. Errors: invalid_header, field "X-On-Behalf-Of".
+// "" when absent. Errors: invalid_header, duplicate_header, field "X-On-Behalf-Of".
 result<std::string> parse_on_behalf_of(const http_request& req);
 
 }  // namespace kakehashi::api

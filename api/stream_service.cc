@@ -8,6 +8,7 @@
 
 #include "api/auth.h"
 #include "api/authenticator.h"
+#include "api/input.h"
 #include "api/router.h"
 #include "api/ws_session.h"
 #include "events/ids.h"
@@ -150,6 +151,8 @@ stream_service::handshake stream_service::check_handshake(const http_request& re
   if (!offers_subprotocol(req, ws::subprotocol))
     return refuse(error_response(http::status::bad_request, "subprotocol_required",
                                  "offer the kakehashi.v1 subprotocol", "Sec-WebSocket-Protocol"));
+  if (auto once = at_most_once(req, "Authorization"); !once)
+    return refuse(error_response(once.err()));
   request_view view;
   view.message = &req;
   std::tie(view.path, view.query) = split_target(req.target());

@@ -2,6 +2,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include "events/event_codec.h"
 #include "events/names.h"
 #include "events/text_formats.h"
 
@@ -59,7 +60,9 @@ parse_result parse_subscribe(const json::object& o, client_op op) {
     if (types.size() > max_types)
       return fail(sub, "bad_message", "\"types\" names at most 64 event types");
     for (const auto& t : types) {
-      if (!t.is_string() || !validate_type_name(t.get_string()))
+      // A known type, as GET /v1/events?types= insists: a misspelt one would match nothing,
+      // silently.
+      if (!t.is_string() || !find_event_type(t.get_string()))
         return fail(sub, "bad_message", "\"types\" holds event type names such as NeedOpened");
       op.types.emplace_back(t.get_string());
     }

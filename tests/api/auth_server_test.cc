@@ -158,6 +158,33 @@ TEST_CASE("auth: repeated bad tokens from one address get 429 with Retry-After")
   CHECK(c.get("/healthz").result() == http::status::ok);
 }
 
+TEST_CASE("auth: two Authorization headers are 400, on HTTP and at the WebSocket handshake") {
+  running_server server;
+  std::string admin = issue_directly(server.data_dir(), access_role::admin);
+  std::string dashboard = issue_directly(server.data_dir(), access_role::dashboard);
+  client c(server.port());
+  auto req = make_request(http::verb::get, "/v1/whoami");
+  req.insert(http::field::authorization, "Bearer " + dashboard);
+  req.insert(http::field::authorization, "Bearer " + admin);
+  auto res = c.send(req);
+  CHECK(res.result() == http::status::bad_request);
+  CHECK(error_code_of(res) == "duplicate_header");
+  CHECK(json_of(res).at("error").at("field") == "Authorization");
+
+  client ws(server.port());
+  auto upgrade = make_request(http::verb::get, "/v1/stream");
+  upgrade.set(http::field::upgrade, "websocket");
+  upgrade.set(http::field::connection, "Upgrade");
+  upgrade.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+  upgrade.set(http::field::sec_websocket_version, "13");
+  upgrade.set(http::field::sec_websocket_protocol, "kakehashi.v1");
+  upgrade.insert(http::field::authorization, "Bearer " + dashboard);
+  upgrade.insert(http::field::authorization, "Bearer " + admin);
+  res = ws.send(upgrade);
+  CHECK(res.result() == http::status::bad_request);
+  CHECK(error_code_of(res) == "duplicate_header");
+}
+
 TEST_CASE("auth: only an admin manages tokens") {
   running_server server;
   std::string admin = issue_directly(server.data_dir(), access_role::admin);

@@ -88,6 +88,19 @@ TEST_CASE("input: command headers") {
   CHECK(parse_on_behalf_of(req).value() == "municipality:131016");
   req.set("X-On-Behalf-Of", "課長");
   CHECK_FALSE(parse_on_behalf_of(req).ok());
+
+  // A repeated header is refused, whatever its values: which one counts is not guessed.
+  http_request twice{http::verb::post, "/", 11};
+  twice.insert(http::field::if_match, "\"1\"");
+  twice.insert(http::field::if_match, "\"1\"");
+  twice.insert("Idempotency-Key", "0192f0e0-0000-7000-8000-000000000001");
+  twice.insert("Idempotency-Key", "0192f0e0-0000-7000-8000-000000000002");
+  twice.insert("X-On-Behalf-Of", "municipality:131016");
+  twice.insert("X-On-Behalf-Of", "municipality:131024");
+  CHECK(parse_if_match(twice).err().code == "duplicate_header");
+  CHECK(parse_if_match(twice).err().field == "If-Match");
+  CHECK(parse_idempotency_key(twice).err().code == "duplicate_header");
+  CHECK(parse_on_behalf_of(twice).err().code == "duplicate_header");
 }
 
 }  // namespace kakehashi::api

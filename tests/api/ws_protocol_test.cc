@@ -53,6 +53,8 @@ TEST_CASE("ws protocol: malformed messages are refused with a code and, when kno
            bad{R"({"op":"subscribe","id":"s","stream":"$all","types":[1]})", "bad_message", "s"},
            bad{R"({"op":"subscribe","id":"s","stream":"$all","types":["bad type"]})", "bad_message",
                "s"},
+           bad{R"({"op":"subscribe","id":"s","stream":"$all","types":["NoSuchEvent"]})",
+               "bad_message", "s"},
            bad{R"({"op":"watch","id":"w"})", "bad_message", "w"},
            bad{R"({"op":"watch","id":"w","view":"everything"})", "unknown_view", "w"},
            bad{R"({"op":"watch","id":"w","view":"pipeline","lg_code":"131131"})", "invalid_lg_code",
