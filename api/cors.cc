@@ -10,7 +10,12 @@ namespace {
 
 // The request headers the API reads; a browser asks before sending any of them cross-origin.
 constexpr std::string_view allowed_request_headers =
-    "Authorization, Content-Type, If-Match, Idempotency-Key";
+    "Authorization, Content-Type, If-Match, Idempotency-Key, X-On-Behalf-Of";
+// The response headers beyond the CORS-safelisted ones that a page's script needs to read: the
+// version a command wrote, where a creation lives, whether an answer was replayed, how long to
+// back off.
+constexpr std::string_view exposed_response_headers =
+    "ETag, Location, Idempotent-Replayed, Retry-After";
 
 }  // namespace
 
@@ -51,7 +56,9 @@ void cors_policy::decorate(const http_request& req, http_response& res) const {
   if (origin == req.end()) return;
   // Caches must not hand one origin's answer to another.
   res.set(http::field::vary, "Origin");
-  if (allows(origin->value())) res.set(http::field::access_control_allow_origin, origin->value());
+  if (!allows(origin->value())) return;
+  res.set(http::field::access_control_allow_origin, origin->value());
+  res.set(http::field::access_control_expose_headers, exposed_response_headers);
 }
 
 }  // namespace kakehashi::api

@@ -169,11 +169,15 @@ TEST_CASE("CORS: only allowed origins get Access-Control-Allow-Origin, preflight
   req.set(http::field::origin, "https://dash.example");
   auto allowed = c.send(req);
   CHECK(allowed[http::field::access_control_allow_origin] == "https://dash.example");
+  // The headers a page's script must read (an ETag to send back as If-Match, a Location, ...).
+  CHECK(allowed[http::field::access_control_expose_headers] ==
+        "ETag, Location, Idempotent-Replayed, Retry-After");
 
   req.set(http::field::origin, "https://evil.example");
   auto other = c.send(req);
   CHECK(other.result() == http::status::ok);
   CHECK(other.find(http::field::access_control_allow_origin) == other.end());
+  CHECK(other.find(http::field::access_control_expose_headers) == other.end());
 
   auto preflight = make_request(http::verb::options, "/healthz");
   preflight.set(http::field::origin, "https://dash.example");
@@ -181,6 +185,8 @@ TEST_CASE("CORS: only allowed origins get Access-Control-Allow-Origin, preflight
   auto answer = c.send(preflight);
   CHECK(answer.result() == http::status::no_content);
   CHECK(answer[http::field::access_control_allow_methods] == "GET");
+  CHECK(answer[http::field::access_control_allow_headers].find("X-On-Behalf-Of") !=
+        std::string::npos);
   CHECK(answer[http::field::access_control_allow_origin] == "https://dash.example");
 
   preflight.set(http::field::origin, "https://evil.example");
