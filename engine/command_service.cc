@@ -2,8 +2,11 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -132,6 +135,33 @@ class aggregate_cache {
   std::unordered_map<std::string, State> cache_;
 };
 
+// The store checks the expected version of each stream an append writes to, and needs at least
+// one event per stream, so it cannot check the streams a decision only read (a candidacy's
+// talent, a proposal's need). These locks do: a command holds the lock of every stream it loaded
+// from just before it checks the versions of those it only read until its append is durable, and
+// every append holds the locks of the streams it writes, so no stream a decision read can change
+// between that check and the append. Every domain event goes through this service and only one
+// process opens the store, so this covers every writer. Striped: a collision only makes two
+// commands take turns.
+class stream_locks {
+ public:
+  std::vector<std::unique_lock<std::mutex>> lock(const std::map<std::string, std::uint64_t>& of) {
+    std::vector<std::size_t> stripes;
+    for (const auto& entry : of)
+      stripes.push_back(std::hash<std::string>{}(entry.first) % stripes_.size());
+    // In ascending order, so two commands never wait for each other's locks.
+    std::sort(stripes.begin(), stripes.end());
+    stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+    std::vector<std::unique_lock<std::mutex>> held;
+    for (auto stripe : stripes)
+      held.emplace_back(stripes_[stripe]);
+    return held;
+  }
+
+ private:
+  std::array<std::mutex, 4096> stripes_;
+};
+
 class service_impl final : public command_service {
  public:
   service_impl(event_store& store, command_service_options options)
@@ -163,7 +193,8 @@ class service_impl final : public command_service {
 
  private:
   // One attempt's loads: every stream read, with the version it was read at, becomes the
-  // expected version of whatever the decision appends to it.
+  // expected version of whatever the decision appends to it; the others are checked under
+  // locks_ before the append.
   struct attempt {
     std::map<std::string, std::uint64_t> events_seen;  // stream -> events folded
     template <class State>
@@ -187,6 +218,7 @@ class service_impl final : public command_service {
   aggregate_cache<candidacy_state> candidacies_;
   aggregate_cache<appointment_state> appointments_;
   aggregate_cache<municipality_state> municipalities_;
+  stream_locks locks_;
 };
 
 decision service_impl::decide(const command& cmd, const std::string& category,
@@ -286,6 +318,11 @@ decision service_impl::decide(const command& cmd, const std::string& category,
         auto n = load_need((*c)->need_id);
         if (!n) return n.take_err();
         context.need = *n;
+        if (cmd.type == "AppointmentArranged" && !(*c)->talent_id.empty()) {
+          auto t = load_talent((*c)->talent_id);
+          if (!t) return t.take_err();
+          context.talent = *t;
+        }
       }
       return decide_appointment(cmd, *a, id, context);
     }
@@ -360,6 +397,16 @@ result<command_outcome> service_impl::try_once(const command_request& request, c
     before += append.streams[i].events.size();
   std::size_t target_index = before + append.streams[target_part].events.size() - 1;
 
+  if (options_.before_append) options_.before_append();
+  auto held = locks_.lock(at.events_seen);
+  for (const auto& [stream, seen] : at.events_seen) {
+    if (part_of.count(stream)) continue;  // the store checks it
+    auto expected = seen == 0 ? std::nullopt : std::optional<std::uint64_t>(seen - 1);
+    if (store_.stream_version(stream) != expected)
+      return make_error(errc::conflict, "wrong_expected_version",
+                        "stream " + stream + ", which the decision depends on, changed meanwhile",
+                        "expected_version");
+  }
   auto appended = store_.append(std::move(append));
   if (!appended) return appended.take_err();
   command_outcome outcome;

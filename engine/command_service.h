@@ -3,10 +3,13 @@
 // pure decider of events/domain.h, seals personal fields with the data subject's key and appends
 // everything the decider returned atomically, with an expected version per stream.
 //
-// Concurrency: when the caller gave no expected version, a concurrency conflict (another
-// command appended to one of the streams between load and append) re-loads and re-decides, up
-// to a bound: the decision is made again on the new state, so it is always safe. When the caller
-// gave an expected version, a conflict is returned (409 wrong_expected_version).
+// Concurrency: a decision holds only if every stream it loaded is unchanged when it is appended,
+// also those it only read (a talent's status for an identification or an appointment): those
+// are checked under per-stream locks just before the append. When the caller gave no expected
+// version, a concurrency conflict (another command appended to one of the streams between load
+// and append) re-loads and re-decides, up to a bound: the decision is made again on the new
+// state, so it is always safe. When the caller gave an expected version, a conflict is returned
+// (409 wrong_expected_version).
 //
 // Idempotency: with an idempotency key, the command's events get ids derived from it; a retry
 // (same key) returns the first outcome with `duplicate` set and appends nothing. The same key
@@ -16,6 +19,7 @@
 // Lifetime: the service borrows the store, which must outlive it.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +59,9 @@ struct command_outcome {
 struct command_service_options {
   std::size_t max_conflict_retries = 8;
   std::size_t max_cached_aggregates = 100000;
+  // Tests only: called after each decision, before its append, so a test can change a stream the
+  // decision read and see the command re-decided (or rejected) instead of appended.
+  std::function<void()> before_append;
 };
 
 class command_service {

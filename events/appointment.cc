@@ -79,6 +79,7 @@ decision arrange(const command& cmd, const appointment_state& state, std::string
                     "the candidacy already has appointment " + candidacy->appointment_id);
   if (candidacy->stage != candidacy_stage::accepted)
     return rejected("candidacy_not_accepted", "only an accepted candidacy can be appointed");
+  if (auto e = talent_unavailable(context.talent)) return *e;
   const need_state* need = context.need;
   if (!need || need->events == 0)
     return missing("need_not_found", "the candidacy's need does not exist");

@@ -41,15 +41,6 @@ error wrong_stage(const candidacy_state& state, const std::string& type, const c
                                        stage_name(state.stage));
 }
 
-// Invariant 1: only an active talent with current consent is identified, contacted or proposed.
-std::optional<error> talent_unavailable(const talent_state* talent) {
-  if (!talent || talent->events == 0) return missing("talent_not_found", "no such talent");
-  if (talent->status != talent_status::active || talent->erased)
-    return rejected("talent_not_active", "the talent is paused, withdrawn or erased");
-  if (!talent->consent) return rejected("consent_missing", "the talent has no current consent");
-  return std::nullopt;
-}
-
 }  // namespace
 
 bool candidacy_state::open() const {

@@ -20,6 +20,18 @@ constexpr std::string_view voidable_types[] = {
 
 }  // namespace
 
+namespace detail {
+
+std::optional<error> talent_unavailable(const talent_state* talent) {
+  if (!talent || talent->events == 0) return missing("talent_not_found", "no such talent");
+  if (talent->status != talent_status::active || talent->erased)
+    return rejected("talent_not_active", "the talent is paused, withdrawn or erased");
+  if (!talent->consent) return rejected("consent_missing", "the talent has no current consent");
+  return std::nullopt;
+}
+
+}  // namespace detail
+
 bool is_voidable(std::string_view type) {
   return std::find(std::begin(voidable_types), std::end(voidable_types), type) !=
          std::end(voidable_types);

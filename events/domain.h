@@ -248,11 +248,13 @@ void evolve(appointment_state& state, const event_view& event);
 struct appointment_context {
   const candidacy_state* candidacy = nullptr;  // for AppointmentArranged
   const need_state* need = nullptr;
+  const talent_state* talent = nullptr;  // the candidacy's talent, for AppointmentArranged
 };
 // Errors: appointment_not_found, already_exists, candidacy_not_found, candidacy_not_accepted,
-// candidacy_already_appointed, need_not_found, no_open_opening, need_on_hold, invalid_dates,
-// appointment_ended, appointment_not_arranged, appointment_not_active,
-// appointment_not_suspended, unknown_issue, duplicate_issue, command_not_allowed.
+// candidacy_already_appointed, talent_not_found, talent_not_active, consent_missing,
+// need_not_found, no_open_opening, need_on_hold, invalid_dates, appointment_ended,
+// appointment_not_arranged, appointment_not_active, appointment_not_suspended, unknown_issue,
+// duplicate_issue, command_not_allowed.
 decision decide_appointment(const command& cmd, const appointment_state& state,
                             std::string_view appointment_id, const appointment_context& context);
 

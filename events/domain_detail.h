@@ -3,6 +3,7 @@
 
 #include <capnp/list.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,10 @@ inline decided_event primary(const command& cmd, std::string stream, std::string
   return {std::move(stream), cmd.type, cmd.payload, cmd.personal,
           cmd.personal.empty() ? std::string() : std::move(subject)};
 }
+
+// Invariant 1: only an active talent with current consent is identified, contacted, proposed or
+// appointed. talent_not_found, talent_not_active or consent_missing; nothing when available.
+std::optional<error> talent_unavailable(const talent_state* talent);
 
 // Records voidable events and applies EventVoided; true when `event` was one of those.
 bool track_voidable(voidable_entries& entries, const event_view& event);

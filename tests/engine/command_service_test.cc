@@ -2,6 +2,7 @@
 // atomic multi-stream commands, concurrency, idempotency and expected versions.
 #include <atomic>
 #include <thread>
+#include <utility>
 
 #include "domain_support.h"
 
@@ -110,6 +111,56 @@ TEST_CASE("invariant 1: only an active talent with consent is identified, contac
   f.must("TalentWithdrew", talent, "{}");
   rejected_without_append(
       f, [&] { return f.run("ProposalSubmitted", candidacy, "{}"); }, "talent_not_active");
+}
+
+TEST_CASE(
+    "invariants 1 and 8: a decision on a talent that changed before its append is not appended") {
+  domain_fixture f;
+  auto talent = f.talent();
+  auto need = f.defined_need();
+  auto candidacy = f.accepted_candidacy(talent, need);
+  auto other_need = f.defined_need();
+  // The talent withdraws after the next command was decided and before it is appended: the race
+  // between a withdrawal and an identification or an arrangement, made deterministic.
+  bool withdraw = false;
+  command_service_options options;
+  options.before_append = [&] {
+    if (!std::exchange(withdraw, false)) return;
+    f.must("TalentWithdrew", talent, R"({"reason":"本業が多忙"})");
+  };
+  auto identify = [&] {
+    return f.run("CandidateIdentified", "",
+                 R"({"talent_id":")" + talent + R"(","need_id":")" + other_need +
+                     R"(","direction":"need_driven"})");
+  };
+  // Runs `cmd` with the withdrawal in between; it must fail with `code`, the withdrawal being the
+  // only event appended.
+  auto refused = [&](auto&& cmd, const std::string& code) {
+    f.service = command_service::create(*f.store, options);
+    withdraw = true;
+    auto before = f.store->head_position();
+    auto done = cmd();
+    CHECK_FALSE(withdraw);
+    REQUIRE_FALSE(done.ok());
+    CHECK(done.err().code == code);
+    CHECK(done.err().kind == errc::conflict);
+    CHECK(f.store->head_position() == before + 1);
+    CHECK(read_stream_all(*f.store, "talent-" + talent).back()->type == "TalentWithdrew");
+  };
+
+  SUBCASE("a command that may not be re-decided fails with a conflict") {
+    options.max_conflict_retries = 1;
+    refused(identify, "wrong_expected_version");
+  }
+  SUBCASE("re-decided on the withdrawn talent, an identification is refused") {
+    refused(identify, "talent_not_active");
+  }
+  SUBCASE("re-decided on the withdrawn talent, an appointment is refused") {
+    refused([&] { return f.arrange(candidacy); }, "talent_not_active");
+    auto n = f.service->need(need);
+    REQUIRE(n.ok());
+    CHECK(n->appointments.empty());
+  }
 }
 
 TEST_CASE("invariant 2: a proposal needs the need's requirements") {

@@ -104,6 +104,19 @@ TEST_CASE("invariant 5: only an accepted candidacy: candidacy_not_accepted") {
                  errc::not_found, "candidacy_not_found");
 }
 
+TEST_CASE("only an active talent with consent is appointed: talent_not_active, consent_missing") {
+  auto s = accepted();
+  s.apply(s.on_talent(T, make_command("TalentPaused", "{}")));
+  CHECK_REJECTED(s.on_appointment(A, s.arrange_command(C), C), errc::conflict, "talent_not_active");
+  s.apply(s.on_talent(T, make_command("TalentResumed", "{}")));
+  s.apply(s.on_talent(T, make_command("TalentConsentRevoked", R"({"reason":"policy"})")));
+  CHECK_REJECTED(s.on_appointment(A, s.arrange_command(C), C), errc::conflict, "consent_missing");
+  s.apply(s.on_talent(T, make_command("TalentConsentGranted", R"({"consent_version":"2025-04"})")));
+  CHECK(s.on_appointment(A, s.arrange_command(C), C).ok());
+  s.apply(s.on_talent(T, make_command("TalentWithdrew", R"({"reason":"本業が多忙"})")));
+  CHECK_REJECTED(s.on_appointment(A, s.arrange_command(C), C), errc::conflict, "talent_not_active");
+}
+
 TEST_CASE("invariant 5: one appointment per candidacy: candidacy_already_appointed") {
   auto s = accepted(2);
   s.apply(s.on_appointment(A, s.arrange_command(C), C));

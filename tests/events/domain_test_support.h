@@ -160,7 +160,8 @@ class scenario {
     if (candidacy_id.empty()) candidacy_id = state.candidacy_id;
     auto c = candidacy(candidacy_id);
     auto n = need(c.need_id);
-    appointment_context context{&c, c.need_id.empty() ? nullptr : &n};
+    auto t = talent(c.talent_id);
+    appointment_context context{&c, c.need_id.empty() ? nullptr : &n, &t};
     return decide_appointment(cmd, state, a, context);
   }
 
