@@ -9,6 +9,7 @@
 #include <system_error>
 #include <thread>
 #include <type_traits>
+#include <unordered_set>
 #include <vector>
 
 #include "events/payload_io.h"
@@ -664,22 +665,21 @@ result<read_model> model_at_position(const event_store& store, position_t positi
 
 result<read_model> model_at_time(const event_store& store, std::int64_t micros) {
   read_model model;
-  // A void refolds its stream from the store: only events of the same business-time cut count.
-  auto read_all = store_reader(store);
-  read_model::stream_reader read = [&](std::string_view stream,
-                                       position_t max_position) -> result<std::vector<event_ptr>> {
-    auto events = read_all(stream, max_position);
-    if (!events) return events;
-    std::vector<event_ptr> kept;
-    for (auto& e : *events)
-      if (e->occurred_at <= micros) kept.push_back(std::move(e));
-    return kept;
-  };
+  // Streams cut at an event later than `micros`: a backdated event recorded after it (occurred_at
+  // may be in the past) belongs after it in its stream, so it is left out too, never folded
+  // before the events its stream has before it.
+  std::unordered_set<std::string> cut;
+  // Whatever a void refolds lies before it in its stream, so within the cut already.
+  auto read = store_reader(store);
   status failed;
   auto scanned = store.scan(
       1,
       [&](const recorded_event& e) {
-        if (e.occurred_at > micros) return true;
+        if (!cut.empty() && cut.count(e.stream)) return true;
+        if (e.occurred_at > micros) {
+          cut.insert(e.stream);
+          return true;
+        }
         failed = model.apply(e, read);
         return failed.ok();
       },

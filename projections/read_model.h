@@ -152,8 +152,9 @@ read_model::stream_reader store_reader(const event_store& store);
 // The model as of position `position` (0: empty), folded from the latest stored snapshot at or
 // before it, or from scratch.
 result<read_model> model_at_position(const event_store& store, position_t position);
-// The model of every event whose business time (occurred_at) is at or before `micros`, in log
-// order: what an auditor means by "as of a date".
+// The model as of business time `micros`: what an auditor means by "as of a date". Each stream
+// contributes the events, in stream order, up to its first one with occurred_at after `micros`:
+// a backdated event appended after a later one is never folded before its stream's earlier ones.
 result<read_model> model_at_time(const event_store& store, std::int64_t micros);
 
 }  // namespace kakehashi

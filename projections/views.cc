@@ -144,6 +144,9 @@ json::value pipeline(const read_model& m, const std::string& lg_code, const std:
   }
   std::size_t total = 0;
   for (const auto& [id, n] : m.needs) {
+    // A need without its NeedOpened has no column (an as-of fold never makes one, but a 500
+    // would be the wrong answer to it).
+    if (n.stage == need_stage::none) continue;
     if (!lg_code.empty() && n.lg_code != lg_code) continue;
     json::object card;
     card["need_id"] = id;

@@ -236,6 +236,46 @@ TEST_CASE("as of any position the model equals a fresh fold, with or without sna
   });
 }
 
+TEST_CASE("as of a time, a backdated event never comes before its stream's earlier events") {
+  domain_fixture f;
+  constexpr std::int64_t day = 86'400'000'000LL;
+  const std::int64_t base = demo::headline_cutoff_micros;
+  auto at = [&](std::string type, std::string target, std::string body, std::int64_t when) {
+    command_request request;
+    request.type = std::move(type);
+    request.target_id = std::move(target);
+    request.body_json = std::move(body);
+    request.who = domain_fixture::coordinator();
+    request.occurred_at = when;
+    auto done = f.service->execute(std::move(request));
+    if (!done) FAIL(describe(done.err()));
+    return done->ids.front().second;
+  };
+  auto need = at("NeedOpened", "", need_opening_body(shibuya), base + 10 * day);
+  // Entered late with the date it really happened: before the opening in business time, after
+  // it in the stream.
+  at("NeedPutOnHold", need, R"({"reason":"budget"})", base + 5 * day);
+  const auto today = views::tokyo_date(base + 30 * day);
+
+  auto before_opening = model_at_time(*f.store, base + 7 * day);
+  REQUIRE(before_opening.ok());
+  CHECK(before_opening->needs.count(need) == 0);
+  CHECK(views::pipeline(*before_opening, "", today).as_object().at("total") == 0);
+
+  auto after_opening = model_at_time(*f.store, base + 12 * day);
+  REQUIRE(after_opening.ok());
+  REQUIRE(after_opening->needs.count(need) == 1);
+  CHECK(after_opening->needs.at(need).stage == need_stage::consulted);
+  CHECK(after_opening->needs.at(need).on_hold);
+}
+
+TEST_CASE("the pipeline leaves out a need it has no column for rather than failing") {
+  read_model m;
+  m.needs["0192f000-0000-7000-8000-000000000001"] = need_state{};  // no NeedOpened
+  auto board = views::pipeline(m, "", "2025-12-01").as_object();
+  CHECK(board.at("total") == 0);
+}
+
 TEST_CASE("the model folded from the store equals per-stream domain folds, voids included") {
   domain_fixture f;
   small_history(f);
