@@ -120,6 +120,25 @@ decision arrange(const command& cmd, const appointment_state& state, std::string
   return out;
 }
 
+// A completion or a miss that names a scheduled check-in closes it: the check-in must exist, be
+// still open (a miss entered in error is voided, not overwritten) and be with the same party.
+// One without an id records a check-in that was never scheduled.
+template <class Reader>
+std::optional<error> check_in_closes(const appointment_state& state, Reader p) {
+  if (!p.hasCheckInId()) return std::nullopt;
+  auto id = text_view(p.getCheckInId());
+  auto it = state.check_ins.find(id);
+  if (it == state.check_ins.end())
+    return missing("unknown_check_in", "no check-in " + std::string(id) + " was scheduled");
+  if (it->second.completed || it->second.missed)
+    return rejected("check_in_closed", "check-in " + std::string(id) + " was already " +
+                                           (it->second.completed ? "completed" : "missed"));
+  if (static_cast<std::uint16_t>(p.getParty()) != it->second.party)
+    return make_error(errc::invalid_argument, "invalid_value",
+                      "party differs from the scheduled check-in's", "party");
+  return std::nullopt;
+}
+
 }  // namespace
 
 decision decide_appointment(const command& cmd, const appointment_state& state,
@@ -162,9 +181,14 @@ decision decide_appointment(const command& cmd, const appointment_state& state,
                           "ends_on must be after starts_on", "changes.ends_on");
       return accept(stream_name("municipality", state.lg_code));
     }
-    if (type == "CheckInCompleted") return accept(stream_name("talent", state.talent_id));
-    if (type == "CheckInScheduled" || type == "CheckInMissed" || type == "AppointmentEnded" ||
-        type == "AppointmentFlagged")
+    if (type == "CheckInCompleted" || type == "CheckInMissed") {
+      bool completed = type == "CheckInCompleted";
+      auto closed = completed ? check_in_closes(state, reader.root<s::CheckInCompleted>())
+                              : check_in_closes(state, reader.root<s::CheckInMissed>());
+      if (closed) return *closed;
+      return completed ? accept(stream_name("talent", state.talent_id)) : accept();
+    }
+    if (type == "CheckInScheduled" || type == "AppointmentEnded" || type == "AppointmentFlagged")
       return accept();
     if (type == "IssueRaised") {
       auto issue = text_view(reader.root<s::IssueRaised>().getIssueId());

@@ -254,7 +254,8 @@ struct appointment_context {
 // candidacy_already_appointed, talent_not_found, talent_not_active, consent_missing,
 // need_not_found, no_open_opening, need_on_hold, invalid_dates, appointment_ended,
 // appointment_not_arranged, appointment_not_active, appointment_not_suspended, unknown_issue,
-// duplicate_issue, command_not_allowed.
+// duplicate_issue, unknown_check_in, check_in_closed, invalid_value (a check-in's party),
+// command_not_allowed.
 decision decide_appointment(const command& cmd, const appointment_state& state,
                             std::string_view appointment_id, const appointment_context& context);
 

@@ -340,6 +340,49 @@ TEST_CASE("issues: duplicate_issue while open, unknown_issue unless open") {
   CHECK(s.on_appointment(A, raise).ok());
 }
 
+TEST_CASE("check-ins: unknown_check_in, check_in_closed once completed or missed, same party") {
+  auto s = arranged();
+  const std::string K1 = test::id(20), K2 = test::id(21);
+  auto schedule = [&](const std::string& k, const char* party) {
+    s.apply(s.on_appointment(
+        A, make_command("CheckInScheduled", R"({"check_in_id":")" + k +
+                                                R"(","due_on":"2025-07-01","party":")" + party +
+                                                R"("})")));
+  };
+  auto complete = [](const std::string& k, const char* party) {
+    return make_command("CheckInCompleted",
+                        R"({"check_in_id":")" + k + R"(","party":")" + party + R"(","rating":4})");
+  };
+  auto miss = [](const std::string& k, const char* party) {
+    return make_command(
+        "CheckInMissed",
+        R"({"check_in_id":")" + k + R"(","due_on":"2025-07-01","party":")" + party + R"("})");
+  };
+  // Never scheduled: no phantom check-in.
+  CHECK_REJECTED(s.on_appointment(A, complete(K1, "talent")), errc::not_found, "unknown_check_in");
+  CHECK_REJECTED(s.on_appointment(A, miss(K1, "talent")), errc::not_found, "unknown_check_in");
+  CHECK(s.appointment(A).check_ins.empty());
+
+  schedule(K1, "talent");
+  schedule(K2, "municipality");
+  CHECK_REJECTED(s.on_appointment(A, complete(K1, "municipality")), errc::invalid_argument,
+                 "invalid_value");
+  CHECK_REJECTED(s.on_appointment(A, miss(K2, "talent")), errc::invalid_argument, "invalid_value");
+  s.apply(s.on_appointment(A, complete(K1, "talent")));
+  CHECK_REJECTED(s.on_appointment(A, miss(K1, "talent")), errc::conflict, "check_in_closed");
+  CHECK_REJECTED(s.on_appointment(A, complete(K1, "talent")), errc::conflict, "check_in_closed");
+  const std::string missed = s.apply(s.on_appointment(A, miss(K2, "municipality"))).front();
+  CHECK_REJECTED(s.on_appointment(A, complete(K2, "municipality")), errc::conflict,
+                 "check_in_closed");
+  // A miss entered in error is voided, and the check-in is open again.
+  s.apply(s.on_appointment(A, make_command("EventVoided", R"({"voided_event_id":")" + missed +
+                                                              R"(","reason":"held after all"})")));
+  CHECK(s.on_appointment(A, complete(K2, "municipality")).ok());
+  // A check-in that was never scheduled is recorded without an id.
+  CHECK(s.on_appointment(A, make_command("CheckInCompleted", R"({"party":"talent","rating":3})"))
+            .ok());
+}
+
 TEST_CASE("a completed check-in's notes are sealed under the talent's key") {
   auto s = arranged();
   auto d = s.on_appointment(
