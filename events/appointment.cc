@@ -186,7 +186,13 @@ decision decide_appointment(const command& cmd, const appointment_state& state,
       auto closed = completed ? check_in_closes(state, reader.root<s::CheckInCompleted>())
                               : check_in_closes(state, reader.root<s::CheckInMissed>());
       if (closed) return *closed;
-      return completed ? accept(stream_name("talent", state.talent_id)) : accept();
+      if (!completed) return accept();
+      // Notes are the talent's personal data and sealed with their key. Without notes the
+      // personal part holds nothing personal: it is sealed with the municipality's key, as an
+      // amendment's, so a check-in on the appointment of an erased talent can still be recorded.
+      bool notes = payload_reader(cmd.personal).root<s::CheckInCompletedPersonal>().hasNotes();
+      return accept(notes ? stream_name("talent", state.talent_id)
+                          : stream_name("municipality", state.lg_code));
     }
     if (type == "CheckInScheduled" || type == "AppointmentEnded" || type == "AppointmentFlagged")
       return accept();

@@ -62,3 +62,26 @@ TEST_CASE("a talent's personal data is sealed, readable by the right roles, and 
   auto store = open_store(dir);
   CHECK(store->verify().ok);
 }
+
+TEST_CASE("after erasure a check-in without notes is still recorded on the talent's appointment") {
+  domain_fixture f;
+  auto talent = f.talent();
+  auto arranged = f.arrange(f.accepted_candidacy(talent, f.defined_need()));
+  REQUIRE(arranged.ok());
+  auto appointment = arranged->ids.front().second;
+  f.must("AppointmentStarted", appointment, "{}");
+  REQUIRE(
+      erase_talent(*f.service, *f.store, talent, "APPI request", actor{"admin", "admin", ""}).ok());
+  // Retention support goes on: the municipality's rating carries nothing personal.
+  f.must("CheckInCompleted", appointment, R"({"party":"municipality","rating":4})");
+  auto completed = read_stream_all(*f.store, "appointment-" + appointment).back();
+  auto shown = payload_json(*completed, f.store->keys(), personal_access::shown);
+  REQUIRE(shown.ok());
+  CHECK(shown->find("[erased]") == std::string::npos);
+  CHECK(shown->find(R"("rating":4)") != std::string::npos);
+  // Notes would be the erased talent's personal data: nothing new is sealed for them.
+  auto with_notes =
+      f.run("CheckInCompleted", appointment, R"({"party":"talent","rating":3,"notes":"順調"})");
+  REQUIRE_FALSE(with_notes.ok());
+  CHECK(with_notes.err().code == "subject_erased");
+}

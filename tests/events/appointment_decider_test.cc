@@ -383,13 +383,19 @@ TEST_CASE("check-ins: unknown_check_in, check_in_closed once completed or missed
             .ok());
 }
 
-TEST_CASE("a completed check-in's notes are sealed under the talent's key") {
+TEST_CASE("check-in notes are sealed with the talent's key, no notes with the municipality's") {
   auto s = arranged();
   auto d = s.on_appointment(
       A, make_command("CheckInCompleted", R"({"party":"talent","rating":5,"notes":"満足"})"));
   REQUIRE(d.ok());
   CHECK(d->front().subject == "talent-" + T);
   CHECK_FALSE(d->front().personal.empty());
+  // Without notes nothing in it is the talent's: sealed like an amendment, under the
+  // municipality's key, which outlives the talent's erasure.
+  d = s.on_appointment(A,
+                       make_command("CheckInCompleted", R"({"party":"municipality","rating":4})"));
+  REQUIRE(d.ok());
+  CHECK(d->front().subject == "municipality-131016");
 }
 
 }  // namespace
