@@ -6,8 +6,8 @@
 #   struct `<Event>Personal`; the event struct carries it only as `sealed`, the AEAD ciphertext of
 #   the encoded companion, so erasing the key leaves a verifiable log with unreadable data.
 # - JSON names are snake_case through $Json.name (JsonCodec would otherwise use camelCase).
-# - Ids are Text UUIDs, dates Text `YYYY-MM-DD`, lg_code Text (6 digits with check digit): what
-#   the API speaks, so JSON round trips without conversion.
+# - Ids are Text UUIDs, dates Text `YYYY-MM-DD`, lg_code Text (6 digits with check digit, one of
+#   the shipped municipalities): what the API speaks, so JSON round trips without conversion.
 # - No 64-bit integers: JsonCodec would write them as strings.
 # - $required, $format, $min and $max only constrain new input (encode); readers of old records
 #   get the field's default whatever the annotations say today.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "events/ids.h"
+#include "events/reference_data.h"
 #include "events/text_formats.h"
 
 namespace kakehashi::detail {
@@ -125,6 +126,8 @@ status check_text(std::string_view text, const constraints& c, const std::string
     case text_format::lg_code:
       if (!is_valid_lg_code(text))
         return fail("invalid_value", path, "must be a 6-digit local government code");
+      if (!is_tokyo_municipality(text))
+        return fail("invalid_value", path, "must be the code of one of Tokyo's municipalities");
       break;
   }
   return {};

@@ -90,6 +90,16 @@ const std::vector<municipality_ref>& tokyo_municipalities() {
   return parsed;
 }
 
+bool is_tokyo_municipality(std::string_view lg_code) {
+  static const std::set<std::string, std::less<>> codes = [] {
+    std::set<std::string, std::less<>> out;
+    for (const auto& m : tokyo_municipalities())
+      out.insert(m.lg_code);
+    return out;
+  }();
+  return codes.count(lg_code) > 0;
+}
+
 const std::vector<taxonomy_entry>& taxonomy() {
   static const std::vector<taxonomy_entry> parsed = [] {
     auto r = parse_taxonomy(shipped_taxonomy_tsv);

@@ -28,5 +28,8 @@ result<std::vector<taxonomy_entry>> parse_taxonomy(std::string_view tsv);
 // The shipped data, parsed once. A malformed shipped file fails the build's tests, not here.
 const std::vector<municipality_ref>& tokyo_municipalities();
 const std::vector<taxonomy_entry>& taxonomy();
+// Whether `lg_code` is one of the shipped municipalities: a valid check digit is not enough
+// ("271004" is Osaka's). Every lg_code in a payload must be one.
+bool is_tokyo_municipality(std::string_view lg_code);
 
 }  // namespace kakehashi

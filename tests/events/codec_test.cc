@@ -12,6 +12,7 @@
 #include "events/domain.capnp.h"
 #include "events/event_codec.h"
 #include "events/payload_io.h"
+#include "events/reference_data.h"
 #include "events/text_formats.h"
 #include "tests/events/domain_test_support.h"
 
@@ -341,6 +342,23 @@ TEST_CASE("invalid_value: enums, ranges, dates, uuids, lg_codes, empty required 
                 "invalid_value", "lg_code");
   check_invalid("TalentAvailabilityChanged", R"({"availability":{"areas":["131016","132240"]}})",
                 "invalid_value", "availability.areas[1]");
+  // ... and one of Tokyo's: 271004 (大阪市) and 000001 have valid check digits.
+  check_invalid("TalentProfileUpdated", R"({"residence_area":"271004"})", "invalid_value",
+                "residence_area");
+  check_invalid("TalentAvailabilityChanged", R"({"availability":{"areas":["131016","000001"]}})",
+                "invalid_value", "availability.areas[1]");
+  check_invalid("CandidateIdentified",
+                R"({"talent_id":"00000000-0000-7000-8000-000000000001","direction":)"
+                R"("talent_driven","lg_code":"271004"})",
+                "invalid_value", "lg_code");
+  check_invalid("NeedOpened", R"({"lg_code":"271004","origin":"talent_driven","problem":"p"})",
+                "invalid_value", "lg_code");
+  for (const auto& m : tokyo_municipalities()) {
+    CAPTURE(m.lg_code);
+    CHECK(encode_payload("TalentProfileUpdated", R"({"residence_area":")" + m.lg_code + R"("})")
+              .ok());
+  }
+  CHECK(tokyo_municipalities().size() == 62);
   // Required Text must not be empty; no Text may hold NUL.
   check_invalid("NeedOpened", R"({"lg_code":"131016","origin":"talent_driven","problem":""})",
                 "invalid_value", "problem");
