@@ -32,6 +32,7 @@ bool is_creating(std::string_view type) {
 
 // Sub-entity ids the server makes when the client leaves them out.
 constexpr std::string_view generated_fields[] = {"hearing_id", "issue_id"};
+using generated = std::vector<std::pair<std::string, std::string>>;  // field -> the id made
 
 // `{"a":1}` -> `{"<name>":"<value>","a":1}`; the codec has already parsed the body as an object.
 std::string with_field(std::string_view body, std::string_view name, const std::string& value) {
@@ -209,7 +210,11 @@ class service_impl final : public command_service {
                   attempt& at);
   result<command_outcome> try_once(const command_request& request, const command& cmd,
                                    const std::string& category, const std::string& id);
-  result<std::optional<command_outcome>> find_retry(const command_request& request);
+  result<std::optional<command_outcome>> find_retry(const command_request& request,
+                                                    const encoded_payload& encoded,
+                                                    const generated& made);
+  result<bool> same_command(const command_request& request, const encoded_payload& encoded,
+                            const generated& made, const recorded_event& first);
 
   event_store& store_;
   command_service_options options_;
@@ -418,7 +423,40 @@ result<command_outcome> service_impl::try_once(const command_request& request, c
   return outcome;
 }
 
-result<std::optional<command_outcome>> service_impl::find_retry(const command_request& request) {
+// Whether `request` asks for what `first`, the first event of its idempotency key, recorded: the
+// same actor, business time (when the request gives one), expected version and payload. Not
+// compared: what the server fills in, that is the fields the rules set (rule_set_fields), ids
+// made for fields left out (`made`, and the check_in_id the API makes for a schedule without
+// one, new for each request) and fields the first command filled that the retry leaves out;
+// personal fields of an erased subject, which nothing can read any more.
+result<bool> service_impl::same_command(const command_request& request,
+                                        const encoded_payload& encoded, const generated& made,
+                                        const recorded_event& first) {
+  if (first.who.id != request.who.id || first.who.role != request.who.role ||
+      first.who.on_behalf_of != request.who.on_behalf_of)
+    return false;
+  if (request.occurred_at != 0 && request.occurred_at != first.occurred_at) return false;
+  if (request.expected_version && first.version != *request.expected_version + 1) return false;
+  if (first.type != request.type) return true;  // an erasure's first event is the withdrawal
+  auto ignored = rule_set_fields(request.type);
+  for (const auto& entry : made)
+    ignored.push_back(entry.first);
+  if (request.type == "CheckInScheduled") ignored.push_back("check_in_id");
+  auto same = same_fields(request.type, false, first.payload, encoded.public_bytes, ignored);
+  if (!same || !*same || encoded.personal_bytes.empty()) return same;
+  auto sealed = get_sealed(first.type, first.payload);
+  if (!sealed) return sealed.take_err();
+  auto personal = store_.keys().open(*sealed);
+  if (!personal) {
+    if (personal.err().code == "erased") return true;
+    return personal.take_err();
+  }
+  return same_fields(request.type, true, *personal, encoded.personal_bytes, ignored);
+}
+
+result<std::optional<command_outcome>> service_impl::find_retry(const command_request& request,
+                                                                const encoded_payload& encoded,
+                                                                const generated& made) {
   if (!request.idempotency_key) return std::optional<command_outcome>{};
   auto first = store_.read_event(*request.idempotency_key);
   if (!first) {
@@ -428,7 +466,13 @@ result<std::optional<command_outcome>> service_impl::find_retry(const command_re
   const auto& e = **first;
   bool same = e.type == request.type ||
               (request.type == "TalentPersonalDataErased" && e.type == "TalentWithdrew");
-  if (!same || (!request.target_id.empty() && id_of(e.stream) != request.target_id))
+  if (same && !request.target_id.empty()) same = id_of(e.stream) == request.target_id;
+  if (same) {
+    auto same_body = same_command(request, encoded, made, e);
+    if (!same_body) return same_body.take_err();
+    same = *same_body;
+  }
+  if (!same)
     return make_error(errc::conflict, "idempotency_key_reused",
                       "this Idempotency-Key was used for another command", "idempotency_key");
   command_outcome outcome;
@@ -450,34 +494,35 @@ result<command_outcome> service_impl::execute(command_request request) {
     return make_error(errc::invalid_argument, "missing_aggregate",
                       request.type + " needs the stream it applies to", "aggregate");
 
-  if (auto retry = find_retry(request); !retry)
+  generated made;
+  auto encoded = encode_payload(request.type, request.body_json);
+  for (auto field : generated_fields) {
+    if (encoded || encoded.err().code != "missing_field" || encoded.err().field != field) continue;
+    auto value = new_uuid_v7().to_string();
+    encoded = encode_payload(request.type, with_field(request.body_json, field, value));
+    if (encoded) made.emplace_back(std::string(field), value);
+  }
+  if (!encoded) return encoded.take_err();
+
+  if (auto retry = find_retry(request, *encoded, made); !retry)
     return retry.take_err();
   else if (*retry)
     return std::move(**retry);
 
   std::string id = request.target_id;
-  std::vector<std::pair<std::string, std::string>> ids;
   if (id.empty()) {
     if (!is_creating(request.type) || request.type == "MunicipalityListed")
       return make_error(errc::invalid_argument, "missing_id",
                         request.type + " needs the id of its " + category, "id");
     id = (request.idempotency_key ? *request.idempotency_key : new_uuid_v7()).to_string();
   }
-  ids.emplace_back(category + "_id", id);
-
-  auto encoded = encode_payload(request.type, request.body_json);
-  for (auto field : generated_fields) {
-    if (encoded || encoded.err().code != "missing_field" || encoded.err().field != field) continue;
-    auto made = new_uuid_v7().to_string();
-    encoded = encode_payload(request.type, with_field(request.body_json, field, made));
-    if (encoded) ids.emplace_back(std::string(field), made);
-  }
-  if (!encoded) return encoded.take_err();
+  std::vector<std::pair<std::string, std::string>> ids{{category + "_id", id}};
+  ids.insert(ids.end(), made.begin(), made.end());
 
   command cmd;
   cmd.type = request.type;
-  cmd.payload = std::move(encoded->public_bytes);
-  cmd.personal = std::move(encoded->personal_bytes);
+  cmd.payload = encoded->public_bytes;  // kept in `encoded` for find_retry below
+  cmd.personal = encoded->personal_bytes;
   cmd.who = request.who;
   cmd.occurred_at = request.occurred_at;
 
@@ -490,7 +535,8 @@ result<command_outcome> service_impl::execute(command_request request) {
     const auto& err = outcome.err();
     if (request.idempotency_key && err.kind == errc::conflict) {
       // A concurrent retry of the same command may have won the race.
-      if (auto retry = find_retry(request); retry && *retry) return std::move(**retry);
+      if (auto retry = find_retry(request, *encoded, made); retry && *retry)
+        return std::move(**retry);
     }
     bool concurrent = err.code == "wrong_expected_version" && !request.expected_version;
     if (!concurrent || tries + 1 >= options_.max_conflict_retries) return outcome;

@@ -13,7 +13,9 @@
 //
 // Idempotency: with an idempotency key, the command's events get ids derived from it; a retry
 // (same key) returns the first outcome with `duplicate` set and appends nothing. The same key
-// for a different command is rejected (`idempotency_key_reused`).
+// for a different command is rejected (`idempotency_key_reused`): another type or target, and
+// anything the first event records that differs (actor, business time, expected version,
+// payload fields, personal ones included).
 //
 // Thread safety: execute() may be called from any number of threads at once.
 // Lifetime: the service borrows the store, which must outlive it.

@@ -32,6 +32,13 @@ std::optional<error> talent_unavailable(const talent_state* talent) {
 
 }  // namespace detail
 
+const std::vector<std::string>& rule_set_fields(std::string_view type) {
+  static const std::vector<std::string> revision{"revision"}, on_behalf{"entered_on_behalf"}, none;
+  if (type == "RequirementsDefined") return revision;
+  if (type == "MunicipalDecisionRecorded") return on_behalf;
+  return none;
+}
+
 bool is_voidable(std::string_view type) {
   return std::find(std::begin(voidable_types), std::end(voidable_types), type) !=
          std::end(voidable_types);

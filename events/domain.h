@@ -259,6 +259,10 @@ struct appointment_context {
 decision decide_appointment(const command& cmd, const appointment_state& state,
                             std::string_view appointment_id, const appointment_context& context);
 
+// Fields of `type` a decider sets whatever the command said (a requirement's revision, whether a
+// decision was entered on the officer's behalf): a retried command is not compared on them.
+const std::vector<std::string>& rule_set_fields(std::string_view type);
+
 // Folds a whole stream (in version order) into a state, skipping events later voided.
 // Returns invalid_payload when a stored payload does not decode.
 template <class State>

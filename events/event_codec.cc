@@ -5,11 +5,13 @@
 // those become result errors.
 #include "events/event_codec.h"
 
+#include <capnp/any.h>
 #include <capnp/compat/json.h>
 #include <capnp/dynamic.h>
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -320,6 +322,42 @@ result<std::string> get_sealed(std::string_view type, std::string_view public_by
   }
   return make_error(errc::invalid_argument, "no_personal_data",
                     std::string(info->type) + " has no personal fields");
+}
+
+result<bool> same_fields(std::string_view type, bool personal, std::string_view first,
+                         std::string_view again, const std::vector<std::string>& ignored) {
+  const auto* info = find_event_type(type);
+  if (!info) return unknown_type(type);
+  if (personal && !info->personal_schema)
+    return make_error(errc::invalid_argument, "no_personal_data",
+                      std::string(info->type) + " has no personal fields");
+  auto schema = personal ? *info->personal_schema : info->public_schema;
+  try {
+    if (auto s = check_length(first); !s) return s.take_err();
+    if (auto s = check_length(again); !s) return s.take_err();
+    bounded_reader first_reader(first), again_reader(again);
+    capnp::MallocMessageBuilder first_copy, again_copy;
+    first_copy.getRoot<capnp::AnyPointer>().set(
+        first_reader.message().getRoot<capnp::AnyPointer>());
+    again_copy.getRoot<capnp::AnyPointer>().set(
+        again_reader.message().getRoot<capnp::AnyPointer>());
+    auto a = first_copy.getRoot<capnp::DynamicStruct>(schema);
+    auto b = again_copy.getRoot<capnp::DynamicStruct>(schema);
+    for (auto field : schema.getFields()) {
+      auto name = detail::json_name(field);
+      bool skipped = std::string_view(field.getProto().getName().cStr()) == "sealed" ||
+                     !b.asReader().has(field) ||
+                     std::find(ignored.begin(), ignored.end(), name.cStr()) != ignored.end();
+      if (!skipped) continue;
+      a.clear(field);
+      b.clear(field);
+    }
+    auto x = a.asReader().as<capnp::AnyStruct>().canonicalize();
+    auto y = b.asReader().as<capnp::AnyStruct>().canonicalize();
+    return x.size() == y.size() && std::memcmp(x.begin(), y.begin(), x.asBytes().size()) == 0;
+  } catch (const kj::Exception& e) {
+    return invalid_payload(e.getDescription().cStr());
+  }
 }
 
 }  // namespace kakehashi

@@ -19,6 +19,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "events/result.h"
 
@@ -84,5 +85,14 @@ result<std::string> set_sealed(std::string_view type, std::string_view public_by
                                std::string_view ciphertext);
 // The `sealed` ciphertext (empty if never set). Same errors as set_sealed but already_sealed.
 result<std::string> get_sealed(std::string_view type, std::string_view public_bytes);
+
+// Whether `first` and `again`, two payloads of `type` (their public bytes, or with `personal`
+// their personal bytes), hold the same value in every field but `sealed`, the fields named in
+// `ignored` (JSON names) and the Text, Data, list and struct fields `again` leaves out: what a
+// retried command must share with the first one's event. Compared in canonical form, so two
+// encodings of the same values are equal. Errors: unknown_event_type, no_personal_data,
+// invalid_payload.
+result<bool> same_fields(std::string_view type, bool personal, std::string_view first,
+                         std::string_view again, const std::vector<std::string>& ignored);
 
 }  // namespace kakehashi

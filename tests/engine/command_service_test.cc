@@ -365,6 +365,68 @@ TEST_CASE("an idempotency key makes a retried command a no-op and cannot be reus
       f, [&] { return f.service->execute(other); }, "idempotency_key_reused");
 }
 
+TEST_CASE("an idempotency key reused with another body, actor or time is idempotency_key_reused") {
+  domain_fixture f;
+  auto talent = f.talent();
+  auto need = f.need();
+  auto keyed = [&](std::string type, std::string target, std::string body,
+                   actor who = domain_fixture::coordinator()) {
+    command_request request;
+    request.type = std::move(type);
+    request.target_id = std::move(target);
+    request.body_json = std::move(body);
+    request.who = std::move(who);
+    request.idempotency_key = new_uuid_v7();
+    return request;
+  };
+  // Runs `first`, then `again` with its key: a retry when `retry`, else refused.
+  auto check = [&](const command_request& first, command_request again, bool retry) {
+    auto done = f.service->execute(first);
+    if (!done) FAIL(first.type << ": " << describe(done.err()));
+    again.idempotency_key = first.idempotency_key;
+    if (retry) {
+      auto repeated = f.service->execute(again);
+      REQUIRE(repeated.ok());
+      CHECK(repeated->duplicate);
+      CHECK(repeated->position == done->position);
+    } else {
+      rejected_without_append(
+          f, [&] { return f.service->execute(again); }, "idempotency_key_reused");
+    }
+  };
+
+  auto hold = keyed("NeedPutOnHold", need, R"({"reason":"budget"})");
+  auto other_reason = hold;
+  other_reason.body_json = R"({"reason":"election"})";
+  check(hold, other_reason, false);
+  f.must("NeedResumed", need, "{}");
+  hold.idempotency_key = new_uuid_v7();
+  auto other_actor = hold;
+  other_actor.who = actor{"coord-2", "coordinator", ""};
+  check(hold, other_actor, false);
+  f.must("NeedResumed", need, "{}");
+  hold.idempotency_key = new_uuid_v7();
+  auto other_time = hold;
+  other_time.occurred_at = 1'700'000'000'000'000;
+  check(hold, other_time, false);
+  f.must("NeedResumed", need, "{}");
+
+  // Personal fields are compared too, opened with the subject's key.
+  auto update = keyed("TalentProfileUpdated", talent, R"({"email":"a@example.jp"})");
+  auto other_email = update;
+  other_email.body_json = R"({"email":"b@example.jp"})";
+  check(update, other_email, false);
+  update.idempotency_key = new_uuid_v7();
+  check(update, update, true);
+
+  // What the server fills in is not the client's to repeat: a made hearing_id, a revision.
+  auto hearing = keyed("HearingRecorded", need, R"({"held_on":"2025-05-01","notes":"n"})");
+  check(hearing, hearing, true);
+  auto requirements = keyed("RequirementsDefined", need,
+                            R"({"role_category":"rpa_specialist","tier":"hands_on","openings":1})");
+  check(requirements, requirements, true);
+}
+
 TEST_CASE("bad command input is rejected with a named field and appends nothing") {
   domain_fixture f;
   rejected_without_append(
