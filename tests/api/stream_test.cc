@@ -712,6 +712,9 @@ TEST_CASE("stream: a client that answers every ping at once is never dropped as 
     t.join();
   CHECK(messages.load() == 0);
   for (auto& c : clients) {
+    // Why it closed, should it: the server's close frame, or the socket's error.
+    INFO("close code " << c->close_reason().code << " reason '" << c->close_reason().reason.c_str()
+                       << "' socket '" << c->close_error().message() << "'");
     CHECK(c->pings_seen() >= 4);
     CHECK_FALSE(c->closed());
   }
