@@ -13,7 +13,9 @@
 //   enter it for there (a reference such as "municipality:131016", never a person's name: the
 //   envelope is not encrypted).
 // - Read-only roles (auditor, dashboard) get 403 on every command; a municipality may act only
-//   on its own municipality, needs, candidacies and appointments, and never on talents.
+//   on its own municipality, needs, candidacies (once proposed to it) and appointments, never on
+//   talents, and never identifies candidates. A need, candidacy or appointment it may not see
+//   answers 404 exactly as one that does not exist.
 // - 201 for creating routes, 200 otherwise, with {stream, version, position, event_id, ids...};
 //   `ETag: "<version>"` so the next command can send it back as If-Match.
 //
@@ -240,70 +242,60 @@ planner municipality_contact() {
   };
 }
 
-// The municipality a plan concerns, for can_write; nullopt when its aggregate does not exist
-// (the command service then answers 404 itself, or already_exists for a creation).
-result<std::optional<std::string>> concerned_lg_code(command_service& service, const plan& p) {
-  using out = std::optional<std::string>;
+// The municipality of the case a plan names, as a municipality token may know it: "" when the
+// plan names no single municipality, and also when the aggregate it names does not exist or is
+// one the token may not see (a candidacy before it was proposed, as the read side hides it). So
+// what a municipality is told about an id it may not see never depends on that id's state.
+result<std::string> visible_lg_code(command_service& service, const plan& p) {
   const json::object& body = p.steps.front().body;
-  auto of_need = [&](std::string_view id) -> result<out> {
+  auto of_need = [&](const std::string& id) -> result<std::string> {
     auto n = service.need(id);
     if (!n) return n.take_err();
-    if (n->events == 0) return out();
-    return out(n->lg_code);
+    return n->events == 0 ? std::string() : n->lg_code;
   };
-  auto of_candidacy = [&](std::string_view id) -> result<out> {
+  auto of_candidacy = [&](const std::string& id) -> result<std::string> {
+    if (id.empty()) return std::string();
     auto c = service.candidacy(id);
     if (!c) return c.take_err();
-    if (c->events == 0) return out();
-    return out(c->lg_code);
+    bool proposed = c->entered_at[static_cast<std::size_t>(candidacy_stage::proposed)] != 0;
+    return c->events == 0 || !proposed ? std::string() : c->lg_code;
   };
-  auto valid_id = [&](std::string_view key) -> std::string {
-    auto id = parse_uuid(string_member(body, key));
-    return id ? id->to_string() : std::string();
-  };
-  if (p.category == "talent") return out(std::string());
-  if (p.category == "municipality") return out(p.target_id);
-  if (p.category == "need") {
-    if (p.creates) return out(string_member(body, "lg_code"));
-    return of_need(p.target_id);
-  }
-  if (p.category == "candidacy") {
-    if (p.creates) {
-      if (auto need = valid_id("need_id"); !need.empty()) {
-        auto lg = of_need(need);
-        if (!lg) return lg;
-        return out(lg->value_or(std::string()));
-      }
-      return out(string_member(body, "lg_code"));
-    }
-    return of_candidacy(p.target_id);
-  }
-  if (p.category == "appointment") {
-    if (p.creates) {
-      auto candidacy = valid_id("candidacy_id");
-      if (candidacy.empty()) return out(std::string());
-      auto lg = of_candidacy(candidacy);
-      if (!lg) return lg;
-      return out(lg->value_or(std::string()));
-    }
-    auto a = service.appointment(p.target_id);
+  auto of_appointment = [&](const std::string& id) -> result<std::string> {
+    auto a = service.appointment(id);
     if (!a) return a.take_err();
-    if (a->events == 0) return out();
-    return out(a->lg_code);
+    return a->events == 0 ? std::string() : a->lg_code;
+  };
+  if (p.category == "municipality") return p.target_id;
+  if (p.category == "need")
+    return p.creates ? string_member(body, "lg_code") : of_need(p.target_id);
+  if (p.category == "candidacy" && !p.creates) return of_candidacy(p.target_id);
+  if (p.category == "appointment") {
+    if (!p.creates) return of_appointment(p.target_id);
+    auto candidacy = parse_uuid(string_member(body, "candidacy_id"));
+    return of_candidacy(candidacy ? candidacy->to_string() : std::string());
   }
-  return out(std::string());
+  return std::string();
 }
 
 status authorize(command_service& service, const principal& who, const plan& p) {
   if (is_read_only(who)) return make_error(errc::forbidden, "forbidden", "this token is read-only");
   if (p.category == "talent" && !can_write(who, ""))
     return make_error(errc::forbidden, "forbidden", "this token may not act on talents");
-  auto lg = concerned_lg_code(service, p);
-  if (!lg) return lg.take_err();
-  if (*lg && !can_write(who, **lg))
+  if (who.role != access_role::municipality) return {};  // admin, coordinator: anywhere
+  // Choosing a talent for a need is the coordinator's work; a municipality decides on what is
+  // proposed to it. Refused before the talent is looked up: the answer must not describe it.
+  if (p.category == "candidacy" && p.creates)
     return make_error(errc::forbidden, "forbidden",
-                      "this token may act only on its own municipality's cases");
-  return {};
+                      "a municipality token may not identify candidates; it decides on proposals");
+  auto lg = visible_lg_code(service, p);
+  if (!lg) return lg.take_err();
+  if (can_write(who, *lg)) return {};
+  // An aggregate named by the path that the token may not see answers as one that does not
+  // exist, word for word, so that it tells nothing of another municipality's cases.
+  if (!p.creates && p.category != "municipality")
+    return make_error(errc::not_found, p.category + "_not_found", "no such " + p.category);
+  return make_error(errc::forbidden, "forbidden",
+                    "this token may act only on its own municipality's cases");
 }
 
 // The second command of a composite route gets its own idempotency key, derived from the

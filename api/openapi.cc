@@ -147,7 +147,8 @@ const std::vector<route_doc>& route_docs() {
       {"post",
        "/v1/candidacies",
        kind::command,
-       "Identify a candidate (CandidateIdentified).",
+       "Identify a candidate (CandidateIdentified): the coordinator's work, so a municipality "
+       "token gets 403 before anything about the talent is looked up.",
        {"CandidateIdentified"},
        {},
        true},
@@ -534,7 +535,8 @@ json::object operation(const route_doc& d) {
     }
   }
   if (d.what == kind::command) {
-    responses["404"] = error_response_doc("no such aggregate");
+    responses["404"] =
+        error_response_doc("no such aggregate, or (for a municipality token) one it may not see");
     responses["409"] = error_response_doc("wrong_expected_version or a domain rule");
     responses["413"] = error_response_doc("body over 64 KiB");
     responses["422"] = error_response_doc("a body the route cannot map to one command");

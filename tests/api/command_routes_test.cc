@@ -4,39 +4,7 @@
 
 namespace kakehashi::test {
 
-namespace {
-
 namespace json = boost::json;
-
-// A need with requirements and a candidate proposed to the municipality: what the
-// authorization and decision tests start from.
-struct proposed_case {
-  std::string talent_id, need_id, candidacy_id;
-};
-
-proposed_case propose(const caller& coordinator, const std::string& lg_code) {
-  proposed_case out;
-  out.talent_id = str(coordinator.created("/v1/talents", registration()), "talent_id");
-  out.need_id = str(coordinator.created("/v1/needs", need_body(lg_code)), "need_id");
-  coordinator.ok("/v1/needs/" + out.need_id + "/hearings",
-                 R"({"held_on":"2025-05-01","attendees":["佐藤"],"notes":"初回","findings":"RPA"})",
-                 {}, http::status::ok);
-  coordinator.ok("/v1/needs/" + out.need_id + "/requirements",
-                 R"({"role_category":"rpa_specialist","tier":"hands_on","skills":["uipath"],)"
-                 R"("work_forms":["remote"],"hours_per_week":8,"duration_months":6,"openings":1})");
-  out.candidacy_id =
-      str(coordinator.created("/v1/candidacies",
-                              R"({"talent_id":")" + out.talent_id + R"(","need_id":")" +
-                                  out.need_id + R"(","direction":"need_driven","source":"scout"})"),
-          "candidacy_id");
-  const std::string c = "/v1/candidacies/" + out.candidacy_id;
-  coordinator.ok(c + "/contact");
-  coordinator.ok(c + "/interest");
-  coordinator.ok(c + "/propose");
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("http: a placement's whole life through the HTTP API") {
   running_server server({}, full());
@@ -391,13 +359,14 @@ TEST_CASE("http: read-only roles and other municipalities may not command") {
   // Never on talents, not even registering one.
   CHECK(chiyoda_office.post("/v1/talents", registration()).result_int() == 403);
   CHECK(chiyoda_office.post("/v1/talents/" + own.talent_id + "/pause").result_int() == 403);
-  // Not another municipality's need, candidacy or contact.
+  // Not another municipality's need, candidacy or contact (a case it may not see is not found:
+  // the next test).
   CHECK(chuo_office.post("/v1/needs", need_body(chiyoda)).result_int() == 403);
-  CHECK(chuo_office.post("/v1/needs/" + own.need_id + "/hold").result_int() == 403);
+  CHECK(chuo_office.post("/v1/needs/" + own.need_id + "/hold").result_int() == 404);
   auto res = chuo_office.post("/v1/candidacies/" + own.candidacy_id + "/decision",
                               R"({"accepted":true,"decided_by":"課長"})");
-  CHECK(res.result_int() == 403);
-  CHECK(error_code_of(res) == "forbidden");
+  CHECK(res.result_int() == 404);
+  CHECK(error_code_of(res) == "candidacy_not_found");
   CHECK(chuo_office.post("/v1/municipalities/131016/contact", R"({"contact":{"name":"x"}})")
             .result_int() == 403);
   // Only the admin erases.
@@ -412,6 +381,118 @@ TEST_CASE("http: read-only roles and other municipalities may not command") {
                     R"({"accepted":false,"reason":"時間が合わない","decided_by":"課長"})");
   chiyoda_office.ok("/v1/municipalities/131016/contact",
                     R"({"contact":{"name":"鈴木","department":"DX推進課"}})");
+}
+
+TEST_CASE("http: a municipality's command on a case it may not see answers as an unknown id") {
+  running_server server({}, full());
+  caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
+  caller chiyoda_office{server.port(), server.issue_token(access_role::municipality, chiyoda)};
+
+  // Another municipality's need, candidacy and appointment; and a candidacy of its own that was
+  // never proposed to it, which it may not see either.
+  auto other = propose(coordinator, chuo);
+  const std::string other_appointment = str(appoint(coordinator, other, chuo), "appointment_id");
+  auto own = propose(coordinator, chiyoda);
+  const std::string unproposed = identify(coordinator, own.need_id);
+  const std::string unknown = "0192f0e0-0000-7000-8000-00000000dead";
+  const auto head = server.store().head_position();
+
+  struct attempt {
+    std::string collection, action, body, code;
+    std::vector<std::string> hidden;  // ids the token may not see
+  };
+  const std::vector<attempt> attempts = {
+      {"needs", "/hold", "", "need_not_found", {other.need_id}},
+      {"needs",
+       "/hearings",
+       R"({"held_on":"2025-05-01","notes":"n"})",
+       "need_not_found",
+       {other.need_id}},
+      {"candidacies",
+       "/decision",
+       R"({"accepted":true,"decided_by":"課長"})",
+       "candidacy_not_found",
+       {other.candidacy_id, unproposed}},
+      {"candidacies", "/contact", "", "candidacy_not_found", {other.candidacy_id, unproposed}},
+      {"candidacies",
+       "/archive",
+       R"({"reason":"x"})",
+       "candidacy_not_found",
+       {other.candidacy_id, unproposed}},
+      {"appointments", "/start", "", "appointment_not_found", {other_appointment}},
+      {"appointments",
+       "/check-ins",
+       R"({"due_on":"2025-09-01","party":"municipality"})",
+       "appointment_not_found",
+       {other_appointment}},
+  };
+  for (const auto& a : attempts) {
+    auto expected = chiyoda_office.post("/v1/" + a.collection + "/" + unknown + a.action, a.body);
+    CHECK(expected.result_int() == 404);
+    CHECK(error_code_of(expected) == a.code);
+    for (const auto& id : a.hidden) {
+      CAPTURE(a.collection + "/" + id + a.action);
+      auto res = chiyoda_office.post("/v1/" + a.collection + "/" + id + a.action, a.body);
+      CHECK(res.result_int() == 404);
+      CHECK(masked(res.body(), id) == masked(expected.body(), unknown));
+    }
+  }
+  // An appointment from a candidacy it may not see is refused as one from no candidacy.
+  auto arrange = [&](const std::string& candidacy) {
+    return chiyoda_office.post("/v1/appointments",
+                               R"({"candidacy_id":")" + candidacy +
+                                   R"(","form":"remote","starts_on":"2025-08-01",)"
+                                   R"("ends_on":"2026-03-31","hours_per_week":8,"scope":"x"})");
+  };
+  auto expected = arrange(unknown);
+  CHECK(expected.result_int() == 403);
+  for (const auto& id : {other.candidacy_id, unproposed}) {
+    CAPTURE(id);
+    auto res = arrange(id);
+    CHECK(res.result_int() == 403);
+    CHECK(masked(res.body(), id) == masked(expected.body(), unknown));
+  }
+  CHECK(server.store().head_position() == head);
+
+  // What was proposed to it, it acts on.
+  chiyoda_office.ok("/v1/candidacies/" + own.candidacy_id + "/decision",
+                    R"({"accepted":true,"reason":"経験が合う","decided_by":"課長"})");
+}
+
+TEST_CASE("http: a municipality token identifies no candidates, so it learns nothing of talents") {
+  running_server server({}, full());
+  caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
+  caller chiyoda_office{server.port(), server.issue_token(access_role::municipality, chiyoda)};
+
+  // Its own need, ready for proposals, with a candidacy of the talent `own.talent_id`; an active
+  // talent, a paused one and an id no talent has.
+  auto own = propose(coordinator, chiyoda);
+  const std::string active =
+      str(coordinator.created("/v1/talents", registration("佐藤 次郎")), "talent_id");
+  const std::string paused =
+      str(coordinator.created("/v1/talents", registration("鈴木 三郎")), "talent_id");
+  coordinator.ok("/v1/talents/" + paused + "/pause");
+  const std::string unknown = "0192f0e0-0000-7000-8000-00000000beef";
+  const auto head = server.store().head_position();
+
+  // Every answer is the same refusal, whatever the talent's state.
+  auto expected = chiyoda_office.post("/v1/candidacies", candidacy_body(unknown, own.need_id));
+  CHECK(expected.result_int() == 403);
+  CHECK(error_code_of(expected) == "forbidden");
+  for (const auto& talent : {active, paused, own.talent_id}) {
+    CAPTURE(talent);
+    auto res = chiyoda_office.post("/v1/candidacies", candidacy_body(talent, own.need_id));
+    CHECK(res.result_int() == 403);
+    CHECK(masked(res.body(), talent) == masked(expected.body(), unknown));
+    // A talent-driven idea for itself neither.
+    res =
+        chiyoda_office.post("/v1/candidacies", R"({"talent_id":")" + talent +
+                                                   R"(","lg_code":"131016",)"
+                                                   R"("direction":"talent_driven","source":"x"})");
+    CHECK(res.result_int() == 403);
+    CHECK(masked(res.body(), talent) == masked(expected.body(), unknown));
+  }
+  CHECK(server.store().head_position() == head);
 }
 
 TEST_CASE("http: a coordinator's decision must say on whose behalf it is entered") {

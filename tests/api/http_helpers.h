@@ -105,4 +105,62 @@ inline std::string need_body(std::string_view lg_code) {
          R"(","origin":"municipality_request","department":"DX推進課","problem":"RPAを導入したが使える人がいない"})";
 }
 
+inline std::string candidacy_body(const std::string& talent_id, const std::string& need_id) {
+  return R"({"talent_id":")" + talent_id + R"(","need_id":")" + need_id +
+         R"(","direction":"need_driven","source":"scout"})";
+}
+
+// A need with requirements and a candidate proposed to the municipality: what the
+// authorization and decision tests start from.
+struct proposed_case {
+  std::string talent_id, need_id, candidacy_id;
+};
+
+inline proposed_case propose(const caller& coordinator, const std::string& lg_code) {
+  proposed_case out;
+  out.talent_id = str(coordinator.created("/v1/talents", registration()), "talent_id");
+  out.need_id = str(coordinator.created("/v1/needs", need_body(lg_code)), "need_id");
+  coordinator.ok("/v1/needs/" + out.need_id + "/hearings",
+                 R"({"held_on":"2025-05-01","attendees":["佐藤"],"notes":"初回","findings":"RPA"})",
+                 {}, http::status::ok);
+  coordinator.ok("/v1/needs/" + out.need_id + "/requirements",
+                 R"({"role_category":"rpa_specialist","tier":"hands_on","skills":["uipath"],)"
+                 R"("work_forms":["remote"],"hours_per_week":8,"duration_months":6,"openings":1})");
+  out.candidacy_id =
+      str(coordinator.created("/v1/candidacies", candidacy_body(out.talent_id, out.need_id)),
+          "candidacy_id");
+  const std::string c = "/v1/candidacies/" + out.candidacy_id;
+  coordinator.ok(c + "/contact");
+  coordinator.ok(c + "/interest");
+  coordinator.ok(c + "/propose");
+  return out;
+}
+
+// A new talent identified for `need_id` and left there: a candidacy not (yet) proposed.
+inline std::string identify(const caller& coordinator, const std::string& need_id) {
+  auto talent = str(coordinator.created("/v1/talents", registration("佐藤 次郎")), "talent_id");
+  return str(coordinator.created("/v1/candidacies", candidacy_body(talent, need_id)),
+             "candidacy_id");
+}
+
+// Accepts a proposed case (the coordinator, on the officer's behalf) and arranges its
+// appointment; answers the appointment's creation.
+inline boost::json::object appoint(const caller& coordinator, const proposed_case& c,
+                                   const std::string& lg_code) {
+  coordinator.ok("/v1/candidacies/" + c.candidacy_id + "/decision",
+                 R"({"accepted":true,"reason":"経験が合う","decided_by":"課長"})",
+                 {{"X-On-Behalf-Of", "municipality:" + lg_code}});
+  return coordinator.created("/v1/appointments",
+                             R"({"candidacy_id":")" + c.candidacy_id +
+                                 R"(","form":"remote","starts_on":"2025-08-01",)"
+                                 R"("ends_on":"2026-03-31","hours_per_week":8,"scope":"RPA研修"})");
+}
+
+// `body` with each occurrence of `id` replaced by "{id}": how answers about two ids compare.
+inline std::string masked(std::string body, const std::string& id) {
+  for (auto at = body.find(id); at != std::string::npos; at = body.find(id, at))
+    body.replace(at, id.size(), "{id}");
+  return body;
+}
+
 }  // namespace kakehashi::test
