@@ -11,7 +11,7 @@
 // - The actor is {id: the token's id, role: the token's role, on_behalf_of: the
 //   `X-On-Behalf-Of` header}. A coordinator entering a municipal decision must name whom they
 //   enter it for there (a reference such as "municipality:131016", never a person's name: the
-//   envelope is not encrypted).
+//   envelope is not encrypted). A municipality token may name only its own municipality there.
 // - Read-only roles (auditor, dashboard) get 403 on every command; a municipality may act only
 //   on its own municipality, needs, candidacies (once proposed to it) and appointments, never on
 //   talents, and never identifies candidates. A need, candidacy or appointment it may not see
@@ -382,6 +382,19 @@ result<envelope> decode_envelope(const request_view& req, json::object& body) {
   return e;
 }
 
+// A municipality token acts for its own municipality only: were it to name another, the log
+// would record its command as entered on that one's behalf. Other roles name whom they like.
+status check_on_behalf_of(const principal& who, const std::string& on_behalf_of) {
+  if (who.role != access_role::municipality || on_behalf_of.empty() ||
+      on_behalf_of == "municipality:" + who.lg_code)
+    return {};
+  return make_error(errc::forbidden, "on_behalf_of_not_allowed",
+                    "a municipality token acts only for its own municipality: X-On-Behalf-Of is "
+                    "absent or municipality:" +
+                        who.lg_code,
+                    "X-On-Behalf-Of");
+}
+
 void run_plan(const route_context& ctx, const request_view& req, const principal& who,
               const planner& make, reply done) {
   command_service& service = *ctx.parts.commands;
@@ -389,6 +402,8 @@ void run_plan(const route_context& ctx, const request_view& req, const principal
   if (!body) return done(respond_error(body.err()));
   auto env = decode_envelope(req, *body);
   if (!env) return done(respond_error(env.err()));
+  if (auto behalf = check_on_behalf_of(who, env->on_behalf_of); !behalf)
+    return done(respond_error(behalf.err()));
   auto p = make(req, std::move(*body));
   if (!p) return done(respond_error(p.err()));
   if (auto allowed = authorize(service, who, *p); !allowed)

@@ -497,7 +497,9 @@ json::object operation(const route_doc& d) {
                                "a UUID; a retry returns the first outcome and appends nothing"));
     params.push_back(parameter("X-On-Behalf-Of", "header",
                                "whom the entry is made for: a reference such as "
-                               "municipality:131016, never a person's name (max 128 ASCII)"));
+                               "municipality:131016, never a person's name (max 128 ASCII); "
+                               "a municipality token names only itself, else 403 "
+                               "on_behalf_of_not_allowed"));
   }
   if (!params.empty()) op["parameters"] = std::move(params);
   if (!d.bodies.empty()) {

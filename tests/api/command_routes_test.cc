@@ -495,6 +495,36 @@ TEST_CASE("http: a municipality token identifies no candidates, so it learns not
   CHECK(server.store().head_position() == head);
 }
 
+TEST_CASE("http: a municipality token names only its own municipality in X-On-Behalf-Of") {
+  running_server server({}, full());
+  caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
+  caller chiyoda_office{server.port(), server.issue_token(access_role::municipality, chiyoda)};
+  const std::string need = str(chiyoda_office.created("/v1/needs", need_body(chiyoda)), "need_id");
+  const std::string n = "/v1/needs/" + need;
+  const auto head = server.store().head_position();
+
+  for (std::string other : {"municipality:131024", "municipality:13101", "coordinator:1"}) {
+    CAPTURE(other);
+    auto res = chiyoda_office.post(n + "/hold", "", {{"X-On-Behalf-Of", other}});
+    CHECK(res.result_int() == 403);
+    CHECK(error_code_of(res) == "on_behalf_of_not_allowed");
+    CHECK(error_field_of(res) == "X-On-Behalf-Of");
+  }
+  CHECK(server.store().head_position() == head);
+
+  // Itself, or no one: recorded as sent.
+  auto on_hold = chiyoda_office.ok(n + "/hold", "", {{"X-On-Behalf-Of", "municipality:131016"}});
+  chiyoda_office.ok(n + "/resume");
+  // Other roles name whom they enter a command for, as before.
+  coordinator.ok(n + "/hold", "", {{"X-On-Behalf-Of", "municipality:131024"}});
+  auto events = coordinator.read("/v1/streams/need-" + need).at("events").as_array();
+  REQUIRE(events.size() == 4);
+  CHECK(events[1].at("position") == on_hold.at("position"));
+  CHECK(str(events[1], "actoronbehalfof") == "municipality:131016");
+  CHECK(!events[2].as_object().contains("actoronbehalfof"));
+  CHECK(str(events[3], "actoronbehalfof") == "municipality:131024");
+}
+
 TEST_CASE("http: a coordinator's decision must say on whose behalf it is entered") {
   running_server server({}, full());
   caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
