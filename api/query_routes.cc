@@ -9,8 +9,8 @@
 // Who sees what (events/roles.h, api/event_access.h):
 // - a municipality token reads only its own municipality: /v1/municipalities lists only it, the
 //   pipeline and work queue are narrowed to it (another lg_code is 403), its needs, appointments
-//   and proposed candidacies; never the talent pool (talents, matches: 403) nor the cross-
-//   municipality metrics (403);
+//   and proposed candidacies (any other id is 404, as if it did not exist); never the talent
+//   pool (talents, matches: 403) nor the cross-municipality metrics (403);
 // - dashboard tokens read everything without personal data; events come redacted;
 // - events (timelines, streams, the global log) are filtered and redacted per event.
 // Responses that carry personal data are counted in /metrics and logged (who, which stream;
@@ -285,7 +285,9 @@ http_response invalid_id() {
   return error_response(bad_input("invalid_id", "id must be a UUID", "id"));
 }
 
-// GET /v1/needs/{id}, /v1/talents/{id}, /v1/appointments/{id}, /v1/candidacies/{id}.
+// GET /v1/needs/{id}, /v1/talents/{id}, /v1/appointments/{id}, /v1/candidacies/{id}. `find`
+// answers an aggregate the token may not see exactly as one that does not exist (same status,
+// code and message, which names no id), so the answer never confirms another municipality's id.
 template <class Find>
 http_response aggregate(const route_context& ctx, const request_view& req, const principal& who,
                         const query_map& q, std::string category, std::string collection,
@@ -320,10 +322,6 @@ http_response aggregate(const route_context& ctx, const request_view& req, const
 
 error not_found(std::string code, std::string message) {
   return make_error(errc::not_found, std::move(code), std::move(message));
-}
-
-error denied(std::string message) {
-  return make_error(errc::forbidden, "forbidden", std::move(message));
 }
 
 }  // namespace
@@ -379,9 +377,8 @@ void add_query_routes(router& routes, context_ptr ctx) {
     return aggregate(*ctx, req, who, query, "need", "needs",
                      [&](const read_model& m, const std::string& id) -> result<json::object> {
                        auto it = m.needs.find(id);
-                       if (it == m.needs.end()) return not_found("need_not_found", "no such need");
-                       if (!can_read_municipality(who, it->second.lg_code))
-                         return denied("this token reads only its own municipality's needs");
+                       if (it == m.needs.end() || !can_read_municipality(who, it->second.lg_code))
+                         return not_found("need_not_found", "no such need");
                        return need_json(id, it->second, m, is_municipality(who));
                      });
   });
@@ -454,26 +451,25 @@ void add_query_routes(router& routes, context_ptr ctx) {
         *ctx, req, who, query, "candidacy", "candidacies",
         [&](const read_model& m, const std::string& id) -> result<json::object> {
           auto it = m.candidacies.find(id);
-          if (it == m.candidacies.end())
+          auto proposed = [&] {
+            return it->second.entered_at[static_cast<std::size_t>(candidacy_stage::proposed)] != 0;
+          };
+          if (it == m.candidacies.end() || !can_read_municipality(who, it->second.lg_code) ||
+              (is_municipality(who) && !proposed()))
             return not_found("candidacy_not_found", "no such candidacy");
-          const auto& c = it->second;
-          bool proposed = c.entered_at[static_cast<std::size_t>(candidacy_stage::proposed)] != 0;
-          if (!can_read_municipality(who, c.lg_code) || (is_municipality(who) && !proposed))
-            return denied("a municipality token reads only candidacies proposed to it");
-          return candidacy_json(id, c);
+          return candidacy_json(id, it->second);
         });
   });
 
   add_query(routes, ctx, "/v1/appointments/{id}", {}, [ctx](rv req, who_t who, q query) {
-    return aggregate(*ctx, req, who, query, "appointment", "appointments",
-                     [&](const read_model& m, const std::string& id) -> result<json::object> {
-                       auto it = m.appointments.find(id);
-                       if (it == m.appointments.end())
-                         return not_found("appointment_not_found", "no such appointment");
-                       if (!can_read_municipality(who, it->second.lg_code))
-                         return denied("this token reads only its own municipality's appointments");
-                       return appointment_json(id, it->second);
-                     });
+    return aggregate(
+        *ctx, req, who, query, "appointment", "appointments",
+        [&](const read_model& m, const std::string& id) -> result<json::object> {
+          auto it = m.appointments.find(id);
+          if (it == m.appointments.end() || !can_read_municipality(who, it->second.lg_code))
+            return not_found("appointment_not_found", "no such appointment");
+          return appointment_json(id, it->second);
+        });
   });
 
   add_query(routes, ctx, "/v1/metrics/funnel", {}, [ctx](rv, who_t who, q query) {

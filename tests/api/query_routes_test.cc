@@ -79,13 +79,14 @@ TEST_CASE("http: queries are narrowed by role and municipality") {
   // The talent pool and cross-municipality metrics are closed to a municipality.
   for (const std::string& target : std::vector<std::string>{
            "/v1/talents", "/v1/talents/" + talent, "/v1/metrics/headline", "/v1/metrics/funnel",
-           "/v1/needs/" + own_need + "/matches", "/v1/ideas", "/v1/pipeline?lg_code=131024",
-           "/v1/needs/" + other_need}) {
+           "/v1/needs/" + own_need + "/matches", "/v1/ideas", "/v1/pipeline?lg_code=131024"}) {
     CAPTURE(target);
     auto res = chiyoda_office.get(target);
     CHECK(res.result_int() == 403);
     CHECK(error_code_of(res) == "forbidden");
   }
+  // Another municipality's need is not found (the next test).
+  CHECK(chiyoda_office.get("/v1/needs/" + other_need + wait).result_int() == 404);
   // Its own: the pipeline defaults to it, its need reads, the list has only it.
   auto pipeline = chiyoda_office.read("/v1/pipeline" + wait);
   CHECK(str(pipeline, "lg_code") == chiyoda);
@@ -129,6 +130,43 @@ TEST_CASE("http: queries are narrowed by role and municipality") {
     if (!recorded) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   CHECK(recorded);
+}
+
+TEST_CASE("http: a municipality reads an id it may not see exactly as an unknown one") {
+  running_server server({}, full());
+  caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
+  caller chiyoda_office{server.port(), server.issue_token(access_role::municipality, chiyoda)};
+
+  // Another municipality's need, candidacy and appointment; its own candidacy not yet proposed.
+  auto other = propose(coordinator, chuo);
+  const std::string other_appointment = str(appoint(coordinator, other, chuo), "appointment_id");
+  auto own = propose(coordinator, chiyoda);
+  const std::string unproposed = identify(coordinator, own.need_id);
+  const std::string unknown = "0192f0e0-0000-7000-8000-00000000dead";
+  const std::string head = std::to_string(server.store().head_position());
+
+  const std::vector<std::pair<std::string, std::vector<std::string>>> hidden = {
+      {"needs", {other.need_id}},
+      {"candidacies", {other.candidacy_id, unproposed}},
+      {"appointments", {other_appointment}},
+  };
+  // Live (once the model has everything) and as of a position.
+  for (const std::string& point : {"?min_position=" + head, "?as_of=" + head}) {
+    for (const auto& [collection, ids] : hidden) {
+      auto expected = chiyoda_office.get("/v1/" + collection + "/" + unknown + point);
+      CHECK(expected.result_int() == 404);
+      for (const auto& id : ids) {
+        CAPTURE(collection + "/" + id + point);
+        // The coordinator reads it: it does exist.
+        coordinator.read("/v1/" + collection + "/" + id + point);
+        auto res = chiyoda_office.get("/v1/" + collection + "/" + id + point);
+        CHECK(res.result_int() == 404);
+        CHECK(masked(res.body(), id) == masked(expected.body(), unknown));
+      }
+    }
+  }
+  // What it may see reads.
+  chiyoda_office.read("/v1/candidacies/" + own.candidacy_id + "?min_position=" + head);
 }
 
 TEST_CASE("http: min_position waits for the read model, then answers 504, past the head 400") {
