@@ -38,6 +38,7 @@
 #include <cstring>
 #include <map>
 
+#include "api/event_access.h"
 #include "api/input.h"
 #include "api/route_context.h"
 #include "api/routes.h"
@@ -257,8 +258,7 @@ result<std::string> visible_lg_code(command_service& service, const plan& p) {
     if (id.empty()) return std::string();
     auto c = service.candidacy(id);
     if (!c) return c.take_err();
-    bool proposed = c->entered_at[static_cast<std::size_t>(candidacy_stage::proposed)] != 0;
-    return c->events == 0 || !proposed ? std::string() : c->lg_code;
+    return c->events == 0 || !shown_to_municipality(*c) ? std::string() : c->lg_code;
   };
   auto of_appointment = [&](const std::string& id) -> result<std::string> {
     auto a = service.appointment(id);

@@ -19,17 +19,13 @@ bool in_category(std::string_view stream, std::string_view category) {
          stream[category.size()] == '-';
 }
 
-bool proposed(const candidacy_state& c) {
-  return c.entered_at[static_cast<std::size_t>(candidacy_stage::proposed)] != 0;
-}
-
 // The candidacy a need's CandidateAttached names, by the need's own fold of that one event.
 bool attaches_proposed_candidacy(const recorded_event& e, const read_model& m) {
   need_state attached;
   evolve(attached, event_view{{}, e.type, e.payload, e.occurred_at, e.version});
   if (attached.candidacies.size() != 1) return false;
   auto it = m.candidacies.find(attached.candidacies.begin()->first);
-  return it != m.candidacies.end() && proposed(it->second);
+  return it != m.candidacies.end() && shown_to_municipality(it->second);
 }
 
 // What a municipality token may see of an event: only what concerns its own code.
@@ -49,7 +45,7 @@ delivery for_municipality(const std::string& lg, const recorded_event& e, const 
   if (in_category(stream, "candidacy")) {
     auto it = m.candidacies.find(id_of(stream, "candidacy"));
     if (it == m.candidacies.end() || it->second.lg_code != lg) return delivery::hidden;
-    return proposed(it->second) ? delivery::redacted : delivery::hidden;
+    return shown_to_municipality(it->second) ? delivery::redacted : delivery::hidden;
   }
   if (in_category(stream, "appointment")) {
     auto it = m.appointments.find(id_of(stream, "appointment"));
@@ -60,6 +56,10 @@ delivery for_municipality(const std::string& lg, const recorded_event& e, const 
 }
 
 }  // namespace
+
+bool shown_to_municipality(const candidacy_state& c) {
+  return c.entered_at[static_cast<std::size_t>(candidacy_stage::proposed)] != 0;
+}
 
 delivery event_delivery(const principal& who, const recorded_event& event,
                         const read_model& model) {

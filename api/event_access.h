@@ -22,6 +22,11 @@ enum class delivery : std::uint8_t { hidden, redacted, full };
 
 delivery event_delivery(const principal& who, const recorded_event& event, const read_model& model);
 
+// Whether a municipality may know of candidacy `c` at all (its own, as the caller checks): only
+// once it was proposed to it. Before that it is the coordinator's work in progress, and every
+// route answers for it as for a candidacy that does not exist.
+bool shown_to_municipality(const candidacy_state& c);
+
 // The CloudEvent for `event` with `data` as `how` allows (`how` must not be hidden). Personal
 // fields of an erased subject read "[erased]". Errors: the payload's or the vault's.
 result<boost::json::object> cloud_event(const recorded_event& event, const key_vault& keys,

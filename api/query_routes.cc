@@ -447,18 +447,15 @@ void add_query_routes(router& routes, context_ptr ctx) {
   });
 
   add_query(routes, ctx, "/v1/candidacies/{id}", {}, [ctx](rv req, who_t who, q query) {
-    return aggregate(
-        *ctx, req, who, query, "candidacy", "candidacies",
-        [&](const read_model& m, const std::string& id) -> result<json::object> {
-          auto it = m.candidacies.find(id);
-          auto proposed = [&] {
-            return it->second.entered_at[static_cast<std::size_t>(candidacy_stage::proposed)] != 0;
-          };
-          if (it == m.candidacies.end() || !can_read_municipality(who, it->second.lg_code) ||
-              (is_municipality(who) && !proposed()))
-            return not_found("candidacy_not_found", "no such candidacy");
-          return candidacy_json(id, it->second);
-        });
+    return aggregate(*ctx, req, who, query, "candidacy", "candidacies",
+                     [&](const read_model& m, const std::string& id) -> result<json::object> {
+                       auto it = m.candidacies.find(id);
+                       if (it == m.candidacies.end() ||
+                           !can_read_municipality(who, it->second.lg_code) ||
+                           (is_municipality(who) && !shown_to_municipality(it->second)))
+                         return not_found("candidacy_not_found", "no such candidacy");
+                       return candidacy_json(id, it->second);
+                     });
   });
 
   add_query(routes, ctx, "/v1/appointments/{id}", {}, [ctx](rv req, who_t who, q query) {

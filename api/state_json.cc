@@ -118,10 +118,7 @@ json::object need_json(const std::string& id, const need_state& n, const read_mo
   json::array candidacies;
   for (const auto& [cid, talent] : n.candidacies) {
     auto c = m.candidacies.find(cid);
-    if (proposed_only &&
-        (c == m.candidacies.end() ||
-         c->second.entered_at[static_cast<std::size_t>(candidacy_stage::proposed)] == 0))
-      continue;
+    if (proposed_only && (c == m.candidacies.end() || !shown_to_municipality(c->second))) continue;
     candidacies.push_back(json::object{
         {"candidacy_id", cid},
         {"talent_id", talent},
