@@ -9,8 +9,8 @@
 # - Ids are Text UUIDs, dates Text `YYYY-MM-DD`, lg_code Text (6 digits with check digit, one of
 #   the shipped municipalities): what the API speaks, so JSON round trips without conversion.
 # - No 64-bit integers: JsonCodec would write them as strings.
-# - $required, $format, $min and $max only constrain new input (encode); readers of old records
-#   get the field's default whatever the annotations say today.
+# - $required, $format, $min, $max, $maxLength and $maxItems only constrain new input (encode);
+#   readers of old records get the field's default whatever the annotations say today.
 @0xbba97af193a90277;
 
 using Json = import "/capnp/compat/json.capnp";
@@ -23,6 +23,20 @@ annotation format @0x94ed087f2f9450fb (field) :TextFormat;
 # Shape of a Text field, or of each element of a List(Text).
 annotation min @0x9c065ad49a4fdc8d (field) :Int64;
 annotation max @0xa403e3cb7ff5beca (field) :Int64;
+annotation maxLength @0xaf1ad1165f44174f (field) :UInt32;
+# Most characters (code points, not bytes) of a Text, or of each element of a List(Text). Every
+# Text field has one, or a $format that fixes its shape (date, uuid, lgCode).
+annotation maxItems @0xc790909202783e8e (field) :UInt32;
+# Most elements of a List. Every List field has one.
+
+# Shared bounds, so fields of one kind get the same limit.
+const nameChars :UInt32 = 100;    # a person, organisation, department or title; a short label
+const textChars :UInt32 = 2000;   # a reason, problem, scope, summary: a paragraph or two
+const noteChars :UInt32 = 8000;   # hearing and check-in notes, findings: a page
+const emailChars :UInt32 = 254;   # the longest address SMTP carries (RFC 5321)
+const phoneChars :UInt32 = 30;
+const tagItems :UInt32 = 50;      # skills, attendees
+const choiceItems :UInt32 = 10;   # a list of enum values (each named once in practice)
 
 enum TextFormat {
   date @0;    # YYYY-MM-DD, a real calendar date
@@ -93,48 +107,48 @@ enum MunicipalityKind {
 # ---- shared value structs ----
 struct Availability {
   hoursPerWeek @0 :UInt16 $Json.name("hours_per_week") $max(168);
-  workForms @1 :List(WorkForm) $Json.name("work_forms");
-  areas @2 :List(Text) $format(lgCode);
+  workForms @1 :List(WorkForm) $Json.name("work_forms") $maxItems(.choiceItems);
+  areas @2 :List(Text) $format(lgCode) $maxItems(62);  # at most all of Tokyo
 }
 
 struct Contact {
-  name @0 :Text $required;
-  department @1 :Text;
-  title @2 :Text;
-  email @3 :Text;
-  phone @4 :Text;
+  name @0 :Text $required $maxLength(.nameChars);
+  department @1 :Text $maxLength(.nameChars);
+  title @2 :Text $maxLength(.nameChars);
+  email @3 :Text $maxLength(.emailChars);
+  phone @4 :Text $maxLength(.phoneChars);
 }
 
 # ---- talent-{id} ----
 struct TalentRegistered {
   sealed @0 :Data;
   residenceArea @1 :Text $Json.name("residence_area") $format(lgCode);
-  skills @2 :List(Text);
-  roleCategories @3 :List(Text) $Json.name("role_categories");
-  tiers @4 :List(Tier);
+  skills @2 :List(Text) $maxItems(.tagItems) $maxLength(.nameChars);
+  roleCategories @3 :List(Text) $Json.name("role_categories") $maxItems(20) $maxLength(.nameChars);
+  tiers @4 :List(Tier) $maxItems(.choiceItems);
   availability @5 :Availability;
-  consentVersion @6 :Text $Json.name("consent_version") $required;
+  consentVersion @6 :Text $Json.name("consent_version") $required $maxLength(.nameChars);
 }
 struct TalentRegisteredPersonal {
-  displayName @0 :Text $Json.name("display_name") $required;
-  email @1 :Text $required;
-  phone @2 :Text;
-  employer @3 :Text;
+  displayName @0 :Text $Json.name("display_name") $required $maxLength(.nameChars);
+  email @1 :Text $required $maxLength(.emailChars);
+  phone @2 :Text $maxLength(.phoneChars);
+  employer @3 :Text $maxLength(.nameChars);
 }
 
 # Present fields replace the profile's; absent ones are unchanged.
 struct TalentProfileUpdated {
   sealed @0 :Data;
   residenceArea @1 :Text $Json.name("residence_area") $format(lgCode);
-  skills @2 :List(Text);
-  roleCategories @3 :List(Text) $Json.name("role_categories");
-  tiers @4 :List(Tier);
+  skills @2 :List(Text) $maxItems(.tagItems) $maxLength(.nameChars);
+  roleCategories @3 :List(Text) $Json.name("role_categories") $maxItems(20) $maxLength(.nameChars);
+  tiers @4 :List(Tier) $maxItems(.choiceItems);
 }
 struct TalentProfileUpdatedPersonal {
-  displayName @0 :Text $Json.name("display_name");
-  email @1 :Text;
-  phone @2 :Text;
-  employer @3 :Text;
+  displayName @0 :Text $Json.name("display_name") $maxLength(.nameChars);
+  email @1 :Text $maxLength(.emailChars);
+  phone @2 :Text $maxLength(.phoneChars);
+  employer @3 :Text $maxLength(.nameChars);
 }
 
 struct TalentAvailabilityChanged {
@@ -142,37 +156,38 @@ struct TalentAvailabilityChanged {
 }
 
 struct TalentConsentGranted {
-  consentVersion @0 :Text $Json.name("consent_version") $required;
+  consentVersion @0 :Text $Json.name("consent_version") $required $maxLength(.nameChars);
 }
 
 struct TalentConsentRevoked {
-  consentVersion @0 :Text $Json.name("consent_version");
-  reason @1 :Text;
+  consentVersion @0 :Text $Json.name("consent_version") $maxLength(.nameChars);
+  reason @1 :Text $maxLength(.textChars);
 }
 
 struct TalentPaused {
-  reason @0 :Text;
+  reason @0 :Text $maxLength(.textChars);
 }
 
 struct TalentResumed {
-  reason @0 :Text;
+  reason @0 :Text $maxLength(.textChars);
 }
 
 struct TalentWithdrew {
-  reason @0 :Text;
+  reason @0 :Text $maxLength(.textChars);
 }
 
 struct TalentPersonalDataErased {
-  reason @0 :Text $required;
+  reason @0 :Text $required $maxLength(.textChars);
 }
 
 # ---- municipality-{lg_code} ----
 struct MunicipalityListed {
   lgCode @0 :Text $Json.name("lg_code") $required $format(lgCode);
-  nameJa @1 :Text $Json.name("name_ja") $required;
-  nameEn @2 :Text $Json.name("name_en") $required;
+  nameJa @1 :Text $Json.name("name_ja") $required $maxLength(.nameChars);
+  nameEn @2 :Text $Json.name("name_en") $required $maxLength(.nameChars);
   kind @3 :MunicipalityKind $required;
-  region @4 :Text;  # as in reference/tokyo_municipalities.tsv: 23区, 多摩, 島しょ
+  # As in reference/tokyo_municipalities.tsv: 23区, 多摩, 島しょ.
+  region @4 :Text $maxLength(.nameChars);
 }
 
 struct MunicipalityContactAssigned {
@@ -186,37 +201,37 @@ struct MunicipalityContactAssignedPersonal {
 struct NeedOpened {
   lgCode @0 :Text $Json.name("lg_code") $required $format(lgCode);
   origin @1 :Origin $required;
-  department @2 :Text;
-  problem @3 :Text $required;
+  department @2 :Text $maxLength(.nameChars);
+  problem @3 :Text $required $maxLength(.textChars);
 }
 
 struct HearingRecorded {
   sealed @0 :Data;
   hearingId @1 :Text $Json.name("hearing_id") $required $format(uuid);
   heldOn @2 :Text $Json.name("held_on") $required $format(date);
-  findings @3 :Text;
+  findings @3 :Text $maxLength(.noteChars);
 }
 struct HearingRecordedPersonal {
-  attendees @0 :List(Text);
-  notes @1 :Text;
+  attendees @0 :List(Text) $maxItems(.tagItems) $maxLength(.nameChars);
+  notes @1 :Text $maxLength(.noteChars);
 }
 
 struct HearingNoteCorrected {
   sealed @0 :Data;
   hearingId @1 :Text $Json.name("hearing_id") $required $format(uuid);
   supersedes @2 :Text $required $format(uuid);  # event_id of the note being corrected
-  reason @3 :Text $required;
+  reason @3 :Text $required $maxLength(.textChars);
 }
 struct HearingNoteCorrectedPersonal {
-  notes @0 :Text $required;
+  notes @0 :Text $required $maxLength(.noteChars);
 }
 
 struct RequirementsDefined {
   revision @0 :UInt32;  # 1 for the first definition of a need, +1 for each redefinition
-  roleCategory @1 :Text $Json.name("role_category") $required;
+  roleCategory @1 :Text $Json.name("role_category") $required $maxLength(.nameChars);
   tier @2 :Tier $required;
-  skills @3 :List(Text);
-  workForms @4 :List(WorkForm) $Json.name("work_forms");
+  skills @3 :List(Text) $maxItems(.tagItems) $maxLength(.nameChars);
+  workForms @4 :List(WorkForm) $Json.name("work_forms") $maxItems(.choiceItems);
   hoursPerWeek @5 :UInt16 $Json.name("hours_per_week") $max(168);
   durationMonths @6 :UInt16 $Json.name("duration_months") $max(120);
   openings @7 :UInt16 $required $min(1) $max(100);
@@ -227,25 +242,25 @@ struct SourcingModeChosen {
 }
 
 struct PublicPostingPublished {
-  url @0 :Text $required;
+  url @0 :Text $required $maxLength(2048);
   closesOn @1 :Text $Json.name("closes_on") $format(date);
 }
 
 struct NeedPutOnHold {
-  reason @0 :Text;
+  reason @0 :Text $maxLength(.textChars);
 }
 
 struct NeedResumed {
-  reason @0 :Text;
+  reason @0 :Text $maxLength(.textChars);
 }
 
 struct NeedClosed {
   reason @0 :NeedCloseReason $required;
-  detail @1 :Text;
+  detail @1 :Text $maxLength(.textChars);
 }
 
 struct NeedReopened {
-  reason @0 :Text;
+  reason @0 :Text $maxLength(.textChars);
 }
 
 # Appended with CandidateIdentified: the need knows its candidacies, so "at most one open
@@ -267,7 +282,7 @@ struct CandidateIdentified {
   talentId @0 :Text $Json.name("talent_id") $required $format(uuid);
   needId @1 :Text $Json.name("need_id") $format(uuid);  # absent for a talent-driven idea
   direction @2 :Direction $required;
-  source @3 :Text;
+  source @3 :Text $maxLength(.nameChars);
   matchScore @4 :Float64 $Json.name("match_score");
   lgCode @5 :Text $Json.name("lg_code") $format(lgCode);  # the municipality a talent-driven idea is for
 }
@@ -277,7 +292,7 @@ struct TalentContacted {}
 struct InterestConfirmed {}
 
 struct InterestDeclined {
-  reason @0 :Text;
+  reason @0 :Text $maxLength(.textChars);
 }
 
 struct ProposalSubmitted {}
@@ -285,15 +300,15 @@ struct ProposalSubmitted {}
 struct MunicipalDecisionRecorded {
   sealed @0 :Data;
   accepted @1 :Bool $required;
-  reason @2 :Text;
+  reason @2 :Text $maxLength(.textChars);
   enteredOnBehalf @3 :Bool $Json.name("entered_on_behalf");  # a coordinator typed it for the officer
 }
 struct MunicipalDecisionRecordedPersonal {
-  decidedBy @0 :Text $Json.name("decided_by") $required;
+  decidedBy @0 :Text $Json.name("decided_by") $required $maxLength(.nameChars);
 }
 
 struct CandidacyArchived {
-  reason @0 :Text $required;
+  reason @0 :Text $required $maxLength(.textChars);
 }
 
 # Appended with AppointmentArranged: the accepted candidacy became this appointment.
@@ -312,7 +327,7 @@ struct AppointmentArranged {
   startsOn @5 :Text $Json.name("starts_on") $required $format(date);
   endsOn @6 :Text $Json.name("ends_on") $required $format(date);
   hoursPerWeek @7 :UInt16 $Json.name("hours_per_week") $required $min(1) $max(168);
-  scope @8 :Text $required;
+  scope @8 :Text $required $maxLength(.textChars);
 }
 
 struct AppointmentStarted {}
@@ -321,8 +336,8 @@ struct AppointmentStarted {}
 struct AppointmentChanges {
   endsOn @0 :Text $Json.name("ends_on") $format(date);
   hoursPerWeek @1 :UInt16 $Json.name("hours_per_week") $max(168);
-  scope @2 :Text;
-  summary @3 :Text;
+  scope @2 :Text $maxLength(.textChars);
+  summary @3 :Text $maxLength(.textChars);
 }
 
 struct AppointmentAmended {
@@ -332,15 +347,15 @@ struct AppointmentAmended {
   changes @3 :AppointmentChanges $required;
 }
 struct AppointmentAmendedPersonal {
-  approvedBy @0 :Text $Json.name("approved_by") $required;
+  approvedBy @0 :Text $Json.name("approved_by") $required $maxLength(.nameChars);
 }
 
 struct AppointmentSuspended {
-  reason @0 :Text;
+  reason @0 :Text $maxLength(.textChars);
 }
 
 struct AppointmentResumed {
-  reason @0 :Text;
+  reason @0 :Text $maxLength(.textChars);
 }
 
 struct CheckInScheduled {
@@ -356,7 +371,7 @@ struct CheckInCompleted {
   rating @3 :UInt8 $required $min(1) $max(5);
 }
 struct CheckInCompletedPersonal {
-  notes @0 :Text;
+  notes @0 :Text $maxLength(.noteChars);
 }
 
 struct CheckInMissed {
@@ -367,35 +382,38 @@ struct CheckInMissed {
 
 struct IssueRaised {
   issueId @0 :Text $Json.name("issue_id") $required $format(uuid);
-  summary @1 :Text $required;
+  summary @1 :Text $required $maxLength(.textChars);
 }
 
 struct IssueResolved {
   issueId @0 :Text $Json.name("issue_id") $required $format(uuid);
-  resolution @1 :Text;
+  resolution @1 :Text $maxLength(.textChars);
 }
 
 struct AppointmentEnded {
   kind @0 :AppointmentEndKind $required;
-  reason @1 :Text;
+  reason @1 :Text $maxLength(.textChars);
 }
 
 # Something the coordinator must look at (a talent's withdrawal); does not change the terms.
 struct AppointmentFlagged {
-  reason @0 :Text $required;
+  reason @0 :Text $required $maxLength(.textChars);
 }
 
 # ---- audit-{days since 1970-01-01}: who read personal data (APPI), in the tamper-evident log itself ----
 struct PersonalDataRead {
-  readerId @0 :Text $Json.name("reader_id") $required;  # the token's id
-  readerRole @1 :Text $Json.name("reader_role") $required;
-  readerName @2 :Text $Json.name("reader_name");       # the token's label, not personal data
-  subjects @3 :List(Text) $required;                   # streams whose personal fields were shown
-  route @4 :Text $required;                            # what was read, e.g. "GET /v1/talents/{id}"
+  readerId @0 :Text $Json.name("reader_id") $required $maxLength(.nameChars);  # the token's id
+  readerRole @1 :Text $Json.name("reader_role") $required $maxLength(.nameChars);
+  # The token's label (up to 128 bytes), not personal data.
+  readerName @2 :Text $Json.name("reader_name") $maxLength(200);
+  # Streams whose personal fields were shown: stream names are at most 200 bytes, and a response
+  # shows at most 1000 events (the API's largest page).
+  subjects @3 :List(Text) $required $maxItems(1000) $maxLength(200);
+  route @4 :Text $required $maxLength(200);  # what was read, e.g. "GET /v1/talents/{id}"
 }
 
 # ---- any stream ----
 struct EventVoided {
   voidedEventId @0 :Text $Json.name("voided_event_id") $required $format(uuid);
-  reason @1 :Text $required;
+  reason @1 :Text $required $maxLength(.textChars);
 }

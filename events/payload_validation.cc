@@ -23,6 +23,8 @@ constexpr std::uint64_t required_id = 0x9c47a079040dda74ull;
 constexpr std::uint64_t format_id = 0x94ed087f2f9450fbull;
 constexpr std::uint64_t min_id = 0x9c065ad49a4fdc8dull;
 constexpr std::uint64_t max_id = 0xa403e3cb7ff5becaull;
+constexpr std::uint64_t max_length_id = 0xaf1ad1165f44174full;
+constexpr std::uint64_t max_items_id = 0xc790909202783e8eull;
 
 // Ordinals of domain.capnp's TextFormat.
 enum class text_format : std::uint16_t { date = 0, uuid = 1, lg_code = 2 };
@@ -32,6 +34,8 @@ struct constraints {
   std::optional<text_format> format;
   std::optional<std::int64_t> min;
   std::optional<std::int64_t> max;
+  std::optional<std::uint32_t> max_length;  // characters of a Text, or of each List(Text) element
+  std::optional<std::uint32_t> max_items;   // elements of a List
 };
 
 constraints constraints_of(StructSchema::Field field) {
@@ -42,6 +46,8 @@ constraints constraints_of(StructSchema::Field field) {
     if (a.getId() == format_id) c.format = static_cast<text_format>(value.getEnum());
     if (a.getId() == min_id) c.min = value.getInt64();
     if (a.getId() == max_id) c.max = value.getInt64();
+    if (a.getId() == max_length_id) c.max_length = value.getUint32();
+    if (a.getId() == max_items_id) c.max_items = value.getUint32();
   }
   return c;
 }
@@ -114,6 +120,9 @@ status check_text(std::string_view text, const constraints& c, const std::string
   if (!is_valid_utf8(text)) return fail("invalid_json", path, "is not valid UTF-8");
   if (text.find('\0') != std::string_view::npos)
     return fail("invalid_value", path, "must not contain NUL");
+  if (c.max_length && code_points(text) > *c.max_length)
+    return fail("invalid_value", path,
+                "must be at most " + std::to_string(*c.max_length) + " characters");
   if (c.required && text.empty()) return fail("invalid_value", path, "must not be empty");
   if (!c.format) return {};
   switch (*c.format) {
@@ -172,6 +181,9 @@ status check_value(Value::Reader value, capnp::Type type, const constraints& c,
       if (!value.isArray()) return fail("invalid_type", path, "must be an array");
       auto element = type.asList().getElementType();
       auto items = value.getArray();
+      if (c.max_items && items.size() > *c.max_items)
+        return fail("invalid_value", path,
+                    "must have at most " + std::to_string(*c.max_items) + " items");
       for (unsigned i = 0; i < items.size(); ++i) {
         auto item_path = path + "[" + std::to_string(i) + "]";
         if (items[i].isNull()) return fail("invalid_type", item_path, "must not be null");
@@ -290,7 +302,35 @@ void copy_fields(capnp::List<Value::Field>::Reader fields, const std::vector<uns
   }
 }
 
+// Whether a Text of this shape has a length of its own, so it needs no $maxLength.
+bool fixes_length(const constraints& c) {
+  return c.format.has_value();
+}
+
+void collect_unbounded(StructSchema schema, const std::string& path,
+                       std::vector<std::string>& out) {
+  for (auto field : schema.getFields()) {
+    if (is_internal_field(field)) continue;
+    auto c = constraints_of(field);
+    auto field_path = join(path, view(json_name(field)));
+    auto type = field.getType();
+    if (type.isList()) {
+      if (!c.max_items) out.push_back(field_path);
+      type = type.asList().getElementType();
+      field_path += "[]";
+    }
+    if (type.isText() && !c.max_length && !fixes_length(c)) out.push_back(field_path);
+    if (type.isStruct()) collect_unbounded(type.asStruct(), field_path, out);
+  }
+}
+
 }  // namespace
+
+std::vector<std::string> unbounded_fields(StructSchema schema) {
+  std::vector<std::string> out;
+  collect_unbounded(schema, "", out);
+  return out;
+}
 
 kj::StringPtr json_name(capnp::StructSchema::Field field) {
   auto proto = field.getProto();

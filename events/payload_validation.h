@@ -2,14 +2,16 @@
 // payload against an event's Cap'n Proto schemas and splits it into its public and personal
 // halves. A generic walk over the dynamic schema, so a new event type needs no code here; the
 // per-field rules come from domain.capnp's annotations ($required, $format, $min, $max,
-// $Json.name). Pure functions, thread-safe.
+// $maxLength, $maxItems, $Json.name). Pure functions, thread-safe.
 #pragma once
 
 #include <capnp/compat/json.capnp.h>
 #include <capnp/schema.h>
 
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "events/result.h"
 
@@ -22,6 +24,11 @@ kj::StringPtr json_name(capnp::EnumSchema::Enumerant enumerant);
 // Fields of type Data are codec-internal (the `sealed` ciphertext): never accepted from JSON,
 // never written to it.
 bool is_internal_field(capnp::StructSchema::Field field);
+
+// The JSON paths of fields of `schema` (nested structs included) that would take input of any
+// size: a Text with neither $maxLength nor a $format that fixes its shape, a List without
+// $maxItems. The tests require it to be empty for every registered type.
+std::vector<std::string> unbounded_fields(capnp::StructSchema schema);
 
 // Checks `input` against the union of both schemas' fields and copies each accepted field into
 // `public_out` or `personal_out` (each becomes a JSON object; explicit nulls are dropped, so an

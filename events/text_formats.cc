@@ -58,6 +58,13 @@ bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
+std::size_t code_points(std::string_view text) {
+  std::size_t count = 0;
+  for (char c : text)
+    count += (static_cast<unsigned char>(c) & 0xc0) != 0x80 ? 1 : 0;  // not a continuation byte
+  return count;
+}
+
 bool is_valid_date(std::string_view text) {
   if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
   auto y = text.substr(0, 4), m = text.substr(5, 2), d = text.substr(8, 2);

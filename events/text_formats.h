@@ -3,6 +3,7 @@
 // same values from a URL or query string.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -10,6 +11,9 @@ namespace kakehashi {
 
 // Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
 bool is_valid_utf8(std::string_view text);
+// The number of characters (code points) in valid UTF-8 `text`: what a user counts, whatever the
+// script ("山田" is 2, not 6 bytes).
+std::size_t code_points(std::string_view text);
 // YYYY-MM-DD naming a real day of the (proleptic) Gregorian calendar.
 bool is_valid_date(std::string_view text);
 // A 6-digit 全国地方公共団体コード: the last digit is the check digit of the first five

@@ -1,0 +1,177 @@
+// Per-field input limits of domain payloads (events/domain.capnp's annotations, checked by
+// events/payload_validation.cc): text lengths in characters, list sizes. Each limit is accepted
+// at exactly its maximum and refused one over, as invalid_value naming the field and the limit.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "events/event_codec.h"
+#include "events/payload_validation.h"
+#include "tests/events/evolution_test.capnp.h"
+
+namespace kakehashi {
+namespace {
+
+// `json` with its one '%' replaced by `value` (JSON text).
+std::string with(std::string_view json, std::string_view value) {
+  std::string out(json);
+  auto at = out.find('%');
+  REQUIRE(at != std::string::npos);
+  return out.replace(at, 1, value);
+}
+
+std::string repeated(std::string_view piece, std::size_t times, std::string_view separator = "") {
+  std::string out;
+  for (std::size_t i = 0; i < times; ++i) {
+    if (i) out += separator;
+    out += piece;
+  }
+  return out;
+}
+
+// A JSON array of `times` copies of `item` (JSON text).
+std::string array_of(std::string_view item, std::size_t times) {
+  std::string out = "[";
+  out += repeated(item, times, ",");
+  out += ']';
+  return out;
+}
+
+// "key":"value" (neither needs escaping here).
+std::string member(std::string_view key, std::string_view value) {
+  std::string out = "\"";
+  out += key;
+  out += "\":\"";
+  out += value;
+  out += '"';
+  return out;
+}
+
+void check_refused(std::string_view type, const std::string& json, std::string_view field,
+                   std::string_view message_part) {
+  auto encoded = encode_payload(type, json);
+  REQUIRE_FALSE(encoded.ok());
+  CHECK(encoded.err().kind == errc::invalid_argument);
+  CHECK(encoded.err().code == "invalid_value");
+  CHECK(encoded.err().field == field);
+  CHECK(encoded.err().message.find(message_part) != std::string::npos);
+}
+
+void check_accepted(std::string_view type, const std::string& json) {
+  auto encoded = encode_payload(type, json);
+  if (!encoded)
+    FAIL(encoded.err().code << " " << encoded.err().field << ": " << encoded.err().message);
+}
+
+constexpr const char* registration =
+    R"({"display_name":"山田 花子","email":"hanako@example.jp","consent_version":"2024-04",%})";
+constexpr const char* hearing =
+    R"({"hearing_id":"00000000-0000-7000-8000-0000000000a1","held_on":"2024-02-29",%})";
+constexpr const char* requirements =
+    R"({"role_category":"engineer","tier":"hands_on","openings":1,%})";
+
+struct text_limit {
+  const char* type;
+  const char* json;  // '%' is where "key":"value" goes
+  const char* key;
+  const char* field;  // the error's field path
+  std::size_t max;
+};
+
+TEST_CASE(
+    "text fields are limited in characters, not bytes: the maximum is accepted, one more "
+    "refused") {
+  const text_limit limits[] = {
+      {"TalentRegistered", R"({"email":"a@example.jp","consent_version":"1",%})", "display_name",
+       "display_name", 100},
+      {"TalentRegistered", registration, "employer", "employer", 100},
+      {"TalentRegistered", R"({"display_name":"a","email":"a@example.jp",%})", "consent_version",
+       "consent_version", 100},
+      {"TalentProfileUpdated", "{%}", "display_name", "display_name", 100},
+      {"MunicipalityContactAssigned", R"({"contact":{"name":"n",%}})", "title", "contact.title",
+       100},
+      {"NeedOpened", R"({"lg_code":"131016","origin":"talent_driven",%})", "problem", "problem",
+       2000},
+      {"HearingRecorded", hearing, "notes", "notes", 8000},
+      {"HearingRecorded", hearing, "findings", "findings", 8000},
+      {"PublicPostingPublished", "{%}", "url", "url", 2048},
+      {"EventVoided", R"({"voided_event_id":"00000000-0000-7000-8000-000000000001",%})", "reason",
+       "reason", 2000},
+      {"AppointmentAmended",
+       R"({"kind":"other","effective_on":"2025-04-01","approved_by":"課長","changes":{%}})",
+       "summary", "changes.summary", 2000},
+  };
+  for (const auto& l : limits) {
+    CAPTURE(l.type);
+    CAPTURE(l.field);
+    // 字 is three bytes of UTF-8: the limit counts it once.
+    auto at_max = with(l.json, member(l.key, repeated("字", l.max)));
+    auto over = with(l.json, member(l.key, repeated("字", l.max + 1)));
+    check_accepted(l.type, at_max);
+    check_refused(l.type, over, l.field, "at most " + std::to_string(l.max) + " characters");
+  }
+  // Each element of a list of text has the limit too.
+  check_accepted("RequirementsDefined",
+                 with(requirements, R"("skills":["a",")" + std::string(100, 's') + "\"]"));
+  check_refused("RequirementsDefined",
+                with(requirements, R"("skills":["a",")" + std::string(101, 's') + "\"]"),
+                "skills[1]", "at most 100 characters");
+  // The reviewer's case: a 60 KB display name fits the 64 KiB body but not the field.
+  check_refused("TalentRegistered",
+                R"({"email":"a@example.jp","consent_version":"1","display_name":")" +
+                    std::string(60'000, 'x') + "\"}",
+                "display_name", "at most 100 characters");
+}
+
+TEST_CASE("lists are limited in items: the maximum is accepted, one more refused") {
+  const std::string talent_skills = with(registration, R"("skills":%)");
+  const std::string talent_tiers = with(registration, R"("tiers":%)");
+  const std::string update_roles = R"({"role_categories":%})";
+  const std::string attendees = with(hearing, R"("attendees":%)");
+  const std::string forms = R"({"availability":{"work_forms":%}})";
+  const std::string areas = R"({"availability":{"areas":%}})";
+  const std::string subjects =
+      R"({"reader_id":"t","reader_role":"auditor","route":"GET /v1/events","subjects":%})";
+  const struct {
+    std::string_view type;
+    const std::string& json;
+    std::string_view field, item;
+    std::size_t max;
+  } cases[] = {
+      {"TalentRegistered", talent_skills, "skills", "\"python\"", 50},
+      {"TalentRegistered", talent_tiers, "tiers", "\"hands_on\"", 10},
+      {"TalentProfileUpdated", update_roles, "role_categories", "\"engineer\"", 20},
+      {"RequirementsDefined", with(requirements, R"("skills":%)"), "skills", "\"sql\"", 50},
+      {"HearingRecorded", attendees, "attendees", "\"課長\"", 50},
+      {"TalentAvailabilityChanged", forms, "availability.work_forms", "\"remote\"", 10},
+      {"TalentAvailabilityChanged", areas, "availability.areas", "\"131016\"", 62},
+      {"PersonalDataRead", subjects, "subjects", "\"talent-00000000-0000-7000-8000-000000000001\"",
+       1000},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.type);
+    CAPTURE(c.field);
+    check_accepted(c.type, with(c.json, array_of(c.item, c.max)));
+    check_refused(c.type, with(c.json, array_of(c.item, c.max + 1)), c.field,
+                  "at most " + std::to_string(c.max) + " items");
+  }
+  // The reviewer's case: 5,000 skills.
+  check_refused("TalentRegistered", with(talent_skills, array_of("\"x\"", 5000)), "skills",
+                "at most 50 items");
+}
+
+TEST_CASE("every text and list field of every event type has a limit") {
+  for (const auto& info : event_types()) {
+    CAPTURE(info.type);
+    CHECK(detail::unbounded_fields(info.public_schema).empty());
+    if (info.personal_schema) CHECK(detail::unbounded_fields(*info.personal_schema).empty());
+  }
+  // The check does find them: the evolution test's schema declares no limits.
+  CHECK(detail::unbounded_fields(capnp::Schema::from<evolution_test::NeedOpened>()) ==
+        std::vector<std::string>{"lgCode", "department", "problem", "tags", "tags[]"});
+}
+
+}  // namespace
+}  // namespace kakehashi
