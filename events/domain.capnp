@@ -9,8 +9,9 @@
 # - Ids are Text UUIDs, dates Text `YYYY-MM-DD`, lg_code Text (6 digits with check digit, one of
 #   the shipped municipalities): what the API speaks, so JSON round trips without conversion.
 # - No 64-bit integers: JsonCodec would write them as strings.
-# - $required, $format, $min, $max, $maxLength and $maxItems only constrain new input (encode);
-#   readers of old records get the field's default whatever the annotations say today.
+# - $required, $notBlank, $multiline, $format, $min, $max, $maxLength and $maxItems only
+#   constrain new input (encode); readers of old records get the field's default whatever the
+#   annotations say today.
 @0xbba97af193a90277;
 
 using Json = import "/capnp/compat/json.capnp";
@@ -18,7 +19,14 @@ $import "/capnp/c++.capnp".namespace("kakehashi::schema");
 
 # ---- input constraints, read by event_codec.cc (ids are hard-coded there) ----
 annotation required @0x9c47a079040dda74 (field) :Void;
-# Must be present (and, for Text, non-empty) in new input.
+# Must be present (and, for Text, not blank: see $notBlank) in new input.
+annotation notBlank @0xdbf99820fd20bb00 (field) :Void;
+# A Text that, when present, must hold more than whitespace (U+3000 included) and zero-width
+# characters: for an optional field whose value replaces a required one.
+annotation multiline @0x9cf6f87c7a05d0e6 (field) :Void;
+# Free text that may hold line breaks (LF, CR) and tabs. No Text holds any other control
+# character (C0, DEL, C1) or a bidirectional embedding, override or isolate (U+202A-U+202E,
+# U+2066-U+2069), which would make it display in another order than it is stored.
 annotation format @0x94ed087f2f9450fb (field) :TextFormat;
 # Shape of a Text field, or of each element of a List(Text).
 annotation min @0x9c065ad49a4fdc8d (field) :Int64;
@@ -145,7 +153,7 @@ struct TalentProfileUpdated {
   tiers @4 :List(Tier) $maxItems(.choiceItems);
 }
 struct TalentProfileUpdatedPersonal {
-  displayName @0 :Text $Json.name("display_name") $maxLength(.nameChars);
+  displayName @0 :Text $Json.name("display_name") $notBlank $maxLength(.nameChars);
   email @1 :Text $maxLength(.emailChars);
   phone @2 :Text $maxLength(.phoneChars);
   employer @3 :Text $maxLength(.nameChars);
@@ -161,23 +169,23 @@ struct TalentConsentGranted {
 
 struct TalentConsentRevoked {
   consentVersion @0 :Text $Json.name("consent_version") $maxLength(.nameChars);
-  reason @1 :Text $maxLength(.textChars);
+  reason @1 :Text $maxLength(.textChars) $multiline;
 }
 
 struct TalentPaused {
-  reason @0 :Text $maxLength(.textChars);
+  reason @0 :Text $maxLength(.textChars) $multiline;
 }
 
 struct TalentResumed {
-  reason @0 :Text $maxLength(.textChars);
+  reason @0 :Text $maxLength(.textChars) $multiline;
 }
 
 struct TalentWithdrew {
-  reason @0 :Text $maxLength(.textChars);
+  reason @0 :Text $maxLength(.textChars) $multiline;
 }
 
 struct TalentPersonalDataErased {
-  reason @0 :Text $required $maxLength(.textChars);
+  reason @0 :Text $required $maxLength(.textChars) $multiline;
 }
 
 # ---- municipality-{lg_code} ----
@@ -202,28 +210,28 @@ struct NeedOpened {
   lgCode @0 :Text $Json.name("lg_code") $required $format(lgCode);
   origin @1 :Origin $required;
   department @2 :Text $maxLength(.nameChars);
-  problem @3 :Text $required $maxLength(.textChars);
+  problem @3 :Text $required $maxLength(.textChars) $multiline;
 }
 
 struct HearingRecorded {
   sealed @0 :Data;
   hearingId @1 :Text $Json.name("hearing_id") $required $format(uuid);
   heldOn @2 :Text $Json.name("held_on") $required $format(date);
-  findings @3 :Text $maxLength(.noteChars);
+  findings @3 :Text $maxLength(.noteChars) $multiline;
 }
 struct HearingRecordedPersonal {
   attendees @0 :List(Text) $maxItems(.tagItems) $maxLength(.nameChars);
-  notes @1 :Text $maxLength(.noteChars);
+  notes @1 :Text $maxLength(.noteChars) $multiline;
 }
 
 struct HearingNoteCorrected {
   sealed @0 :Data;
   hearingId @1 :Text $Json.name("hearing_id") $required $format(uuid);
   supersedes @2 :Text $required $format(uuid);  # event_id of the note being corrected
-  reason @3 :Text $required $maxLength(.textChars);
+  reason @3 :Text $required $maxLength(.textChars) $multiline;
 }
 struct HearingNoteCorrectedPersonal {
-  notes @0 :Text $required $maxLength(.noteChars);
+  notes @0 :Text $required $maxLength(.noteChars) $multiline;
 }
 
 struct RequirementsDefined {
@@ -247,20 +255,20 @@ struct PublicPostingPublished {
 }
 
 struct NeedPutOnHold {
-  reason @0 :Text $maxLength(.textChars);
+  reason @0 :Text $maxLength(.textChars) $multiline;
 }
 
 struct NeedResumed {
-  reason @0 :Text $maxLength(.textChars);
+  reason @0 :Text $maxLength(.textChars) $multiline;
 }
 
 struct NeedClosed {
   reason @0 :NeedCloseReason $required;
-  detail @1 :Text $maxLength(.textChars);
+  detail @1 :Text $maxLength(.textChars) $multiline;
 }
 
 struct NeedReopened {
-  reason @0 :Text $maxLength(.textChars);
+  reason @0 :Text $maxLength(.textChars) $multiline;
 }
 
 # Appended with CandidateIdentified: the need knows its candidacies, so "at most one open
@@ -292,7 +300,7 @@ struct TalentContacted {}
 struct InterestConfirmed {}
 
 struct InterestDeclined {
-  reason @0 :Text $maxLength(.textChars);
+  reason @0 :Text $maxLength(.textChars) $multiline;
 }
 
 struct ProposalSubmitted {}
@@ -300,7 +308,7 @@ struct ProposalSubmitted {}
 struct MunicipalDecisionRecorded {
   sealed @0 :Data;
   accepted @1 :Bool $required;
-  reason @2 :Text $maxLength(.textChars);
+  reason @2 :Text $maxLength(.textChars) $multiline;
   enteredOnBehalf @3 :Bool $Json.name("entered_on_behalf");  # a coordinator typed it for the officer
 }
 struct MunicipalDecisionRecordedPersonal {
@@ -308,7 +316,7 @@ struct MunicipalDecisionRecordedPersonal {
 }
 
 struct CandidacyArchived {
-  reason @0 :Text $required $maxLength(.textChars);
+  reason @0 :Text $required $maxLength(.textChars) $multiline;
 }
 
 # Appended with AppointmentArranged: the accepted candidacy became this appointment.
@@ -327,7 +335,7 @@ struct AppointmentArranged {
   startsOn @5 :Text $Json.name("starts_on") $required $format(date);
   endsOn @6 :Text $Json.name("ends_on") $required $format(date);
   hoursPerWeek @7 :UInt16 $Json.name("hours_per_week") $required $min(1) $max(168);
-  scope @8 :Text $required $maxLength(.textChars);
+  scope @8 :Text $required $maxLength(.textChars) $multiline;
 }
 
 struct AppointmentStarted {}
@@ -336,8 +344,8 @@ struct AppointmentStarted {}
 struct AppointmentChanges {
   endsOn @0 :Text $Json.name("ends_on") $format(date);
   hoursPerWeek @1 :UInt16 $Json.name("hours_per_week") $max(168);
-  scope @2 :Text $maxLength(.textChars);
-  summary @3 :Text $maxLength(.textChars);
+  scope @2 :Text $maxLength(.textChars) $multiline;
+  summary @3 :Text $maxLength(.textChars) $multiline;
 }
 
 struct AppointmentAmended {
@@ -351,11 +359,11 @@ struct AppointmentAmendedPersonal {
 }
 
 struct AppointmentSuspended {
-  reason @0 :Text $maxLength(.textChars);
+  reason @0 :Text $maxLength(.textChars) $multiline;
 }
 
 struct AppointmentResumed {
-  reason @0 :Text $maxLength(.textChars);
+  reason @0 :Text $maxLength(.textChars) $multiline;
 }
 
 struct CheckInScheduled {
@@ -371,7 +379,7 @@ struct CheckInCompleted {
   rating @3 :UInt8 $required $min(1) $max(5);
 }
 struct CheckInCompletedPersonal {
-  notes @0 :Text $maxLength(.noteChars);
+  notes @0 :Text $maxLength(.noteChars) $multiline;
 }
 
 struct CheckInMissed {
@@ -382,22 +390,22 @@ struct CheckInMissed {
 
 struct IssueRaised {
   issueId @0 :Text $Json.name("issue_id") $required $format(uuid);
-  summary @1 :Text $required $maxLength(.textChars);
+  summary @1 :Text $required $maxLength(.textChars) $multiline;
 }
 
 struct IssueResolved {
   issueId @0 :Text $Json.name("issue_id") $required $format(uuid);
-  resolution @1 :Text $maxLength(.textChars);
+  resolution @1 :Text $maxLength(.textChars) $multiline;
 }
 
 struct AppointmentEnded {
   kind @0 :AppointmentEndKind $required;
-  reason @1 :Text $maxLength(.textChars);
+  reason @1 :Text $maxLength(.textChars) $multiline;
 }
 
 # Something the coordinator must look at (a talent's withdrawal); does not change the terms.
 struct AppointmentFlagged {
-  reason @0 :Text $required $maxLength(.textChars);
+  reason @0 :Text $required $maxLength(.textChars) $multiline;
 }
 
 # ---- audit-{days since 1970-01-01}: who read personal data (APPI), in the tamper-evident log itself ----
@@ -415,5 +423,5 @@ struct PersonalDataRead {
 # ---- any stream ----
 struct EventVoided {
   voidedEventId @0 :Text $Json.name("voided_event_id") $required $format(uuid);
-  reason @1 :Text $required $maxLength(.textChars);
+  reason @1 :Text $required $maxLength(.textChars) $multiline;
 }

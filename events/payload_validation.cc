@@ -1,6 +1,7 @@
 #include "events/payload_validation.h"
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -25,12 +26,16 @@ constexpr std::uint64_t min_id = 0x9c065ad49a4fdc8dull;
 constexpr std::uint64_t max_id = 0xa403e3cb7ff5becaull;
 constexpr std::uint64_t max_length_id = 0xaf1ad1165f44174full;
 constexpr std::uint64_t max_items_id = 0xc790909202783e8eull;
+constexpr std::uint64_t not_blank_id = 0xdbf99820fd20bb00ull;
+constexpr std::uint64_t multiline_id = 0x9cf6f87c7a05d0e6ull;
 
 // Ordinals of domain.capnp's TextFormat.
 enum class text_format : std::uint16_t { date = 0, uuid = 1, lg_code = 2 };
 
 struct constraints {
   bool required = false;
+  bool not_blank = false;  // $notBlank, or implied by $required
+  bool multiline = false;
   std::optional<text_format> format;
   std::optional<std::int64_t> min;
   std::optional<std::int64_t> max;
@@ -42,7 +47,9 @@ constraints constraints_of(StructSchema::Field field) {
   constraints c;
   for (auto a : field.getProto().getAnnotations()) {
     auto value = a.getValue();
-    if (a.getId() == required_id) c.required = true;
+    if (a.getId() == required_id) c.required = c.not_blank = true;
+    if (a.getId() == not_blank_id) c.not_blank = true;
+    if (a.getId() == multiline_id) c.multiline = true;
     if (a.getId() == format_id) c.format = static_cast<text_format>(value.getEnum());
     if (a.getId() == min_id) c.min = value.getInt64();
     if (a.getId() == max_id) c.max = value.getInt64();
@@ -118,12 +125,17 @@ status check_integer(double number, Type::Which which, const constraints& c,
 
 status check_text(std::string_view text, const constraints& c, const std::string& path) {
   if (!is_valid_utf8(text)) return fail("invalid_json", path, "is not valid UTF-8");
-  if (text.find('\0') != std::string_view::npos)
-    return fail("invalid_value", path, "must not contain NUL");
   if (c.max_length && code_points(text) > *c.max_length)
     return fail("invalid_value", path,
                 "must be at most " + std::to_string(*c.max_length) + " characters");
-  if (c.required && text.empty()) return fail("invalid_value", path, "must not be empty");
+  if (auto bad = disallowed_char(text, c.multiline)) {
+    char code[16];
+    std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(*bad));
+    return fail("invalid_value", path,
+                std::string("must not contain the control character ") + code);
+  }
+  if (c.not_blank && is_blank(text))
+    return fail("invalid_value", path, "must not be empty or only whitespace");
   if (!c.format) return {};
   switch (*c.format) {
     case text_format::date:

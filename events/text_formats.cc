@@ -1,5 +1,6 @@
 #include "events/text_formats.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 
@@ -17,6 +18,34 @@ int number(std::string_view digits) {
   for (char c : digits)
     value = value * 10 + (c - '0');
   return value;
+}
+
+// The code point at `i` of valid UTF-8 `text`; advances `i` past it. Never reads past the end,
+// even of invalid text.
+char32_t next_code_point(std::string_view text, std::size_t& i) {
+  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  unsigned char c = byte(i);
+  std::size_t extra = c < 0x80 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+  extra = std::min(extra, text.size() - i - 1);
+  char32_t code = extra == 0 ? c : c & (0x3f >> extra);
+  for (std::size_t k = 1; k <= extra; ++k)
+    code = code << 6 | (byte(i + k) & 0x3f);
+  i += extra + 1;
+  return code;
+}
+
+bool is_control(char32_t c) {
+  return c < 0x20 || (c >= 0x7f && c <= 0x9f);
+}
+
+bool is_bidi_control(char32_t c) {
+  return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+bool is_space_or_zero_width(char32_t c) {
+  return (c >= 0x09 && c <= 0x0d) || c == 0x20 || c == 0x85 || c == 0xa0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200d) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f ||
+         c == 0x2060 || c == 0x3000 || c == 0xfeff;
 }
 
 }  // namespace
@@ -63,6 +92,21 @@ std::size_t code_points(std::string_view text) {
   for (char c : text)
     count += (static_cast<unsigned char>(c) & 0xc0) != 0x80 ? 1 : 0;  // not a continuation byte
   return count;
+}
+
+std::optional<char32_t> disallowed_char(std::string_view text, bool multiline) {
+  for (std::size_t i = 0; i < text.size();) {
+    char32_t c = next_code_point(text, i);
+    bool line_break_or_tab = c == '\n' || c == '\r' || c == '\t';
+    if ((is_control(c) && !(multiline && line_break_or_tab)) || is_bidi_control(c)) return c;
+  }
+  return std::nullopt;
+}
+
+bool is_blank(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();)
+    if (!is_space_or_zero_width(next_code_point(text, i))) return false;
+  return true;
 }
 
 bool is_valid_date(std::string_view text) {

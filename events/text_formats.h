@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,14 @@ bool is_valid_utf8(std::string_view text);
 // The number of characters (code points) in valid UTF-8 `text`: what a user counts, whatever the
 // script ("山田" is 2, not 6 bytes).
 std::size_t code_points(std::string_view text);
+// The first character of valid UTF-8 `text` that has no place in payload text, if any: a C0
+// control, DEL or a C1 control (except LF, CR and tab when `multiline`), or a bidirectional
+// embedding, override or isolate (U+202A-U+202E, U+2066-U+2069), which makes text display in
+// another order than it is stored ("invoice\u202Efdp.exe").
+std::optional<char32_t> disallowed_char(std::string_view text, bool multiline);
+// Whether valid UTF-8 `text` is empty once trimmed: nothing but whitespace (Unicode White_Space,
+// U+3000 included) and zero-width characters (U+200B-U+200D, U+2060, U+FEFF).
+bool is_blank(std::string_view text);
 // YYYY-MM-DD naming a real day of the (proleptic) Gregorian calendar.
 bool is_valid_date(std::string_view text);
 // A 6-digit 全国地方公共団体コード: the last digit is the check digit of the first five

@@ -3,6 +3,7 @@
 // at exactly its maximum and refused one over, as invalid_value naming the field and the limit.
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,14 @@
 
 namespace kakehashi {
 namespace {
+
+// The parts joined (GCC 12 misreports `"literal" + std::string` under -Werror=restrict).
+template <class... Parts>
+std::string cat(const Parts&... parts) {
+  std::string out;
+  (out.append(std::string_view(parts)), ...);
+  return out;
+}
 
 // `json` with its one '%' replaced by `value` (JSON text).
 std::string with(std::string_view json, std::string_view value) {
@@ -65,6 +74,13 @@ void check_accepted(std::string_view type, const std::string& json) {
     FAIL(encoded.err().code << " " << encoded.err().field << ": " << encoded.err().message);
 }
 
+std::string name_json(std::string_view name) {
+  std::string out = R"({"email":"a@example.jp","consent_version":"1","display_name":")";
+  out += name;
+  out += "\"}";
+  return out;
+}
+
 constexpr const char* registration =
     R"({"display_name":"山田 花子","email":"hanako@example.jp","consent_version":"2024-04",%})";
 constexpr const char* hearing =
@@ -110,19 +126,17 @@ TEST_CASE(
     auto at_max = with(l.json, member(l.key, repeated("字", l.max)));
     auto over = with(l.json, member(l.key, repeated("字", l.max + 1)));
     check_accepted(l.type, at_max);
-    check_refused(l.type, over, l.field, "at most " + std::to_string(l.max) + " characters");
+    check_refused(l.type, over, l.field, cat("at most ", std::to_string(l.max), " characters"));
   }
   // Each element of a list of text has the limit too.
   check_accepted("RequirementsDefined",
-                 with(requirements, R"("skills":["a",")" + std::string(100, 's') + "\"]"));
+                 with(requirements, cat(R"("skills":["a",")", std::string(100, 's'), "\"]")));
   check_refused("RequirementsDefined",
-                with(requirements, R"("skills":["a",")" + std::string(101, 's') + "\"]"),
+                with(requirements, cat(R"("skills":["a",")", std::string(101, 's'), "\"]")),
                 "skills[1]", "at most 100 characters");
   // The reviewer's case: a 60 KB display name fits the 64 KiB body but not the field.
-  check_refused("TalentRegistered",
-                R"({"email":"a@example.jp","consent_version":"1","display_name":")" +
-                    std::string(60'000, 'x') + "\"}",
-                "display_name", "at most 100 characters");
+  check_refused("TalentRegistered", name_json(std::string(60'000, 'x')), "display_name",
+                "at most 100 characters");
 }
 
 TEST_CASE("lists are limited in items: the maximum is accepted, one more refused") {
@@ -155,11 +169,99 @@ TEST_CASE("lists are limited in items: the maximum is accepted, one more refused
     CAPTURE(c.field);
     check_accepted(c.type, with(c.json, array_of(c.item, c.max)));
     check_refused(c.type, with(c.json, array_of(c.item, c.max + 1)), c.field,
-                  "at most " + std::to_string(c.max) + " items");
+                  cat("at most ", std::to_string(c.max), " items"));
   }
   // The reviewer's case: 5,000 skills.
   check_refused("TalentRegistered", with(talent_skills, array_of("\"x\"", 5000)), "skills",
                 "at most 50 items");
+}
+
+// `code` as a JSON \u escape (a surrogate pair above U+FFFF is not needed here).
+std::string escape(char32_t code) {
+  char out[8];
+  std::snprintf(out, sizeof out, "\\u%04x", static_cast<unsigned>(code));
+  return out;
+}
+
+std::string reason_json(std::string_view reason) {
+  std::string out = R"({"reason":")";
+  out += reason;
+  out += "\"}";
+  return out;
+}
+
+TEST_CASE("no text holds a C0 or C1 control or DEL, but multi-line text may hold LF, CR and tab") {
+  std::vector<char32_t> controls;
+  for (char32_t c = 0; c < 0x20; ++c)
+    controls.push_back(c);
+  for (char32_t c = 0x7f; c <= 0x9f; ++c)
+    controls.push_back(c);
+  for (char32_t c : controls) {
+    CAPTURE(static_cast<unsigned>(c));
+    char code[16];
+    std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(c));
+    check_refused("TalentRegistered", name_json(cat("山田", escape(c), "花子")), "display_name",
+                  code);
+    if (c == '\n' || c == '\r' || c == '\t')
+      check_accepted("NeedPutOnHold", reason_json(cat("一行目", escape(c), "二行目")));
+    else
+      check_refused("NeedPutOnHold", reason_json(cat("一行目", escape(c), "二行目")), "reason",
+                    code);
+  }
+  // Raw, not only escaped: U+0085 (NEL) is plain UTF-8 in a JSON string.
+  check_refused("NeedPutOnHold", reason_json("a\xc2\x85z"), "reason", "U+0085");
+  // Elements of lists and nested fields too.
+  check_refused("TalentProfileUpdated", R"({"skills":["ok","bad\u0007"]})", "skills[1]", "U+0007");
+  check_refused("MunicipalityContactAssigned", R"({"contact":{"name":"a\u001bb"}})", "contact.name",
+                "U+001B");
+  // The edges of the ranges are ordinary characters.
+  check_accepted("TalentRegistered", name_json(cat("~", escape(0xa0), "x")));
+}
+
+TEST_CASE("no text holds a bidirectional embedding, override or isolate") {
+  for (char32_t c : {0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069}) {
+    CAPTURE(static_cast<unsigned>(c));
+    char code[16];
+    std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(c));
+    check_refused("TalentRegistered", name_json(cat("山田", escape(c), "花子")), "display_name",
+                  code);
+    check_refused("NeedPutOnHold", reason_json(cat("a", escape(c), "z")), "reason", code);
+  }
+  // Raw UTF-8 as well (U+202E is E2 80 AE).
+  check_refused("TalentRegistered",
+                name_json("invoice\xe2\x80\xae"
+                          "fdp.exe"),
+                "display_name", "U+202E");
+  // Their neighbours are not controls: U+2029 and U+202F, U+2065 and U+206A.
+  for (char32_t c : {0x2029, 0x202f, 0x2065, 0x206a}) {
+    CAPTURE(static_cast<unsigned>(c));
+    check_accepted("TalentRegistered", name_json(cat("a", escape(c), "z")));
+  }
+}
+
+TEST_CASE(
+    "required text is refused when it is empty once whitespace and zero-width characters "
+    "are trimmed") {
+  for (std::string blank :
+       {std::string(""), std::string(" "), escape(0x3000), escape(0x200b), escape(0xfeff),
+        cat(" ", escape(0x3000), escape(0x200b), escape(0x200c), escape(0x200d), escape(0x2060),
+            escape(0xa0), escape(0x2003))}) {
+    CAPTURE(blank);
+    check_refused("TalentRegistered", name_json(blank), "display_name", "only whitespace");
+    check_refused("MunicipalityContactAssigned", cat(R"({"contact":{"name":")", blank, "\"}}"),
+                  "contact.name", "only whitespace");
+    // $notBlank: optional, but a present name replaces the registered one.
+    check_refused("TalentProfileUpdated", cat(R"({"display_name":")", blank, "\"}"), "display_name",
+                  "only whitespace");
+  }
+  // Multi-line required text: line breaks and tabs are whitespace too.
+  check_refused("TalentPersonalDataErased", reason_json(R"(\n\t\r )"), "reason", "only whitespace");
+  // Spaces inside or around a name are kept as they are: only a name of nothing else is refused.
+  check_accepted("TalentRegistered", name_json(cat("山田", escape(0x3000), "花子")));
+  check_accepted("TalentRegistered", name_json(" 山田 花子 "));
+  // Optional text may be left empty, even if the client sends spaces.
+  check_accepted("NeedPutOnHold", reason_json(""));
+  check_accepted("NeedPutOnHold", reason_json(escape(0x3000)));
 }
 
 TEST_CASE("every text and list field of every event type has a limit") {
