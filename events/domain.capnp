@@ -33,7 +33,7 @@ annotation min @0x9c065ad49a4fdc8d (field) :Int64;
 annotation max @0xa403e3cb7ff5beca (field) :Int64;
 annotation maxLength @0xaf1ad1165f44174f (field) :UInt32;
 # Most characters (code points, not bytes) of a Text, or of each element of a List(Text). Every
-# Text field has one, or a $format that fixes its shape (date, uuid, lgCode).
+# Text field has one, or a $format that fixes its length (date, uuid, lgCode).
 annotation maxItems @0xc790909202783e8e (field) :UInt32;
 # Most elements of a List. Every List field has one.
 
@@ -50,6 +50,8 @@ enum TextFormat {
   date @0;    # YYYY-MM-DD, a real calendar date
   uuid @1;    # canonical 8-4-4-4-12 hex
   lgCode @2;  # 6-digit local government code with a valid check digit
+  email @3;   # one @ between a non-empty local part and a domain with a dot; no spaces
+  phone @4;   # digits, spaces, hyphens and parentheses, with at least one digit; + only first
 }
 
 # ---- enumerations: ordinals are stored, never reuse or renumber one ----
@@ -123,8 +125,8 @@ struct Contact {
   name @0 :Text $required $maxLength(.nameChars);
   department @1 :Text $maxLength(.nameChars);
   title @2 :Text $maxLength(.nameChars);
-  email @3 :Text $maxLength(.emailChars);
-  phone @4 :Text $maxLength(.phoneChars);
+  email @3 :Text $format(email) $maxLength(.emailChars);
+  phone @4 :Text $format(phone) $maxLength(.phoneChars);
 }
 
 # ---- talent-{id} ----
@@ -139,8 +141,8 @@ struct TalentRegistered {
 }
 struct TalentRegisteredPersonal {
   displayName @0 :Text $Json.name("display_name") $required $maxLength(.nameChars);
-  email @1 :Text $required $maxLength(.emailChars);
-  phone @2 :Text $maxLength(.phoneChars);
+  email @1 :Text $required $format(email) $maxLength(.emailChars);
+  phone @2 :Text $format(phone) $maxLength(.phoneChars);
   employer @3 :Text $maxLength(.nameChars);
 }
 
@@ -154,8 +156,8 @@ struct TalentProfileUpdated {
 }
 struct TalentProfileUpdatedPersonal {
   displayName @0 :Text $Json.name("display_name") $notBlank $maxLength(.nameChars);
-  email @1 :Text $maxLength(.emailChars);
-  phone @2 :Text $maxLength(.phoneChars);
+  email @1 :Text $format(email) $maxLength(.emailChars);
+  phone @2 :Text $format(phone) $maxLength(.phoneChars);
   employer @3 :Text $maxLength(.nameChars);
 }
 

@@ -30,7 +30,7 @@ constexpr std::uint64_t not_blank_id = 0xdbf99820fd20bb00ull;
 constexpr std::uint64_t multiline_id = 0x9cf6f87c7a05d0e6ull;
 
 // Ordinals of domain.capnp's TextFormat.
-enum class text_format : std::uint16_t { date = 0, uuid = 1, lg_code = 2 };
+enum class text_format : std::uint16_t { date = 0, uuid = 1, lg_code = 2, email = 3, phone = 4 };
 
 struct constraints {
   bool required = false;
@@ -149,6 +149,15 @@ status check_text(std::string_view text, const constraints& c, const std::string
         return fail("invalid_value", path, "must be a 6-digit local government code");
       if (!is_tokyo_municipality(text))
         return fail("invalid_value", path, "must be the code of one of Tokyo's municipalities");
+      break;
+    case text_format::email:
+      if (!is_email_like(text))
+        return fail("invalid_value", path, "must be an email address (name@example.jp)");
+      break;
+    case text_format::phone:
+      if (!is_phone_like(text))
+        return fail("invalid_value", path,
+                    "must be a phone number of digits, spaces, - ( ) and a leading +");
       break;
   }
   return {};
@@ -316,7 +325,8 @@ void copy_fields(capnp::List<Value::Field>::Reader fields, const std::vector<uns
 
 // Whether a Text of this shape has a length of its own, so it needs no $maxLength.
 bool fixes_length(const constraints& c) {
-  return c.format.has_value();
+  return c.format == text_format::date || c.format == text_format::uuid ||
+         c.format == text_format::lg_code;
 }
 
 void collect_unbounded(StructSchema schema, const std::string& path,

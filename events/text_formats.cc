@@ -130,6 +130,31 @@ bool is_valid_lg_code(std::string_view text) {
   return text[5] - '0' == (11 - sum % 11) % 10;
 }
 
+bool is_email_like(std::string_view text) {
+  auto at = text.find('@');
+  if (at == 0 || at == std::string_view::npos || text.find('@', at + 1) != std::string_view::npos)
+    return false;
+  auto domain = text.substr(at + 1);
+  if (domain.find('.') == std::string_view::npos || domain.front() == '.' || domain.back() == '.' ||
+      domain.find("..") != std::string_view::npos)
+    return false;
+  for (std::size_t i = 0; i < text.size();)
+    if (is_space_or_zero_width(next_code_point(text, i))) return false;
+  return true;
+}
+
+bool is_phone_like(std::string_view text) {
+  bool digit = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    digit = digit || (c >= '0' && c <= '9');
+    bool allowed = (c >= '0' && c <= '9') || c == ' ' || c == '-' || c == '(' || c == ')' ||
+                   (c == '+' && i == 0);
+    if (!allowed) return false;
+  }
+  return digit;
+}
+
 std::string json_quote(std::string_view text) {
   std::string out = "\"";
   for (char c : text) {

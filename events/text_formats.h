@@ -30,6 +30,14 @@ bool is_valid_date(std::string_view text);
 // keys anything.
 bool is_valid_lg_code(std::string_view text);
 
+// Looks like an email address: one '@' between a non-empty local part and a domain with a dot
+// (not at either end, never two in a row), and no whitespace. Deliberately loose: whether mail
+// arrives is only known by sending it.
+bool is_email_like(std::string_view text);
+// Looks like a phone number: digits, spaces, '-', '(' and ')', at least one digit, and '+' only
+// as the first character ("+81 90-1234-5678", "(03) 1234-5678").
+bool is_phone_like(std::string_view text);
+
 // `text` as a JSON string literal, quotes included; control characters become \u escapes.
 std::string json_quote(std::string_view text);
 

@@ -231,9 +231,10 @@ TEST_CASE("unknown_field names the field path") {
                 R"("changes":{"start_on":"2025-01-02"}})",
                 "unknown_field", "changes.start_on");
   // The ciphertext field is the engine's, never accepted from JSON.
-  check_invalid("TalentRegistered",
-                R"({"display_name":"a","email":"b","consent_version":"v","sealed":"AAAA"})",
-                "unknown_field", "sealed");
+  check_invalid(
+      "TalentRegistered",
+      R"({"display_name":"a","email":"b@example.jp","consent_version":"v","sealed":"AAAA"})",
+      "unknown_field", "sealed");
   // Cap'n Proto names are not JSON names.
   check_invalid("NeedOpened", R"({"lgCode":"131016","origin":"talent_driven","problem":"p"})",
                 "unknown_field", "lgCode");

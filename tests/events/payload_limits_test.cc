@@ -264,6 +264,55 @@ TEST_CASE(
   check_accepted("NeedPutOnHold", reason_json(escape(0x3000)));
 }
 
+TEST_CASE("email must look like an address, wherever it is asked for") {
+  for (const char* email : {"hanako@example.jp", "hanako.yamada+kakehashi@mail.example.co.jp",
+                            "a@b.jp", "山田@例え.jp"}) {
+    CAPTURE(email);
+    check_accepted("TalentRegistered", cat(R"({"display_name":"n","consent_version":"1",)",
+                                           R"("email":")", email, "\"}"));
+    check_accepted("TalentProfileUpdated", cat(R"({"email":")", email, "\"}"));
+  }
+  for (std::string email :
+       {std::string("not an email"), std::string("hanako"), std::string("@example.jp"),
+        std::string("hanako@"), std::string("hanako@localhost"), std::string("a@b@example.jp"),
+        std::string("hanako @example.jp"), std::string("hanako@example.jp "),
+        std::string("hanako@.example.jp"), std::string("hanako@example.jp."),
+        std::string("hanako@example..jp"), cat("hanako", escape(0x3000), "@example.jp"),
+        cat("hanako", escape(0x200b), "@example.jp")}) {
+    CAPTURE(email);
+    check_refused("TalentRegistered",
+                  cat(R"({"display_name":"n","consent_version":"1","email":")", email, "\"}"),
+                  "email", "email address");
+    check_refused("TalentProfileUpdated", cat(R"({"email":")", email, "\"}"), "email",
+                  "email address");
+    check_refused("MunicipalityContactAssigned",
+                  cat(R"({"contact":{"name":"n","email":")", email, "\"}}"), "contact.email",
+                  "email address");
+  }
+  // An empty optional email is not an address either (omit it or send null).
+  check_refused("TalentProfileUpdated", R"({"email":""})", "email", "email address");
+}
+
+TEST_CASE("phone must look like a phone number, wherever it is asked for") {
+  for (const char* phone : {"090-1234-5678", "+81 90-1234-5678", "(03) 1234-5678", "0312345678"}) {
+    CAPTURE(phone);
+    check_accepted("TalentProfileUpdated", cat(R"({"phone":")", phone, "\"}"));
+    check_accepted("MunicipalityContactAssigned",
+                   cat(R"({"contact":{"name":"n","phone":")", phone, "\"}}"));
+  }
+  // Full-width digits (０９０) are not read as digits: the number is for dialling, so it is
+  // refused rather than silently converted.
+  for (const char* phone : {"not a phone", "090-1234-5678 ext. 2", "+", "---", "81+90-1234",
+                            "０９０-１２３４-５６７８", "090.1234.5678", ""}) {
+    CAPTURE(phone);
+    check_refused("TalentRegistered", with(registration, cat(R"("phone":")", phone, "\"")), "phone",
+                  "phone number");
+    check_refused("MunicipalityContactAssigned",
+                  cat(R"({"contact":{"name":"n","phone":")", phone, "\"}}"), "contact.phone",
+                  "phone number");
+  }
+}
+
 TEST_CASE("every text and list field of every event type has a limit") {
   for (const auto& info : event_types()) {
     CAPTURE(info.type);
