@@ -33,7 +33,7 @@ annotation min @0x9c065ad49a4fdc8d (field) :Int64;
 annotation max @0xa403e3cb7ff5beca (field) :Int64;
 annotation maxLength @0xaf1ad1165f44174f (field) :UInt32;
 # Most characters (code points, not bytes) of a Text, or of each element of a List(Text). Every
-# Text field has one, or a $format that fixes its length (date, uuid, lgCode).
+# Text field has one, or a $format that fixes its length (date, uuid, lgCode, roleCategory).
 annotation maxItems @0xc790909202783e8e (field) :UInt32;
 # Most elements of a List. Every List field has one.
 
@@ -52,6 +52,7 @@ enum TextFormat {
   lgCode @2;  # 6-digit local government code with a valid check digit
   email @3;   # one @ between a non-empty local part and a domain with a dot; no spaces
   phone @4;   # digits, spaces, hyphens and parentheses, with at least one digit; + only first
+  roleCategory @5;  # the code of a role in reference/taxonomy.tsv ("ui_ux_designer")
 }
 
 # ---- enumerations: ordinals are stored, never reuse or renumber one ----
@@ -134,7 +135,8 @@ struct TalentRegistered {
   sealed @0 :Data;
   residenceArea @1 :Text $Json.name("residence_area") $format(lgCode);
   skills @2 :List(Text) $maxItems(.tagItems) $maxLength(.nameChars);
-  roleCategories @3 :List(Text) $Json.name("role_categories") $maxItems(20) $maxLength(.nameChars);
+  roleCategories @3 :List(Text) $Json.name("role_categories") $maxItems(20)
+      $format(roleCategory);
   tiers @4 :List(Tier) $maxItems(.choiceItems);
   availability @5 :Availability;
   consentVersion @6 :Text $Json.name("consent_version") $required $maxLength(.nameChars);
@@ -151,7 +153,8 @@ struct TalentProfileUpdated {
   sealed @0 :Data;
   residenceArea @1 :Text $Json.name("residence_area") $format(lgCode);
   skills @2 :List(Text) $maxItems(.tagItems) $maxLength(.nameChars);
-  roleCategories @3 :List(Text) $Json.name("role_categories") $maxItems(20) $maxLength(.nameChars);
+  roleCategories @3 :List(Text) $Json.name("role_categories") $maxItems(20)
+      $format(roleCategory);
   tiers @4 :List(Tier) $maxItems(.choiceItems);
 }
 struct TalentProfileUpdatedPersonal {
@@ -238,7 +241,7 @@ struct HearingNoteCorrectedPersonal {
 
 struct RequirementsDefined {
   revision @0 :UInt32;  # 1 for the first definition of a need, +1 for each redefinition
-  roleCategory @1 :Text $Json.name("role_category") $required $maxLength(.nameChars);
+  roleCategory @1 :Text $Json.name("role_category") $required $format(roleCategory);
   tier @2 :Tier $required;
   skills @3 :List(Text) $maxItems(.tagItems) $maxLength(.nameChars);
   workForms @4 :List(WorkForm) $Json.name("work_forms") $maxItems(.choiceItems);

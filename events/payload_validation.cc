@@ -30,7 +30,14 @@ constexpr std::uint64_t not_blank_id = 0xdbf99820fd20bb00ull;
 constexpr std::uint64_t multiline_id = 0x9cf6f87c7a05d0e6ull;
 
 // Ordinals of domain.capnp's TextFormat.
-enum class text_format : std::uint16_t { date = 0, uuid = 1, lg_code = 2, email = 3, phone = 4 };
+enum class text_format : std::uint16_t {
+  date = 0,
+  uuid = 1,
+  lg_code = 2,
+  email = 3,
+  phone = 4,
+  role_category = 5
+};
 
 struct constraints {
   bool required = false;
@@ -158,6 +165,15 @@ status check_text(std::string_view text, const constraints& c, const std::string
       if (!is_phone_like(text))
         return fail("invalid_value", path,
                     "must be a phone number of digits, spaces, - ( ) and a leading +");
+      break;
+    case text_format::role_category:
+      if (!is_role_category(text)) {
+        std::string allowed;
+        for (const auto& code : role_categories())
+          allowed += (allowed.empty() ? "" : " | ") + code;
+        return fail("invalid_value", path,
+                    "must be a role category of reference/taxonomy.tsv: " + allowed);
+      }
       break;
   }
   return {};
@@ -326,7 +342,7 @@ void copy_fields(capnp::List<Value::Field>::Reader fields, const std::vector<uns
 // Whether a Text of this shape has a length of its own, so it needs no $maxLength.
 bool fixes_length(const constraints& c) {
   return c.format == text_format::date || c.format == text_format::uuid ||
-         c.format == text_format::lg_code;
+         c.format == text_format::lg_code || c.format == text_format::role_category;
 }
 
 void collect_unbounded(StructSchema schema, const std::string& path,

@@ -1,5 +1,6 @@
 #include "events/reference_data.h"
 
+#include <algorithm>
 #include <set>
 
 #include "events/text_formats.h"
@@ -106,6 +107,21 @@ const std::vector<taxonomy_entry>& taxonomy() {
     return r ? std::move(*r) : std::vector<taxonomy_entry>{};
   }();
   return parsed;
+}
+
+const std::vector<std::string>& role_categories() {
+  static const std::vector<std::string> codes = [] {
+    std::vector<std::string> out;
+    for (const auto& e : taxonomy())
+      if (e.kind == "role") out.push_back(e.code);
+    return out;
+  }();
+  return codes;
+}
+
+bool is_role_category(std::string_view code) {
+  const auto& codes = role_categories();
+  return std::find(codes.begin(), codes.end(), code) != codes.end();
 }
 
 }  // namespace kakehashi

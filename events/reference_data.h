@@ -31,5 +31,10 @@ const std::vector<taxonomy_entry>& taxonomy();
 // Whether `lg_code` is one of the shipped municipalities: a valid check digit is not enough
 // ("271004" is Osaka's). Every lg_code in a payload must be one.
 bool is_tokyo_municipality(std::string_view lg_code);
+// Whether `code` is the code of a role in the shipped taxonomy ("ui_ux_designer", not its label
+// "UI/UXデザイナー"): every role_category in a payload must be one.
+bool is_role_category(std::string_view code);
+// The shipped role codes, in the file's order (for error messages).
+const std::vector<std::string>& role_categories();
 
 }  // namespace kakehashi

@@ -241,23 +241,29 @@ TEST_CASE("unknown_field names the field path") {
 }
 
 TEST_CASE("invalid_type for values of the wrong JSON type") {
-  check_invalid("RequirementsDefined", R"({"role_category":"pm","tier":"hands_on","openings":"2"})",
+  check_invalid("RequirementsDefined",
+                R"({"role_category":"project_manager","tier":"hands_on","openings":"2"})",
                 "invalid_type", "openings");
   check_invalid("RequirementsDefined", R"({"role_category":1,"tier":"hands_on","openings":2})",
                 "invalid_type", "role_category");
-  check_invalid("RequirementsDefined", R"({"role_category":"pm","tier":0,"openings":2})",
-                "invalid_type", "tier");
-  check_invalid("RequirementsDefined", R"({"role_category":"pm","tier":"hands_on","openings":2.5})",
+  check_invalid("RequirementsDefined",
+                R"({"role_category":"project_manager","tier":0,"openings":2})", "invalid_type",
+                "tier");
+  check_invalid("RequirementsDefined",
+                R"({"role_category":"project_manager","tier":"hands_on","openings":2.5})",
                 "invalid_type", "openings");
-  check_invalid("RequirementsDefined",
-                R"({"role_category":"pm","tier":"hands_on","openings":2,"skills":"rpa"})",
-                "invalid_type", "skills");
-  check_invalid("RequirementsDefined",
-                R"({"role_category":"pm","tier":"hands_on","openings":2,"skills":["a",null]})",
-                "invalid_type", "skills[1]");
-  check_invalid("RequirementsDefined",
-                R"({"role_category":"pm","tier":"hands_on","openings":2,"skills":[1]})",
-                "invalid_type", "skills[0]");
+  check_invalid(
+      "RequirementsDefined",
+      R"({"role_category":"project_manager","tier":"hands_on","openings":2,"skills":"rpa"})",
+      "invalid_type", "skills");
+  check_invalid(
+      "RequirementsDefined",
+      R"({"role_category":"project_manager","tier":"hands_on","openings":2,"skills":["a",null]})",
+      "invalid_type", "skills[1]");
+  check_invalid(
+      "RequirementsDefined",
+      R"({"role_category":"project_manager","tier":"hands_on","openings":2,"skills":[1]})",
+      "invalid_type", "skills[0]");
   check_invalid("MunicipalDecisionRecorded", R"({"accepted":"yes","decided_by":"x"})",
                 "invalid_type", "accepted");
   check_invalid("TalentAvailabilityChanged", R"({"availability":[8]})", "invalid_type",
@@ -289,9 +295,9 @@ TEST_CASE("null optional fields are accepted as absent") {
   auto without =
       encode("NeedOpened", R"({"lg_code":"131016","origin":"talent_driven","problem":"p"})");
   CHECK(with_null.public_bytes == without.public_bytes);
-  auto hours =
-      encode("RequirementsDefined",
-             R"({"role_category":"pm","tier":"hands_on","openings":1,"hours_per_week":null})");
+  auto hours = encode(
+      "RequirementsDefined",
+      R"({"role_category":"project_manager","tier":"hands_on","openings":1,"hours_per_week":null})");
   CHECK(decode("RequirementsDefined", hours, personal_view::full).find("\"hours_per_week\":0") !=
         std::string::npos);
   auto personal = encode("TalentProfileUpdated", R"({"email":null,"skills":["ux"]})");
@@ -300,24 +306,28 @@ TEST_CASE("null optional fields are accepted as absent") {
 
 TEST_CASE("invalid_value: enums, ranges, dates, uuids, lg_codes, empty required text") {
   // Enum spellings are the $Json.name ones.
-  check_invalid("RequirementsDefined", R"({"role_category":"pm","tier":"handsOn","openings":1})",
+  check_invalid("RequirementsDefined",
+                R"({"role_category":"project_manager","tier":"handsOn","openings":1})",
                 "invalid_value", "tier");
   check_invalid("TalentAvailabilityChanged", R"({"availability":{"work_forms":["remote","boat"]}})",
                 "invalid_value", "availability.work_forms[1]");
   // Ranges from $min/$max and from the integer type.
   check_invalid("CheckInCompleted", R"({"party":"talent","rating":6})", "invalid_value", "rating");
   check_invalid("CheckInCompleted", R"({"party":"talent","rating":0})", "invalid_value", "rating");
-  check_invalid("RequirementsDefined", R"({"role_category":"pm","tier":"hands_on","openings":0})",
+  check_invalid("RequirementsDefined",
+                R"({"role_category":"project_manager","tier":"hands_on","openings":0})",
                 "invalid_value", "openings");
-  check_invalid("RequirementsDefined", R"({"role_category":"pm","tier":"hands_on","openings":101})",
+  check_invalid("RequirementsDefined",
+                R"({"role_category":"project_manager","tier":"hands_on","openings":101})",
                 "invalid_value", "openings");
   check_invalid("TalentAvailabilityChanged", R"({"availability":{"hours_per_week":169}})",
                 "invalid_value", "availability.hours_per_week");
   check_invalid("TalentAvailabilityChanged", R"({"availability":{"hours_per_week":-1}})",
                 "invalid_value", "availability.hours_per_week");
-  check_invalid("RequirementsDefined",
-                R"({"role_category":"pm","tier":"hands_on","openings":1,"revision":4294967296})",
-                "invalid_value", "revision");
+  check_invalid(
+      "RequirementsDefined",
+      R"({"role_category":"project_manager","tier":"hands_on","openings":1,"revision":4294967296})",
+      "invalid_value", "revision");
   CHECK(encode_payload("CheckInCompleted", R"({"party":"talent","rating":5})").ok());
   CHECK(encode_payload("TalentAvailabilityChanged", R"({"availability":{"hours_per_week":168}})")
             .ok());

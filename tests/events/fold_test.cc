@@ -71,8 +71,9 @@ TEST_CASE("a voided hearing is skipped by the fold, and the stream's version sti
   CHECK(state.entries.by_id.count(hearing) == 0);
   // With the hearing gone, requirements have no hearing to come from.
   CHECK_REJECTED(
-      s.on_need(N, make_command("RequirementsDefined",
-                                R"({"role_category":"pm","tier":"hands_on","openings":1})")),
+      s.on_need(
+          N, make_command("RequirementsDefined",
+                          R"({"role_category":"project_manager","tier":"hands_on","openings":1})")),
       errc::conflict, "hearing_required");
   // The same hearing id may be recorded again, correctly this time.
   CHECK(s.on_need(N, make_command("HearingRecorded",

@@ -10,6 +10,7 @@
 
 #include "events/event_codec.h"
 #include "events/payload_validation.h"
+#include "events/reference_data.h"
 #include "tests/events/evolution_test.capnp.h"
 
 namespace kakehashi {
@@ -310,6 +311,28 @@ TEST_CASE("phone must look like a phone number, wherever it is asked for") {
     check_refused("MunicipalityContactAssigned",
                   cat(R"({"contact":{"name":"n","phone":")", phone, "\"}}"), "contact.phone",
                   "phone number");
+  }
+}
+
+TEST_CASE("role categories must be codes of the taxonomy's roles") {
+  REQUIRE(role_categories().size() == 12);
+  for (const auto& code : role_categories()) {
+    CAPTURE(code);
+    check_accepted("RequirementsDefined",
+                   cat(R"({"tier":"hands_on","openings":1,"role_category":")", code, "\"}"));
+    check_accepted("TalentProfileUpdated",
+                   cat(R"({"role_categories":["engineer",")", code, "\"]}"));
+  }
+  // The reviewer's full-width label, the label itself, an abbreviation, another case, a skill.
+  for (const char* bad :
+       {"ＵＩ／ＵＸデザイナー", "UI/UXデザイナー", "pm", "Engineer", "engineer ", "figma"}) {
+    CAPTURE(bad);
+    check_refused("RequirementsDefined",
+                  cat(R"({"tier":"hands_on","openings":1,"role_category":")", bad, "\"}"),
+                  "role_category", "reference/taxonomy.tsv");
+    check_refused("TalentRegistered",
+                  with(registration, cat(R"("role_categories":["engineer",")", bad, "\"]")),
+                  "role_categories[1]", "ui_ux_designer");
   }
 }
 
