@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "events/reference_data.h"
 #include "events/text_formats.h"
 
 namespace kakehashi::api {
@@ -381,6 +382,15 @@ result<token_table> token_store::load(file_signature* signature) const {
 result<issued_token> token_store::issue(const token_grant& grant) const {
   if (auto st = validate_role_binding(grant.role, grant.lg_code); !st) return st.take_err();
   if (auto st = validate_token_name(grant.name); !st) return st.take_err();
+  // Stricter than what parse() accepts, so that a file an earlier version wrote still loads: a
+  // token file that does not validate fails closed, and would lock every token out.
+  if (grant.role == access_role::municipality && !is_tokyo_municipality(grant.lg_code))
+    return make_error(errc::invalid_argument, "unknown_municipality",
+                      "lg_code must be the code of one of Tokyo's 62 municipalities", "lg_code");
+  if (disallowed_char(grant.name, /*multiline=*/false))
+    return make_error(errc::invalid_argument, "invalid_name",
+                      "name must not contain control or bidirectional formatting characters",
+                      "name");
   if (!sodium_ready()) return crypto_unavailable();
 
   issued_token out;

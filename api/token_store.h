@@ -59,8 +59,9 @@ struct token_record {
   principal as_principal() const { return {id, role, lg_code, name}; }
 };
 
-// What to issue. Validated by issue(): validate_role_binding, and a name of at most
-// max_token_name_bytes of UTF-8 without control characters (it may be empty).
+// What to issue. Validated by issue(): validate_role_binding and, for a municipality, one of the
+// 62 shipped codes; a name of at most max_token_name_bytes of UTF-8 without control or
+// bidirectional formatting characters (it may be empty).
 struct token_grant {
   access_role role = access_role::dashboard;
   std::string lg_code;

@@ -186,6 +186,14 @@ TEST_CASE("token store: grants are validated before anything is written") {
   check_rejected(grant(access_role::admin, "", "tab\there"), "invalid_name", "name");
   check_rejected(grant(access_role::admin, "", "line\nbreak"), "invalid_name", "name");
   check_rejected(grant(access_role::admin, "", "\xff\xfe"), "invalid_name", "name");
+  check_rejected(grant(access_role::municipality, "271004"), "unknown_municipality",
+                 "lg_code");  // Osaka's: a valid check digit, not one of Tokyo's
+  check_rejected(grant(access_role::admin, "", "C1 \xc2\x85 next line"), "invalid_name", "name");
+  check_rejected(grant(access_role::admin, "",
+                       "invoice\xe2\x80\xae"
+                       "fdp.exe"),
+                 "invalid_name",
+                 "name");  // U+202E, right-to-left override
   check_rejected(grant(access_role::admin, "", std::string(api::max_token_name_bytes + 1, 'n')),
                  "name_too_long", "name");
   CHECK(::access(store.path().c_str(), F_OK) != 0);  // no file was even created
