@@ -388,13 +388,8 @@ TEST_CASE("http: a municipality's command on a case it may not see answers as an
   caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
   caller chiyoda_office{server.port(), server.issue_token(access_role::municipality, chiyoda)};
 
-  // Another municipality's need, candidacy and appointment; and a candidacy of its own that was
-  // never proposed to it, which it may not see either.
-  auto other = propose(coordinator, chuo);
-  const std::string other_appointment = str(appoint(coordinator, other, chuo), "appointment_id");
-  auto own = propose(coordinator, chiyoda);
-  const std::string unproposed = identify(coordinator, own.need_id);
-  const std::string unknown = "0192f0e0-0000-7000-8000-00000000dead";
+  const auto [other, own, other_appointment, unproposed, unknown] =
+      hidden_from_chiyoda(coordinator);
   const auto head = server.store().head_position();
 
   struct attempt {

@@ -156,6 +156,24 @@ inline boost::json::object appoint(const caller& coordinator, const proposed_cas
                                  R"("ends_on":"2026-03-31","hours_per_week":8,"scope":"RPA研修"})");
 }
 
+// What a Chiyoda (131016) token may not see, set up by a coordinator: Chuo's need, candidacy and
+// appointment, and a candidacy on Chiyoda's own need that was never proposed to it; and an id
+// that names nothing, whose answers the others' must equal.
+struct hidden_from_chiyoda_cases {
+  proposed_case other, own;
+  std::string other_appointment, unproposed;
+  std::string unknown = "0192f0e0-0000-7000-8000-00000000dead";
+};
+
+inline hidden_from_chiyoda_cases hidden_from_chiyoda(const caller& coordinator) {
+  hidden_from_chiyoda_cases out;
+  out.other = propose(coordinator, chuo);
+  out.other_appointment = str(appoint(coordinator, out.other, chuo), "appointment_id");
+  out.own = propose(coordinator, chiyoda);
+  out.unproposed = identify(coordinator, out.own.need_id);
+  return out;
+}
+
 // `body` with each occurrence of `id` replaced by "{id}": how answers about two ids compare.
 inline std::string masked(std::string body, const std::string& id) {
   for (auto at = body.find(id); at != std::string::npos; at = body.find(id, at))

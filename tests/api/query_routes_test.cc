@@ -137,12 +137,8 @@ TEST_CASE("http: a municipality reads an id it may not see exactly as an unknown
   caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
   caller chiyoda_office{server.port(), server.issue_token(access_role::municipality, chiyoda)};
 
-  // Another municipality's need, candidacy and appointment; its own candidacy not yet proposed.
-  auto other = propose(coordinator, chuo);
-  const std::string other_appointment = str(appoint(coordinator, other, chuo), "appointment_id");
-  auto own = propose(coordinator, chiyoda);
-  const std::string unproposed = identify(coordinator, own.need_id);
-  const std::string unknown = "0192f0e0-0000-7000-8000-00000000dead";
+  const auto [other, own, other_appointment, unproposed, unknown] =
+      hidden_from_chiyoda(coordinator);
   const std::string head = std::to_string(server.store().head_position());
 
   const std::vector<std::pair<std::string, std::vector<std::string>>> hidden = {
