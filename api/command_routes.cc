@@ -374,7 +374,10 @@ result<envelope> decode_envelope(const request_view& req, json::object& body) {
     auto t = v->is_string() ? parse_rfc3339(v->as_string()) : std::nullopt;
     if (!t)
       return bad_input("invalid_value", "occurred_at must be an RFC 3339 time", "occurred_at");
-    if (*t > now_micros() + max_future_micros || *t <= 0)
+    if (*t <= 0)
+      return bad_input("invalid_value", "occurred_at must be after 1970-01-01T00:00:00Z",
+                       "occurred_at");
+    if (*t > now_micros() + max_future_micros)
       return bad_input("invalid_value", "occurred_at must not lie in the future", "occurred_at");
     e.occurred_at = *t;
     body.erase("occurred_at");

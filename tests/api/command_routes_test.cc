@@ -321,6 +321,13 @@ TEST_CASE("http: every class of bad request answers its status and JSON error, a
     CHECK(error.size() == 3);  // exactly code, message, field
     CHECK(error.contains("message"));
   }
+  // A time before 1970 is refused for what it is, not as one in the future.
+  auto early = coordinator.call(http::verb::post, "/v1/talents/" + talent + "/resume",
+                                R"({"occurred_at":"1969-12-31T00:00:00Z"})", {});
+  CHECK(early.result_int() == 400);
+  CHECK(error_field_of(early) == "occurred_at");
+  CHECK(std::string(json_of(early).at("error").at("message").as_string()).find("1970") !=
+        std::string::npos);
   auto allow =
       std::string(coordinator.call(http::verb::delete_, "/v1/talents").at(http::field::allow));
   CHECK(allow.find("GET") != std::string::npos);
