@@ -3,6 +3,7 @@
 #include <capnp/schema.h>
 
 #include <boost/json/array.hpp>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,8 @@ constexpr std::uint64_t required_id = 0x9c47a079040dda74ull;
 constexpr std::uint64_t format_id = 0x94ed087f2f9450fbull;
 constexpr std::uint64_t min_id = 0x9c065ad49a4fdc8dull;
 constexpr std::uint64_t max_id = 0xa403e3cb7ff5becaull;
+constexpr std::uint64_t max_length_id = 0xaf1ad1165f44174full;
+constexpr std::uint64_t max_items_id = 0xc790909202783e8eull;
 
 enum class kind : std::uint8_t { command, query, other };
 
@@ -358,18 +361,19 @@ json::object struct_schema(capnp::StructSchema schema, json::array* required_out
     for (auto a : field.getProto().getAnnotations()) {
       auto v = a.getValue();
       if (a.getId() == required_id) required.emplace_back(json_name(field));
+      // A text annotation describes the text itself, or each element of a list of text.
+      json::object& text = prop.contains("items") ? prop["items"].as_object() : prop;
       if (a.getId() == format_id) {
-        static const char* formats[] = {"date", "uuid", "lg-code"};
+        // events/domain.capnp's TextFormat, in order.
+        static const char* formats[] = {"date",  "uuid",  "lg-code",
+                                        "email", "phone", "role-category"};
         auto f = v.getEnum();
-        const char* name = f < 3 ? formats[f] : "text";
-        if (prop.contains("items"))
-          prop["items"].as_object()["format"] = name;
-        else
-          prop["format"] = name;
-        if (f == 2)
-          prop.contains("items") ? void(prop["items"].as_object()["pattern"] = "^[0-9]{6}$")
-                                 : void(prop["pattern"] = "^[0-9]{6}$");
+        text["format"] = f < std::size(formats) ? formats[f] : "text";
+        if (f == 2) text["pattern"] = "^[0-9]{6}$";
       }
+      if (a.getId() == max_length_id)
+        text["maxLength"] = std::int64_t{v.getUint32()};  // code points
+      if (a.getId() == max_items_id) prop["maxItems"] = std::int64_t{v.getUint32()};
       if (a.getId() == min_id) prop["minimum"] = v.getInt64();
       if (a.getId() == max_id) prop["maximum"] = v.getInt64();
     }

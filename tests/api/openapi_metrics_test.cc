@@ -64,6 +64,14 @@ TEST_CASE("http: the OpenAPI document describes every route the router has") {
   CHECK(required.find("display_name") != std::string::npos);
   CHECK(registered.at("properties").at("display_name").at("x-personal").as_bool());
   CHECK(!registered.at("properties").as_object().contains("sealed"));
+  // The input limits and formats of events/domain.capnp, as the validation applies them.
+  const auto& talent_fields = registered.at("properties").as_object();
+  CHECK(talent_fields.at("display_name").at("maxLength").as_int64() == 100);
+  CHECK(str(talent_fields.at("email").as_object(), "format") == "email");
+  CHECK(talent_fields.at("skills").at("maxItems").as_int64() == 50);
+  CHECK(talent_fields.at("skills").at("items").at("maxLength").as_int64() == 100);
+  CHECK(str(talent_fields.at("role_categories").at("items").as_object(), "format") ==
+        "role-category");
   auto origin = json::serialize(schemas.at("NeedOpened").at("properties").at("origin"));
   CHECK(origin.find("municipality_request") != std::string::npos);
   auto post_talents = paths.at("/v1/talents").at("post").as_object();
