@@ -533,6 +533,12 @@ void add_query_routes(router& routes, context_ptr ctx) {
         const position_t horizon = visible_horizon(*ctx, who);
         const std::size_t batch = is_municipality(who) ? max_page : limit;
         std::vector<event_ptr> page;
+        // The version after `v` in the reading direction; nullopt past version 0 backward.
+        auto after = [forward](std::uint64_t v) -> std::optional<std::uint64_t> {
+          if (forward) return v + 1;
+          if (v > 0) return v - 1;
+          return std::nullopt;
+        };
         std::optional<std::uint64_t> cursor = from;  // nullopt: read to the stream's end
         std::uint64_t scanned = 0;
         while (cursor && page.size() < limit && scanned < max_stream_scan) {
@@ -549,13 +555,7 @@ void add_query_routes(router& routes, context_ptr ctx) {
             cursor.reset();
             break;
           }
-          auto last = (*events)[examined - 1]->version;
-          if (forward)
-            cursor = last + 1;
-          else if (last > 0)
-            cursor = last - 1;
-          else
-            cursor.reset();
+          cursor = after((*events)[examined - 1]->version);
         }
         auto encoded = ctx->parts.projections->read(
             [&](const read_model& m) { return encode_events(*ctx, who, page, m, *point); });
@@ -563,16 +563,9 @@ void add_query_routes(router& routes, context_ptr ctx) {
         json::object body;
         body["stream"] = filter->name;
         body["direction"] = direction;
-        std::optional<std::uint64_t> next;
-        if (page.size() == limit) {
-          auto last = page.back()->version;
-          if (forward)
-            next = last + 1;
-          else if (last > 0)
-            next = last - 1;
-        } else {
-          next = cursor;  // set only when the scan bound ended the read
-        }
+        // Past a full page; else set only when the scan bound ended the read.
+        std::optional<std::uint64_t> next =
+            page.size() == limit ? after(page.back()->version) : cursor;
         if (next)
           body["next"] = *next;
         else

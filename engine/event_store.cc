@@ -260,9 +260,7 @@ status store_impl::check_format() {
 
 status store_impl::recover() {
   if (auto format = check_format(); !format) return format;
-  auto head = read_chain_head();
-  if (!head) return head.take_err();
-  head_at_open_ = *head;
+  if (auto head = load_chain_head(); !head) return head;
   // The head of the log is its last key; the chain head is that record's hash.
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_));
   it->SeekToLast();
@@ -308,18 +306,18 @@ status store_impl::recover() {
   return {};
 }
 
-result<store_impl::stored_chain_head> store_impl::read_chain_head() const {
+status store_impl::load_chain_head() {
   std::string value;
   auto s = db_->Get(rocksdb::ReadOptions(), meta_, chain_head_key, &value);
-  if (s.IsNotFound()) return stored_chain_head{};
+  head_at_open_ = {};
+  if (s.IsNotFound()) return {};
   if (!s.ok()) return io_failure(s, "cannot read the chain head");
-  stored_chain_head head;
-  if (value.size() != 8 + head.hash.size())
+  if (value.size() != 8 + head_at_open_.hash.size())
     return make_error(errc::corruption, "chain_broken",
                       "the stored chain head is " + std::to_string(value.size()) + " bytes long");
-  head.position = decode_position(value);
-  std::memcpy(head.hash.data(), value.data() + 8, head.hash.size());
-  return head;
+  head_at_open_.position = decode_position(value);
+  std::memcpy(head_at_open_.hash.data(), value.data() + 8, head_at_open_.hash.size());
+  return {};
 }
 
 std::optional<verify_report> store_impl::chain_head_mismatch(position_t last) const {

@@ -36,9 +36,7 @@ result<repair_report> store_impl::repair(const store_options& options, bool dry_
   auto store = open_database(repairing);
   if (!store) return store.take_err();
   if (auto format = (*store)->check_format(); !format) return format.take_err();
-  auto head = (*store)->read_chain_head();
-  if (!head) return head.take_err();
-  (*store)->head_at_open_ = *head;
+  if (auto head = (*store)->load_chain_head(); !head) return head.take_err();
   return (*store)->repair_log(dry_run);
 }
 

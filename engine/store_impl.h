@@ -129,7 +129,8 @@ class store_impl final : public event_store {
     position_t position = 0;
     hash256 hash{};
   };
-  result<stored_chain_head> read_chain_head() const;
+  // Reads the chain head into head_at_open_.
+  status load_chain_head();
   // How a log ending at `last` disagrees with the chain head stored at open: its last records
   // are gone, or its last record is not the one the head names. Every group writes the head in
   // the batch of its records, and repair() moves it back with the records it drops, so a

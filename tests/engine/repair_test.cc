@@ -58,6 +58,14 @@ error open_error(const temp_dir& dir) {
   return opened.err();
 }
 
+// What verify() finds in a store that open refuses: read-only, with no tail check on open.
+verify_report verify_damaged(const temp_dir& dir) {
+  store_options inspect = options_for(dir);
+  inspect.read_only = true;
+  inspect.verify_tail_on_open = 0;
+  return open_store(inspect)->verify();
+}
+
 TEST_CASE("a gap among the last records is refused on open as log_gap, naming the repair") {
   temp_dir dir;
   auto events = write_events(options_for(dir), 30);
@@ -69,10 +77,7 @@ TEST_CASE("a gap among the last records is refused on open as log_gap, naming th
   CHECK(err.message.find("position 27 is missing") != std::string::npos);
   CHECK(err.message.find("kakehashi repair --data " + dir.db_path()) != std::string::npos);
 
-  store_options read_only = options_for(dir);
-  read_only.read_only = true;
-  read_only.verify_tail_on_open = 0;
-  auto report = open_store(read_only)->verify();
+  auto report = verify_damaged(dir);
   CHECK_FALSE(report.ok);
   CHECK(report.missing);
   CHECK(report.first_bad_position == 27);
@@ -329,10 +334,7 @@ TEST_CASE("records removed from the end of the log are refused on open and found
   CHECK(err.message.find(missing) != std::string::npos);
   CHECK(err.message.find("chain head names position 10") != std::string::npos);
 
-  store_options inspect = options_for(dir);
-  inspect.read_only = true;
-  inspect.verify_tail_on_open = 0;
-  auto report = open_store(inspect)->verify();
+  auto report = verify_damaged(dir);
   CHECK_FALSE(report.ok);
   CHECK(report.first_bad_position == kept + 1);
   CHECK(report.checked == kept);
@@ -363,10 +365,7 @@ TEST_CASE("a last record that is not the one the chain head names is refused and
   INFO(describe(err));
   CHECK(err.code == "chain_broken");
   CHECK(err.message.find("position 10 is not the one the chain head names") != std::string::npos);
-  store_options inspect = options_for(dir);
-  inspect.read_only = true;
-  inspect.verify_tail_on_open = 0;
-  auto report = open_store(inspect)->verify();
+  auto report = verify_damaged(dir);
   CHECK_FALSE(report.ok);
   CHECK(report.first_bad_position == 10);
   CHECK(report.checked == 9);
