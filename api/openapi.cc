@@ -8,22 +8,13 @@
 #include <vector>
 
 #include "events/event_codec.h"
+#include "events/schema_annotations.h"
 
 namespace kakehashi::api {
 
 namespace json = boost::json;
 
 namespace {
-
-// Annotation ids of /capnp/compat/json.capnp and events/domain.capnp (the codec reads the same
-// ids; a schema's ids never change).
-constexpr std::uint64_t json_name_id = 0xfa5b1fd61c2e7c3dull;
-constexpr std::uint64_t required_id = 0x9c47a079040dda74ull;
-constexpr std::uint64_t format_id = 0x94ed087f2f9450fbull;
-constexpr std::uint64_t min_id = 0x9c065ad49a4fdc8dull;
-constexpr std::uint64_t max_id = 0xa403e3cb7ff5becaull;
-constexpr std::uint64_t max_length_id = 0xaf1ad1165f44174full;
-constexpr std::uint64_t max_items_id = 0xc790909202783e8eull;
 
 enum class kind : std::uint8_t { command, query, other };
 
@@ -339,13 +330,13 @@ std::string_view text(capnp::Text::Reader t) {
 
 std::string json_name(capnp::StructSchema::Field field) {
   for (auto a : field.getProto().getAnnotations())
-    if (a.getId() == json_name_id) return std::string(text(a.getValue().getText()));
+    if (a.getId() == annotation_id::json_name) return std::string(text(a.getValue().getText()));
   return std::string(text(field.getProto().getName()));
 }
 
 std::string json_name(capnp::EnumSchema::Enumerant e) {
   for (auto a : e.getProto().getAnnotations())
-    if (a.getId() == json_name_id) return std::string(text(a.getValue().getText()));
+    if (a.getId() == annotation_id::json_name) return std::string(text(a.getValue().getText()));
   return std::string(text(e.getProto().getName()));
 }
 
@@ -360,22 +351,22 @@ json::object struct_schema(capnp::StructSchema schema, json::array* required_out
     json::object prop = type_schema(field.getType());
     for (auto a : field.getProto().getAnnotations()) {
       auto v = a.getValue();
-      if (a.getId() == required_id) required.emplace_back(json_name(field));
+      if (a.getId() == annotation_id::required) required.emplace_back(json_name(field));
       // A text annotation describes the text itself, or each element of a list of text.
       json::object& text = prop.contains("items") ? prop["items"].as_object() : prop;
-      if (a.getId() == format_id) {
-        // events/domain.capnp's TextFormat, in order.
+      if (a.getId() == annotation_id::format) {
+        // Indexed by text_format (events/schema_annotations.h).
         static const char* formats[] = {"date",  "uuid",  "lg-code",
                                         "email", "phone", "role-category"};
         auto f = v.getEnum();
         text["format"] = f < std::size(formats) ? formats[f] : "text";
-        if (f == 2) text["pattern"] = "^[0-9]{6}$";
+        if (f == static_cast<std::uint16_t>(text_format::lg_code)) text["pattern"] = "^[0-9]{6}$";
       }
-      if (a.getId() == max_length_id)
+      if (a.getId() == annotation_id::max_length)
         text["maxLength"] = std::int64_t{v.getUint32()};  // code points
-      if (a.getId() == max_items_id) prop["maxItems"] = std::int64_t{v.getUint32()};
-      if (a.getId() == min_id) prop["minimum"] = v.getInt64();
-      if (a.getId() == max_id) prop["maximum"] = v.getInt64();
+      if (a.getId() == annotation_id::max_items) prop["maxItems"] = std::int64_t{v.getUint32()};
+      if (a.getId() == annotation_id::min) prop["minimum"] = v.getInt64();
+      if (a.getId() == annotation_id::max) prop["maximum"] = v.getInt64();
     }
     if (personal) prop["x-personal"] = true;
     properties[json_name(field)] = std::move(prop);

@@ -8,6 +8,7 @@
 
 #include "events/ids.h"
 #include "events/reference_data.h"
+#include "events/schema_annotations.h"
 #include "events/text_formats.h"
 
 namespace kakehashi::detail {
@@ -16,28 +17,6 @@ namespace {
 using capnp::StructSchema;
 using capnp::json::Value;
 using capnp::schema::Type;
-
-// Annotation ids declared in /capnp/compat/json.capnp and events/domain.capnp. Ids are part of a
-// schema's identity and never change, so hard-coding them is safe; the tests prove each is found.
-constexpr std::uint64_t json_name_id = 0xfa5b1fd61c2e7c3dull;
-constexpr std::uint64_t required_id = 0x9c47a079040dda74ull;
-constexpr std::uint64_t format_id = 0x94ed087f2f9450fbull;
-constexpr std::uint64_t min_id = 0x9c065ad49a4fdc8dull;
-constexpr std::uint64_t max_id = 0xa403e3cb7ff5becaull;
-constexpr std::uint64_t max_length_id = 0xaf1ad1165f44174full;
-constexpr std::uint64_t max_items_id = 0xc790909202783e8eull;
-constexpr std::uint64_t not_blank_id = 0xdbf99820fd20bb00ull;
-constexpr std::uint64_t multiline_id = 0x9cf6f87c7a05d0e6ull;
-
-// Ordinals of domain.capnp's TextFormat.
-enum class text_format : std::uint16_t {
-  date = 0,
-  uuid = 1,
-  lg_code = 2,
-  email = 3,
-  phone = 4,
-  role_category = 5
-};
 
 struct constraints {
   bool required = false;
@@ -54,14 +33,14 @@ constraints constraints_of(StructSchema::Field field) {
   constraints c;
   for (auto a : field.getProto().getAnnotations()) {
     auto value = a.getValue();
-    if (a.getId() == required_id) c.required = c.not_blank = true;
-    if (a.getId() == not_blank_id) c.not_blank = true;
-    if (a.getId() == multiline_id) c.multiline = true;
-    if (a.getId() == format_id) c.format = static_cast<text_format>(value.getEnum());
-    if (a.getId() == min_id) c.min = value.getInt64();
-    if (a.getId() == max_id) c.max = value.getInt64();
-    if (a.getId() == max_length_id) c.max_length = value.getUint32();
-    if (a.getId() == max_items_id) c.max_items = value.getUint32();
+    if (a.getId() == annotation_id::required) c.required = c.not_blank = true;
+    if (a.getId() == annotation_id::not_blank) c.not_blank = true;
+    if (a.getId() == annotation_id::multiline) c.multiline = true;
+    if (a.getId() == annotation_id::format) c.format = static_cast<text_format>(value.getEnum());
+    if (a.getId() == annotation_id::min) c.min = value.getInt64();
+    if (a.getId() == annotation_id::max) c.max = value.getInt64();
+    if (a.getId() == annotation_id::max_length) c.max_length = value.getUint32();
+    if (a.getId() == annotation_id::max_items) c.max_items = value.getUint32();
   }
   return c;
 }
@@ -69,7 +48,7 @@ constraints constraints_of(StructSchema::Field field) {
 kj::StringPtr json_name_of(capnp::List<capnp::schema::Annotation>::Reader annotations,
                            kj::StringPtr fallback) {
   for (auto a : annotations)
-    if (a.getId() == json_name_id) return a.getValue().getText();
+    if (a.getId() == annotation_id::json_name) return a.getValue().getText();
   return fallback;
 }
 

@@ -1,0 +1,36 @@
+// Ids of the annotations events/domain.capnp (and /capnp/compat/json.capnp) put on payload fields,
+// for the code that reads them from the dynamic schema: the codec's validation
+// (payload_validation.cc) and the API's OpenAPI document (api/openapi.cc). Ids are part of a
+// schema's identity and never change, so they are constants here; the codec's tests prove each
+// is found. Plain constants; thread-safe.
+#pragma once
+
+#include <cstdint>
+
+namespace kakehashi::annotation_id {
+
+inline constexpr std::uint64_t json_name = 0xfa5b1fd61c2e7c3dull;
+inline constexpr std::uint64_t required = 0x9c47a079040dda74ull;
+inline constexpr std::uint64_t format = 0x94ed087f2f9450fbull;
+inline constexpr std::uint64_t min = 0x9c065ad49a4fdc8dull;
+inline constexpr std::uint64_t max = 0xa403e3cb7ff5becaull;
+inline constexpr std::uint64_t max_length = 0xaf1ad1165f44174full;
+inline constexpr std::uint64_t max_items = 0xc790909202783e8eull;
+inline constexpr std::uint64_t not_blank = 0xdbf99820fd20bb00ull;
+inline constexpr std::uint64_t multiline = 0x9cf6f87c7a05d0e6ull;
+
+}  // namespace kakehashi::annotation_id
+
+namespace kakehashi {
+
+// Ordinals of domain.capnp's TextFormat (the value of a $format annotation).
+enum class text_format : std::uint16_t {
+  date = 0,
+  uuid = 1,
+  lg_code = 2,
+  email = 3,
+  phone = 4,
+  role_category = 5
+};
+
+}  // namespace kakehashi
