@@ -385,12 +385,8 @@ result<envelope> decode_envelope(const request_view& req, json::object& body) {
   return e;
 }
 
-// A municipality token acts for its own municipality only: were it to name another, the log
-// would record its command as entered on that one's behalf. Other roles name whom they like.
 status check_on_behalf_of(const principal& who, const std::string& on_behalf_of) {
-  if (who.role != access_role::municipality || on_behalf_of.empty() ||
-      on_behalf_of == "municipality:" + who.lg_code)
-    return {};
+  if (can_act_on_behalf_of(who, on_behalf_of)) return {};
   return make_error(errc::forbidden, "on_behalf_of_not_allowed",
                     "a municipality token acts only for its own municipality: X-On-Behalf-Of is "
                     "absent or municipality:" +

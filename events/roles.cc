@@ -59,6 +59,14 @@ bool can_write(const principal& who, std::string_view lg_code) {
   return false;
 }
 
+bool can_act_on_behalf_of(const principal& who, std::string_view on_behalf_of) {
+  if (who.role != access_role::municipality || on_behalf_of.empty()) return true;
+  constexpr std::string_view prefix = "municipality:";
+  return on_behalf_of.size() == prefix.size() + who.lg_code.size() &&
+         on_behalf_of.substr(0, prefix.size()) == prefix &&
+         on_behalf_of.substr(prefix.size()) == who.lg_code;
+}
+
 bool can_read_personal_data(const principal& who) {
   return who.role == access_role::admin || who.role == access_role::coordinator ||
          who.role == access_role::auditor;

@@ -51,6 +51,10 @@ struct principal {
 // May append commands concerning `lg_code` ("" when the command concerns no single
 // municipality, e.g. registering a talent). A municipality only for its own code.
 bool can_write(const principal& who, std::string_view lg_code);
+// May enter a command on behalf of `on_behalf_of` (X-On-Behalf-Of; "" for nobody). A
+// municipality only for itself ("municipality:<its lg_code>"): naming another would record its
+// command as entered on that one's behalf. Everyone else for whom they like.
+bool can_act_on_behalf_of(const principal& who, std::string_view on_behalf_of);
 // May read talents' personal data in full (admin, coordinator, auditor). A municipality sees
 // only what a proposal shares with it; a dashboard never sees any.
 bool can_read_personal_data(const principal& who);

@@ -64,6 +64,17 @@ TEST_CASE("roles: who may write") {
   CHECK_FALSE(can_write(as(access_role::dashboard), chiyoda));
 }
 
+TEST_CASE("roles: a municipality enters commands on behalf of itself only") {
+  const auto office = as(access_role::municipality, std::string(chiyoda));
+  CHECK(can_act_on_behalf_of(office, ""));
+  CHECK(can_act_on_behalf_of(office, "municipality:" + std::string(chiyoda)));
+  CHECK_FALSE(can_act_on_behalf_of(office, "municipality:" + std::string(shinjuku)));
+  CHECK_FALSE(can_act_on_behalf_of(office, "officer:1"));
+  CHECK_FALSE(can_act_on_behalf_of(office, std::string(chiyoda)));
+  CHECK(
+      can_act_on_behalf_of(as(access_role::coordinator), "municipality:" + std::string(shinjuku)));
+}
+
 TEST_CASE("roles: personal data, read-only roles, municipality scope, admin-only actions") {
   CHECK(can_read_personal_data(as(access_role::admin)));
   CHECK(can_read_personal_data(as(access_role::coordinator)));
