@@ -24,9 +24,12 @@ annotation notBlank @0xdbf99820fd20bb00 (field) :Void;
 # A Text that, when present, must hold more than whitespace (U+3000 included) and zero-width
 # characters: for an optional field whose value replaces a required one.
 annotation multiline @0x9cf6f87c7a05d0e6 (field) :Void;
-# Free text that may hold line breaks (LF, CR) and tabs. No Text holds any other control
-# character (C0, DEL, C1) or a bidirectional embedding, override or isolate (U+202A-U+202E,
-# U+2066-U+2069), which would make it display in another order than it is stored.
+# Free text that may hold line breaks (LF, CR, U+2028, U+2029) and tabs. No Text holds any other
+# control character (C0, DEL, C1), a bidirectional embedding, override or isolate (U+202A-U+202E,
+# U+2066-U+2069), which would make it display in another order than it is stored, a
+# noncharacter (U+FDD0-U+FDEF, U+xFFFE, U+xFFFF), an interlinear annotation character
+# (U+FFF9-U+FFFB) or U+FEFF. The marks LRM, RLM and ALM (U+200E, U+200F, U+061C) are allowed.
+# The rule is disallowed_char in events/text_formats.h.
 annotation format @0x94ed087f2f9450fb (field) :TextFormat;
 # Shape of a Text field, or of each element of a List(Text).
 annotation min @0x9c065ad49a4fdc8d (field) :Int64;

@@ -1,7 +1,6 @@
 #include "events/payload_validation.h"
 
 #include <cmath>
-#include <cstdio>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -114,12 +113,8 @@ status check_text(std::string_view text, const constraints& c, const std::string
   if (c.max_length && code_points(text) > *c.max_length)
     return fail("invalid_value", path,
                 "must be at most " + std::to_string(*c.max_length) + " characters");
-  if (auto bad = disallowed_char(text, c.multiline)) {
-    char code[16];
-    std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(*bad));
-    return fail("invalid_value", path,
-                std::string("must not contain the control character ") + code);
-  }
+  if (auto bad = disallowed_char(text, c.multiline))
+    return fail("invalid_value", path, "must not contain " + bad->describe());
   if (c.not_blank && is_blank(text))
     return fail("invalid_value", path, "must not be empty or only whitespace");
   if (!c.format) return {};

@@ -38,14 +38,28 @@ bool is_control(char32_t c) {
   return c < 0x20 || (c >= 0x7f && c <= 0x9f);
 }
 
+bool is_line_break(char32_t c) {
+  return c == '\n' || c == '\r' || c == 0x2028 || c == 0x2029;
+}
+
 bool is_bidi_control(char32_t c) {
   return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+// U+FDD0-U+FDEF and the last two code points of every plane: reserved for a process's internal
+// use, never for interchange.
+bool is_noncharacter(char32_t c) {
+  return (c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) == 0xfffe;
+}
+
+bool is_interlinear_annotation(char32_t c) {
+  return c >= 0xfff9 && c <= 0xfffb;
 }
 
 bool is_space_or_zero_width(char32_t c) {
   return (c >= 0x09 && c <= 0x0d) || c == 0x20 || c == 0x85 || c == 0xa0 || c == 0x1680 ||
          (c >= 0x2000 && c <= 0x200d) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f ||
-         c == 0x2060 || c == 0x3000 || c == 0xfeff;
+         c == 0x2060 || c == 0x3000;
 }
 
 }  // namespace
@@ -94,11 +108,29 @@ std::size_t code_points(std::string_view text) {
   return count;
 }
 
-std::optional<char32_t> disallowed_char(std::string_view text, bool multiline) {
+std::string disallowed_character::describe() const {
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "U+%04X", static_cast<unsigned>(code));
+  return "the " + std::string(kind) + " " + hex;
+}
+
+std::optional<disallowed_character> disallowed_char(std::string_view text, bool multiline) {
   for (std::size_t i = 0; i < text.size();) {
     char32_t c = next_code_point(text, i);
-    bool line_break_or_tab = c == '\n' || c == '\r' || c == '\t';
-    if ((is_control(c) && !(multiline && line_break_or_tab)) || is_bidi_control(c)) return c;
+    // Left allowed: U+200E, U+200F and U+061C (LRM, RLM, ALM). Each acts like one invisible
+    // letter of its direction: it can move the neutral characters and digit groups beside it,
+    // as any visible Arabic or Hebrew letter does, but never reverses letters the way an
+    // override does ("invoice\u202Efdp.exe"). A name in Arabic or Hebrew script mixed with
+    // digits or Latin letters may need one to show in the order it is read.
+    if (is_line_break(c) && !multiline) return disallowed_character{c, "line break"};
+    if (c == '\t' && !multiline) return disallowed_character{c, "tab"};
+    if (is_control(c) && !is_line_break(c) && c != '\t')
+      return disallowed_character{c, "control character"};
+    if (is_bidi_control(c)) return disallowed_character{c, "bidirectional formatting character"};
+    if (is_noncharacter(c)) return disallowed_character{c, "noncharacter"};
+    if (is_interlinear_annotation(c))
+      return disallowed_character{c, "interlinear annotation character"};
+    if (c == 0xfeff) return disallowed_character{c, "byte order mark"};
   }
   return std::nullopt;
 }

@@ -15,13 +15,26 @@ bool is_valid_utf8(std::string_view text);
 // The number of characters (code points) in valid UTF-8 `text`: what a user counts, whatever the
 // script ("山田" is 2, not 6 bytes).
 std::size_t code_points(std::string_view text);
-// The first character of valid UTF-8 `text` that has no place in payload text, if any: a C0
-// control, DEL or a C1 control (except LF, CR and tab when `multiline`), or a bidirectional
-// embedding, override or isolate (U+202A-U+202E, U+2066-U+2069), which makes text display in
-// another order than it is stored ("invoice\u202Efdp.exe").
-std::optional<char32_t> disallowed_char(std::string_view text, bool multiline);
+// A character that has no place in stored text, and what kind of character it is.
+struct disallowed_character {
+  char32_t code;
+  std::string_view kind;  // "control character", "line break", "noncharacter", ...
+  // "the line break U+2028", for a message that names the field.
+  std::string describe() const;
+};
+// The first character of valid UTF-8 `text` that has no place in stored text, if any: the one
+// rule for every Text of a payload and every other text the engine stores (token names).
+// - A C0 control, DEL or a C1 control. LF, CR, tab and the line and paragraph separators
+//   (U+2028, U+2029) only when `multiline`: one line break in a name breaks every list and
+//   export that shows it on one line.
+// - A bidirectional embedding, override or isolate (U+202A-U+202E, U+2066-U+2069), which makes
+//   text display in another order than it is stored ("invoice\u202Efdp.exe").
+// - A noncharacter (U+FDD0-U+FDEF, U+xFFFE, U+xFFFF), an interlinear annotation character
+//   (U+FFF9-U+FFFB) or U+FEFF (byte order mark, zero-width no-break space): process-internal
+//   or invisible markers that no user types into a name or a note.
+std::optional<disallowed_character> disallowed_char(std::string_view text, bool multiline);
 // Whether valid UTF-8 `text` is empty once trimmed: nothing but whitespace (Unicode White_Space,
-// U+3000 included) and zero-width characters (U+200B-U+200D, U+2060, U+FEFF).
+// U+3000 included) and zero-width characters (U+200B-U+200D, U+2060).
 bool is_blank(std::string_view text);
 // YYYY-MM-DD naming a real day of the (proleptic) Gregorian calendar.
 bool is_valid_date(std::string_view text);
