@@ -60,8 +60,7 @@ struct token_record {
 };
 
 // What to issue. Validated by issue(): validate_role_binding and, for a municipality, one of the
-// 62 shipped codes; a name of at most max_token_name_bytes of UTF-8 without control or
-// bidirectional formatting characters (it may be empty).
+// 62 shipped codes; a name that validate_token_name accepts (it may be empty).
 struct token_grant {
   access_role role = access_role::dashboard;
   std::string lg_code;
@@ -104,6 +103,8 @@ class token_table {
 // The digest of a presented bearer token, or nullopt when it does not have a token's shape.
 std::optional<token_digest> digest_of_bearer(std::string_view bearer);
 
+// A name a token may be issued under: at most max_token_name_bytes of UTF-8 holding no character
+// that disallowed_char refuses in a single-line payload field (invalid_name, naming "name").
 status validate_token_name(std::string_view name);
 
 class token_store {

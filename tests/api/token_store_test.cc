@@ -194,6 +194,17 @@ TEST_CASE("token store: grants are validated before anything is written") {
                        "fdp.exe"),
                  "invalid_name",
                  "name");  // U+202E, right-to-left override
+  // The rule of single-line payload text (disallowed_char), message included.
+  for (const char* name : {"ops\xe2\x80\xa8team",  // U+2028, line separator
+                           "ops\xef\xbf\xbe",      // U+FFFE, a noncharacter
+                           "\xef\xbb\xbfops",      // U+FEFF, byte order mark
+                           "ops\xef\xbf\xb9"}) {   // U+FFF9, interlinear annotation anchor
+    CAPTURE(name);
+    check_rejected(grant(access_role::admin, "", name), "invalid_name", "name");
+  }
+  auto separated = store.issue(grant(access_role::admin, "", "ops\xe2\x80\xa9team"));
+  REQUIRE_FALSE(separated.ok());
+  CHECK(separated.err().message == "name must not contain the line break U+2029");
   check_rejected(grant(access_role::admin, "", std::string(api::max_token_name_bytes + 1, 'n')),
                  "name_too_long", "name");
   CHECK(::access(store.path().c_str(), F_OK) != 0);  // no file was even created
@@ -201,6 +212,23 @@ TEST_CASE("token store: grants are validated before anything is written") {
   CHECK(
       store.issue(grant(access_role::admin, "", std::string(api::max_token_name_bytes, 'n'))).ok());
   CHECK(store.issue(grant(access_role::admin, "", "")).ok());
+  CHECK(store.issue(grant(access_role::admin, "", "\xd7\xa9\xd7\xa8\xd7\x94\xe2\x80\x8f 2"))
+            .ok());  // שרה, RLM: allowed like in payloads
+}
+
+TEST_CASE("token store: a name issued before the character rule refused it still loads") {
+  temp_dir dir;
+  token_store store(dir.path());
+  REQUIRE(store.issue(grant(access_role::admin, "", "old")).ok());
+  std::string content = read_file(store.path());
+  // Earlier versions refused only C0 controls and DEL: rewrite the name as one of them could.
+  content.replace(content.find("\told\n"), 5,
+                  "\tC1 \xc2\x85, U+202E \xe2\x80\xae, U+2028 \xe2\x80\xa8, U+FEFF \xef\xbb\xbf\n");
+  write_raw(store.path(), content);
+  auto table = store.load();
+  REQUIRE(table.ok());
+  CHECK(table->records().size() == 1);
+  CHECK(store.issue(grant(access_role::coordinator)).ok());  // and the file is still appended to
 }
 
 TEST_CASE("token store: a line that does not validate makes the file unreadable, naming the line") {
