@@ -346,6 +346,57 @@ TEST_CASE("http: every class of bad request answers its status and JSON error, a
   CHECK(server.store().head_position() == head);
 }
 
+TEST_CASE("http: a character no text may hold answers 400 naming the field, appending nothing") {
+  running_server server({}, full());
+  caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
+  caller admin{server.port(), server.issue_token(access_role::admin)};
+  auto need = str(coordinator.created("/v1/needs", need_body(chiyoda)), "need_id");
+  const auto head = server.store().head_position();
+  const auto tokens = admin.read("/v1/tokens").at("tokens").as_array().size();
+
+  struct bad {
+    std::string what;
+    std::string target;
+    std::string body;
+    std::string code;
+    std::string field;
+    std::string character;
+  };
+  const std::vector<bad> cases = {
+      {"a line separator in a name", "/v1/talents", registration("山田\u2028花子"), "invalid_value",
+       "display_name", "U+2028"},
+      {"a raw paragraph separator in a department", "/v1/needs",
+       "{\"lg_code\":\"131016\",\"origin\":\"municipality_request\",\"problem\":\"p\","
+       "\"department\":\"DX\xe2\x80\xa9課\"}",
+       "invalid_value", "department", "U+2029"},
+      {"a noncharacter in multi-line notes", "/v1/needs/" + need + "/hearings",
+       R"({"held_on":"2025-05-01","attendees":["佐藤"],"notes":"a\ufdd0b"})", "invalid_value",
+       "notes", "U+FDD0"},
+      {"a byte order mark in a list element", "/v1/needs/" + need + "/hearings",
+       R"({"held_on":"2025-05-01","attendees":["佐藤","\ufeff鈴木"]})", "invalid_value",
+       "attendees[1]", "U+FEFF"},
+      {"a token name with a line separator", "/v1/tokens",
+       R"({"role":"dashboard","name":"ops\u2028team"})", "invalid_name", "name", "U+2028"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.what);
+    auto res = (c.target == "/v1/tokens" ? admin : coordinator).post(c.target, c.body);
+    CHECK(res.result_int() == 400);
+    CHECK(error_code_of(res) == c.code);
+    CHECK(error_field_of(res) == c.field);
+    auto message = std::string(json_of(res).at("error").at("message").as_string());
+    CHECK(message.find(c.field + " must not contain the ") == 0);
+    CHECK(message.find(c.character) != std::string::npos);
+  }
+  CHECK(server.store().head_position() == head);
+  CHECK(admin.read("/v1/tokens").at("tokens").as_array().size() == tokens);
+
+  // Multi-line text takes a line separator like a line feed.
+  coordinator.ok("/v1/needs/" + need + "/hearings",
+                 R"({"held_on":"2025-05-01","attendees":["佐藤"],"notes":"一行目\u2028二行目"})");
+  CHECK(server.store().head_position() == head + 1);
+}
+
 TEST_CASE("http: read-only roles and other municipalities may not command") {
   running_server server({}, full());
   caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
