@@ -41,6 +41,30 @@ error wrong_stage(const candidacy_state& state, const std::string& type, const c
                                        stage_name(state.stage));
 }
 
+// The need a command names or the candidacy has, while candidates may still join it.
+std::optional<error> need_unavailable(const need_state* need) {
+  if (!need || need->events == 0) return missing("need_not_found", "no such need");
+  if (!need->open()) return rejected("need_closed", "the need is closed");
+  return std::nullopt;
+}
+
+// Invariant 3, when a candidacy joins a need.
+error duplicate_open_candidacy() {
+  return rejected("duplicate_open_candidacy",
+                  "the talent already has an open candidacy for this need");
+}
+
+// The need's side of a candidacy joining it, appended atomically with the candidacy's event.
+decided_event attachment(std::string_view need_id, std::string_view candidacy_id,
+                         std::string_view talent_id) {
+  return {stream_name("need", need_id), "CandidateAttached",
+          build_payload<s::CandidateAttached>([&](auto b) {
+            b.setCandidacyId(std::string(candidacy_id));
+            b.setTalentId(std::string(talent_id));
+          }),
+          "", ""};
+}
+
 }  // namespace
 
 bool candidacy_state::open() const {
@@ -75,6 +99,9 @@ void evolve(candidacy_state& state, const event_view& event) {
     state.direction = static_cast<std::uint16_t>(p.getDirection());
     state.source = str(p.getSource());
     enter(candidacy_stage::identified);
+  } else if (type == "CandidacyAttachedToNeed") {
+    // The idea now belongs to the need; its stage is unchanged.
+    state.need_id = str(reader.root<s::CandidacyAttachedToNeed>().getNeedId());
   } else if (type == "TalentContacted") {
     enter(candidacy_stage::contacted);
   } else if (type == "InterestConfirmed") {
@@ -116,27 +143,19 @@ decision decide_candidacy(const command& cmd, const candidacy_state& state,
                             "a talent-driven idea names the municipality it is for", "lg_code");
         return accept();
       }
+      if (auto e = need_unavailable(context.need)) return *e;
       const need_state* need = context.need;
-      if (!need || need->events == 0) return missing("need_not_found", "no such need");
-      if (!need->open()) return rejected("need_closed", "the need is closed");
       if (p.hasLgCode() && text_view(p.getLgCode()) != need->lg_code)
         return make_error(errc::invalid_argument, "invalid_value",
                           "lg_code differs from the need's", "lg_code");
-      if (context.other_open_for_talent_and_need > 0)
-        return rejected("duplicate_open_candidacy",
-                        "the talent already has an open candidacy for this need");
+      if (context.other_open_for_talent_and_need > 0) return duplicate_open_candidacy();
       // The candidacy carries its municipality, so isolation never has to look the need up.
       capnp::MallocMessageBuilder message;
       message.setRoot(p);
       message.getRoot<s::CandidateIdentified>().setLgCode(need->lg_code);
       auto out = accept();
       out.front().payload = message_bytes(message);
-      out.push_back({stream_name("need", text_view(p.getNeedId())), "CandidateAttached",
-                     build_payload<s::CandidateAttached>([&](auto b) {
-                       b.setCandidacyId(std::string(candidacy_id));
-                       b.setTalentId(p.getTalentId());
-                     }),
-                     "", ""});
+      out.push_back(attachment(text_view(p.getNeedId()), candidacy_id, text_view(p.getTalentId())));
       return out;
     }
     if (state.events == 0)
@@ -165,13 +184,44 @@ decision decide_candidacy(const command& cmd, const candidacy_state& state,
         return rejected(
             "need_required",
             "a talent-driven idea is proposed once the municipality opens a need for it");
-      if (!context.need || context.need->events == 0)
-        return missing("need_not_found", "no such need");
-      if (!context.need->open()) return rejected("need_closed", "the need is closed");
+      if (auto e = need_unavailable(context.need)) return *e;
       if (!context.need->requirements)
         return rejected("requirements_not_defined",
                         "the need's requirements must be defined before a proposal");
       return accept();
+    }
+    if (type == "CandidacyAttachedToNeed") {
+      // DOMAIN.md: a talent-driven idea has no need at first; once the municipality takes it up
+      // a need opens for it and the idea is attached. A need-driven candidacy names its need when
+      // identified, and a candidacy that has a need keeps it.
+      if (state.direction != static_cast<std::uint16_t>(s::Direction::TALENT_DRIVEN))
+        return rejected("not_talent_driven",
+                        "only a talent-driven idea is attached to a need; a need-driven "
+                        "candidacy names its need when identified");
+      if (!state.need_id.empty())
+        return rejected("already_attached",
+                        "the idea is already attached to need " + state.need_id);
+      // Attached before its proposal, which needs the need: an idea the talent declined, or one
+      // archived, is not taken up (a new identification is).
+      if (state.stage != candidacy_stage::identified && state.stage != candidacy_stage::contacted &&
+          state.stage != candidacy_stage::interested)
+        return wrong_stage(state, type, "identified, contacted or interested");
+      if (auto e = need_unavailable(context.need)) return *e;
+      // Only a need opened for an idea (origin talent_driven) takes one: a municipality's own
+      // request gets its candidates by identification, need-driven. So a need's origin and the
+      // funnel's split by direction keep telling the same story of where the match came from.
+      if (context.need->origin != static_cast<std::uint16_t>(s::Origin::TALENT_DRIVEN))
+        return rejected("need_not_talent_driven",
+                        "an idea is attached only to a need opened for it (origin talent_driven)");
+      if (context.need->lg_code != state.lg_code)
+        return rejected("municipality_mismatch",
+                        "the need is for another municipality than the idea");
+      if (auto e = talent_unavailable(context.talent)) return *e;
+      if (context.other_open_for_talent_and_need > 0) return duplicate_open_candidacy();
+      auto out = accept();
+      out.push_back(attachment(text_view(reader.root<s::CandidacyAttachedToNeed>().getNeedId()),
+                               candidacy_id, state.talent_id));
+      return out;
     }
     if (type == "MunicipalDecisionRecorded") {
       if (state.stage != candidacy_stage::proposed) return wrong_stage(state, type, "proposed");

@@ -279,8 +279,9 @@ struct NeedReopened {
   reason @0 :Text $maxLength(.textChars) $multiline;
 }
 
-# Appended with CandidateIdentified: the need knows its candidacies, so "at most one open
-# candidacy per (talent, need)" is checked under the need stream's expected version.
+# Appended with CandidateIdentified, or CandidacyAttachedToNeed for an idea taken up: the need
+# knows its candidacies, so "at most one open candidacy per (talent, need)" is checked under the
+# need stream's expected version.
 struct CandidateAttached {
   candidacyId @0 :Text $Json.name("candidacy_id") $required $format(uuid);
   talentId @1 :Text $Json.name("talent_id") $required $format(uuid);
@@ -325,6 +326,13 @@ struct MunicipalDecisionRecordedPersonal {
 
 struct CandidacyArchived {
   reason @0 :Text $required $maxLength(.textChars) $multiline;
+}
+
+# A talent-driven idea taken up: the municipality opened a need for it and the idea now belongs
+# to that need. Appended with the need's CandidateAttached under the need stream's expected
+# version, so "at most one open candidacy per (talent, need)" holds as at identification.
+struct CandidacyAttachedToNeed {
+  needId @0 :Text $Json.name("need_id") $required $format(uuid);
 }
 
 # Appended with AppointmentArranged: the accepted candidacy became this appointment.

@@ -210,14 +210,15 @@ void evolve(candidacy_state& state, const event_view& event);
 
 struct candidacy_context {
   const talent_state* talent = nullptr;  // the candidacy's talent (for identify: the payload's)
-  const need_state* need = nullptr;      // its need, when it has one
+  const need_state* need = nullptr;      // its need, when it has one (to attach: the payload's)
   // Open candidacies of the same talent on the same need, other than this one (invariant 3).
   std::size_t other_open_for_talent_and_need = 0;
 };
 // Errors: candidacy_not_found, already_exists, talent_not_found, talent_not_active,
 // consent_missing, need_not_found, need_required, lg_code_required, need_closed,
 // duplicate_open_candidacy, requirements_not_defined, invalid_stage (with the stage in the
-// message), on_behalf_of_required, candidacy_closed, command_not_allowed.
+// message), on_behalf_of_required, candidacy_closed, command_not_allowed; for an attachment also
+// not_talent_driven, already_attached, need_not_talent_driven, municipality_mismatch.
 decision decide_candidacy(const command& cmd, const candidacy_state& state,
                           std::string_view candidacy_id, const candidacy_context& context);
 

@@ -62,6 +62,7 @@ std::vector<event_type_info> make_table() {
           "MunicipalDecisionRecorded", "candidacy"),
       entry<s::CandidacyArchived>("CandidacyArchived", "candidacy"),
       entry<s::CandidacyAppointed>("CandidacyAppointed", "candidacy"),
+      entry<s::CandidacyAttachedToNeed>("CandidacyAttachedToNeed", "candidacy"),
       // appointment-{id}
       entry<s::AppointmentArranged>("AppointmentArranged", "appointment"),
       entry<s::AppointmentStarted>("AppointmentStarted", "appointment"),

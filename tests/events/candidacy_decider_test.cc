@@ -385,5 +385,135 @@ TEST_CASE("candidacy_not_found, and events only other commands append") {
                  "command_not_allowed");
 }
 
+// ---- a talent-driven idea taken up: attached to the need opened for it ----
+
+const std::string IDEA = test::id(50), TN = test::id(51);
+
+command idea_command(const std::string& lg = test::toshima) {
+  return make_command("CandidateIdentified", R"({"talent_id":")" + T +
+                                                 R"(","direction":"talent_driven","lg_code":")" +
+                                                 lg + R"(","source":"coordinator_idea"})");
+}
+
+command attach_command(const std::string& need) {
+  return make_command("CandidacyAttachedToNeed", R"({"need_id":")" + need + R"("})");
+}
+
+// Decides the attachment the way the command service does: against the payload's need.
+decision attach(test::scenario& s, const std::string& need, std::size_t other_open = 0) {
+  return s.on_candidacy(IDEA, attach_command(need), {}, need, other_open);
+}
+
+void open_need(test::scenario& s, const std::string& need, const std::string& lg,
+               const char* origin) {
+  if (s.municipality(lg).events == 0) s.list_municipality(lg);
+  s.apply(s.on_need(need,
+                    make_command("NeedOpened", R"({"lg_code":")" + lg + R"(","origin":")" + origin +
+                                                   R"(","problem":"the idea, taken up"})"),
+                    lg));
+}
+
+// A registered talent, an idea of theirs for Toshima and a need opened there for it.
+test::scenario idea_and_need() {
+  test::scenario s;
+  s.register_talent(T);
+  s.apply(s.on_candidacy(IDEA, idea_command(), T));
+  open_need(s, TN, test::toshima, "talent_driven");
+  return s;
+}
+
+TEST_CASE("an idea taken up is attached to its need atomically, and then goes on like any") {
+  auto s = idea_and_need();
+  s.apply(s.on_candidacy(IDEA, make_command("TalentContacted", "{}")));
+  auto attached = attach(s, TN);
+  REQUIRE(attached.ok());
+  REQUIRE(attached->size() == 2);
+  CHECK(attached->at(0).stream == "candidacy-" + IDEA);
+  CHECK(attached->at(0).type == "CandidacyAttachedToNeed");
+  CHECK(test::public_json(attached->at(0)) == R"({"need_id":")" + TN + R"("})");
+  CHECK(attached->at(1).stream == "need-" + TN);
+  CHECK(attached->at(1).type == "CandidateAttached");
+  CHECK(test::public_json(attached->at(1)) ==
+        R"({"candidacy_id":")" + IDEA + R"(","talent_id":")" + T + R"("})");
+  s.apply(attached);
+  auto idea = s.candidacy(IDEA);
+  CHECK(idea.need_id == TN);
+  CHECK(idea.stage == candidacy_stage::contacted);  // attaching is no step of its own
+  CHECK(idea.lg_code == test::toshima);
+  CHECK(s.need(TN).candidacies.at(IDEA) == T);
+  CHECK_FALSE(is_voidable("CandidacyAttachedToNeed"));  // the need's attachment depends on it
+
+  // Invariant 2 now holds through the need: proposed once its requirements are defined.
+  s.apply(s.on_candidacy(IDEA, make_command("InterestConfirmed", "{}")));
+  CHECK_REJECTED(s.on_candidacy(IDEA, make_command("ProposalSubmitted", "{}")), errc::conflict,
+                 "requirements_not_defined");
+  s.record_hearing(TN, test::id(57));
+  s.define_requirements(TN);
+  s.apply(s.on_candidacy(IDEA, make_command("ProposalSubmitted", "{}")));
+  s.apply(s.on_candidacy(IDEA, decision_command(true, test::officer)));
+  const std::string A = test::id(52);
+  auto arranged = s.on_appointment(A, s.arrange_command(IDEA), IDEA);
+  REQUIRE(arranged.ok());
+  s.apply(arranged);
+  CHECK(s.appointment(A).need_id == TN);
+  CHECK(s.appointment(A).lg_code == test::toshima);
+  CHECK(s.need(TN).appointments.count(A) == 1);
+  CHECK(s.candidacy(IDEA).stage == candidacy_stage::appointed);
+}
+
+TEST_CASE("attaching refuses, with a code for each rule") {
+  auto s = idea_and_need();
+  SUBCASE("an unknown candidacy") {
+    CHECK_REJECTED(s.on_candidacy(test::id(59), attach_command(TN), {}, TN), errc::not_found,
+                   "candidacy_not_found");
+  }
+  SUBCASE("a need-driven candidacy") {
+    s.ready_need(N);
+    s.identify(C, T, N);
+    CHECK_REJECTED(s.on_candidacy(C, attach_command(TN), {}, TN), errc::conflict,
+                   "not_talent_driven");
+  }
+  SUBCASE("an idea attached already") {
+    s.apply(attach(s, TN));
+    CHECK_REJECTED(attach(s, TN), errc::conflict, "already_attached");
+    open_need(s, test::id(53), test::toshima, "talent_driven");
+    CHECK_REJECTED(attach(s, test::id(53)), errc::conflict, "already_attached");
+  }
+  SUBCASE("an idea the talent declined") {
+    s.apply(s.on_candidacy(IDEA, make_command("InterestDeclined", R"({"reason":"busy"})")));
+    CHECK_REJECTED(attach(s, TN), errc::conflict, "candidacy_closed");
+  }
+  SUBCASE("an archived idea") {
+    s.apply(s.on_candidacy(IDEA, make_command("CandidacyArchived", R"({"reason":"r"})")));
+    CHECK_REJECTED(attach(s, TN), errc::conflict, "candidacy_closed");
+  }
+  SUBCASE("an unknown need") {
+    CHECK_REJECTED(attach(s, test::id(54)), errc::not_found, "need_not_found");
+  }
+  SUBCASE("a closed need") {
+    s.apply(s.on_need(TN, make_command("NeedClosed", R"({"reason":"cancelled"})")));
+    CHECK_REJECTED(attach(s, TN), errc::conflict, "need_closed");
+  }
+  SUBCASE("a need the municipality requested itself") {
+    open_need(s, test::id(55), test::toshima, "municipality_request");
+    CHECK_REJECTED(attach(s, test::id(55)), errc::conflict, "need_not_talent_driven");
+  }
+  SUBCASE("a need of another municipality") {
+    open_need(s, test::id(56), test::tama, "talent_driven");
+    CHECK_REJECTED(attach(s, test::id(56)), errc::conflict, "municipality_mismatch");
+  }
+  SUBCASE("a paused talent") {
+    s.apply(s.on_talent(T, make_command("TalentPaused", "{}")));
+    CHECK_REJECTED(attach(s, TN), errc::conflict, "talent_not_active");
+  }
+  SUBCASE("a talent without consent") {
+    s.apply(s.on_talent(T, make_command("TalentConsentRevoked", "{}")));
+    CHECK_REJECTED(attach(s, TN), errc::conflict, "consent_missing");
+  }
+  SUBCASE("a talent with another open candidacy on the need (invariant 3)") {
+    CHECK_REJECTED(attach(s, TN, 1), errc::conflict, "duplicate_open_candidacy");
+  }
+}
+
 }  // namespace
 }  // namespace kakehashi

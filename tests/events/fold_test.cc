@@ -30,10 +30,11 @@ TEST_CASE("is_voidable: entries made in error, not the events others depend on")
     CAPTURE(type);
     CHECK(is_voidable(type));
   }
-  for (auto type : {"TalentRegistered", "TalentWithdrew", "TalentPersonalDataErased", "NeedOpened",
-                    "RequirementsDefined", "NeedClosed", "CandidateAttached", "OpeningFilled",
-                    "CandidateIdentified", "MunicipalDecisionRecorded", "CandidacyAppointed",
-                    "AppointmentArranged", "AppointmentEnded", "EventVoided", ""}) {
+  for (auto type :
+       {"TalentRegistered", "TalentWithdrew", "TalentPersonalDataErased", "NeedOpened",
+        "RequirementsDefined", "NeedClosed", "CandidateAttached", "OpeningFilled",
+        "CandidateIdentified", "MunicipalDecisionRecorded", "CandidacyAppointed",
+        "AppointmentArranged", "AppointmentEnded", "CandidacyAttachedToNeed", "EventVoided", ""}) {
     CAPTURE(type);
     CHECK_FALSE(is_voidable(type));
   }
