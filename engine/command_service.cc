@@ -287,6 +287,13 @@ decision service_impl::decide(const command& cmd, const std::string& category,
         talent_id = std::string(text_view(p.getTalentId()));
         need_id = std::string(text_view(p.getNeedId()));
       }
+      // An idea joining a need is decided against that need, as an identification for it is.
+      const bool joins_need =
+          cmd.type == "CandidateIdentified" || cmd.type == "CandidacyAttachedToNeed";
+      if (cmd.type == "CandidacyAttachedToNeed") {
+        payload_reader reader(cmd.payload);
+        need_id = std::string(text_view(reader.root<s::CandidacyAttachedToNeed>().getNeedId()));
+      }
       if (!talent_id.empty()) {
         auto t = load_talent(talent_id);
         if (!t) return t.take_err();
@@ -295,7 +302,7 @@ decision service_impl::decide(const command& cmd, const std::string& category,
       auto n = load_need(need_id);
       if (!n) return n.take_err();
       context.need = *n;
-      if (cmd.type == "CandidateIdentified" && context.need) {
+      if (joins_need && context.need) {
         for (const auto& [other_id, other_talent] : context.need->candidacies) {
           if (other_talent != talent_id || other_id == id) continue;
           auto other = candidacy(other_id);

@@ -278,6 +278,86 @@ TEST_CASE("invariant 3 under concurrency: racing identifications leave one open 
   CHECK(duplicates == 7);
 }
 
+TEST_CASE("an idea attached to its need is appended with the need's attachment, or not at all") {
+  domain_fixture f;
+  auto talent = f.talent();
+  auto idea = f.idea(talent);
+  auto need = f.idea_need();
+  auto requested = f.need(), elsewhere = f.idea_need(tama);
+  rejected_without_append(
+      f, [&] { return f.attach(idea, requested); }, "need_not_talent_driven");
+  rejected_without_append(
+      f, [&] { return f.attach(idea, elsewhere); }, "municipality_mismatch");
+  auto done = f.attach(idea, need);
+  REQUIRE(done.ok());
+  CHECK(done->stream == "candidacy-" + idea);
+  auto candidacy_events = read_stream_all(*f.store, "candidacy-" + idea);
+  auto need_events = read_stream_all(*f.store, "need-" + need);
+  CHECK(candidacy_events.back()->type == "CandidacyAttachedToNeed");
+  CHECK(need_events.back()->type == "CandidateAttached");
+  CHECK(need_events.back()->position == candidacy_events.back()->position + 1);  // one append
+  auto c = f.service->candidacy(idea);
+  REQUIRE(c.ok());
+  CHECK(c->need_id == need);
+  rejected_without_append(
+      f, [&] { return f.attach(idea, need); }, "already_attached");
+}
+
+TEST_CASE("invariant 3 under concurrency: of two ideas of one talent, one is attached to a need") {
+  domain_fixture f;
+  auto talent = f.talent();
+  auto first = f.idea(talent), second = f.idea(talent);
+  auto need = f.idea_need();
+
+  SUBCASE("the other attachment lands between decision and append: re-decided and refused") {
+    bool race = true;
+    command_service_options options;
+    options.before_append = [&] {
+      if (std::exchange(race, false)) REQUIRE(f.attach(second, need).ok());
+    };
+    f.service = command_service::create(*f.store, options);
+    auto before = f.store->head_position();
+    auto done = f.attach(first, need);
+    REQUIRE_FALSE(done.ok());
+    CHECK(done.err().code == "duplicate_open_candidacy");
+    CHECK(f.store->head_position() == before + 2);  // only the winner's two events
+  }
+  SUBCASE("with no re-deciding allowed the need's version refuses it") {
+    bool race = true;
+    command_service_options options;
+    options.max_conflict_retries = 1;
+    options.before_append = [&] {
+      if (std::exchange(race, false)) REQUIRE(f.attach(second, need).ok());
+    };
+    f.service = command_service::create(*f.store, options);
+    auto done = f.attach(first, need);
+    REQUIRE_FALSE(done.ok());
+    CHECK(done.err().code == "wrong_expected_version");
+  }
+  SUBCASE("racing threads") {
+    std::vector<std::string> ideas{first, second};
+    for (int i = 0; i < 6; ++i)
+      ideas.push_back(f.idea(talent));
+    std::atomic<int> made{0}, duplicates{0};
+    std::vector<std::thread> threads;
+    for (const auto& idea : ideas)
+      threads.emplace_back([&, idea] {
+        auto done = f.attach(idea, need);
+        if (done)
+          ++made;
+        else if (done.err().code == "duplicate_open_candidacy")
+          ++duplicates;
+      });
+    for (auto& t : threads)
+      t.join();
+    CHECK(made == 1);
+    CHECK(duplicates == 7);
+  }
+  auto n = f.service->need(need);
+  REQUIRE(n.ok());
+  CHECK(n->candidacies.size() == 1);
+}
+
 TEST_CASE("invariant 6: nothing is recorded on an ended appointment") {
   domain_fixture f;
   auto need = f.defined_need();

@@ -67,6 +67,16 @@ struct domain_fixture {
                 R"({"talent_id":")" + talent_id + R"(","need_id":")" + need_id +
                     R"(","direction":"need_driven","source":"scout"})");
   }
+  // A talent-driven idea for `lg`, and the need its municipality opened for it.
+  std::string idea(const std::string& talent_id, const std::string& lg = shibuya) {
+    return must("CandidateIdentified", "", idea_body(talent_id, lg));
+  }
+  std::string idea_need(const std::string& lg = shibuya) {
+    return must("NeedOpened", "", need_opening_body(lg, "talent_driven"));
+  }
+  result<command_outcome> attach(const std::string& candidacy_id, const std::string& need_id) {
+    return run("CandidacyAttachedToNeed", candidacy_id, R"({"need_id":")" + need_id + R"("})");
+  }
   // identified -> contacted -> interested -> proposed -> accepted
   std::string accepted_candidacy(const std::string& talent_id, const std::string& need_id) {
     auto c = identify(talent_id, need_id);

@@ -13,6 +13,10 @@ TEST_CASE("a withdrawal archives open candidacies and flags active appointments,
   auto need_a = f.defined_need(1);
   auto need_b = f.defined_need(1);
   auto open_candidacy = f.identify(talent, need_b);
+  // An idea taken up is archived like any candidacy of its need.
+  auto idea = f.idea(talent);
+  auto idea_need = f.idea_need();
+  REQUIRE(f.attach(idea, idea_need).ok());
   auto arranged = f.arrange(f.accepted_candidacy(talent, need_a));
   REQUIRE(arranged.ok());
   auto appointment = arranged->ids.front().second;
@@ -24,8 +28,12 @@ TEST_CASE("a withdrawal archives open candidacies and flags active appointments,
   {
     process_manager manager(*f.store, *f.service);
     REQUIRE(manager.poll().ok());
-    CHECK(manager.commands_sent() == 2);
+    CHECK(manager.commands_sent() == 3);
   }
+  auto i = f.service->candidacy(idea);
+  REQUIRE(i.ok());
+  CHECK(i->stage == candidacy_stage::archived);
+  CHECK(i->need_id == idea_need);
   auto c = f.service->candidacy(open_candidacy);
   REQUIRE(c.ok());
   CHECK(c->stage == candidacy_stage::archived);

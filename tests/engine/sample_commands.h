@@ -17,8 +17,15 @@ inline std::string talent_registration_body(const std::string& email) {
          R"("consent_version":"2024-04"})";
 }
 
-inline std::string need_opening_body(const std::string& lg_code) {
-  return R"({"lg_code":")" + lg_code + R"(","origin":"municipality_request","problem":"RPA"})";
+inline std::string need_opening_body(const std::string& lg_code,
+                                     const std::string& origin = "municipality_request") {
+  return R"({"lg_code":")" + lg_code + R"(","origin":")" + origin + R"(","problem":"RPA"})";
+}
+
+// A coordinator's talent-driven idea: the talent for a municipality that has no need yet.
+inline std::string idea_body(const std::string& talent_id, const std::string& lg_code) {
+  return R"({"talent_id":")" + talent_id + R"(","direction":"talent_driven","lg_code":")" +
+         lg_code + R"(","source":"coordinator_idea"})";
 }
 
 }  // namespace kakehashi::test
