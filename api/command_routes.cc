@@ -14,7 +14,8 @@
 //   envelope is not encrypted). A municipality token may name only its own municipality there.
 // - Read-only roles (auditor, dashboard) get 403 on every command; a municipality may act only
 //   on its own municipality, needs, candidacies (once proposed to it) and appointments, never on
-//   talents, and never identifies candidates. A need, candidacy or appointment it may not see
+//   talents, and never chooses candidates (identifies them or attaches an idea to a need): 403
+//   before anything is looked up. A need, candidacy or appointment it may not see
 //   answers 404 exactly as one that does not exist.
 // - 201 for creating routes, 200 otherwise, with {stream, version, position, event_id, ids...};
 //   `ETag: "<version>"` so the next command can send it back as If-Match.
@@ -283,10 +284,11 @@ status authorize(command_service& service, const principal& who, const plan& p) 
     return make_error(errc::forbidden, "forbidden", "this token may not act on talents");
   if (who.role != access_role::municipality) return {};  // admin, coordinator: anywhere
   // Choosing a talent for a need is the coordinator's work; a municipality decides on what is
-  // proposed to it. Refused before the talent is looked up: the answer must not describe it.
-  if (p.category == "candidacy" && p.creates)
+  // proposed to it. Refused before the talent (or the idea to attach, which it may not see before
+  // a proposal) is looked up: the answer must not describe them, so it is the same for any id.
+  if (p.category == "candidacy" && (p.creates || p.steps.front().type == "CandidacyAttachedToNeed"))
     return make_error(errc::forbidden, "forbidden",
-                      "a municipality token may not identify candidates; it decides on proposals");
+                      "a municipality token may not choose candidates; it decides on proposals");
   auto lg = visible_lg_code(service, p);
   if (!lg) return lg.take_err();
   if (can_write(who, *lg)) return {};
@@ -556,6 +558,7 @@ void add_command_routes(router& routes, context_ptr ctx) {
   command(post, "/v1/needs/{id}/void", on_path("need", "EventVoided"));
 
   command(post, "/v1/candidacies", creating("candidacy", "CandidateIdentified"));
+  command(post, "/v1/candidacies/{id}/attach", on_path("candidacy", "CandidacyAttachedToNeed"));
   command(post, "/v1/candidacies/{id}/contact", on_path("candidacy", "TalentContacted"));
   command(post, "/v1/candidacies/{id}/interest", on_path("candidacy", "InterestConfirmed"));
   command(post, "/v1/candidacies/{id}/decline", on_path("candidacy", "InterestDeclined"));

@@ -147,6 +147,16 @@ const std::vector<route_doc>& route_docs() {
        {},
        true},
       {"post",
+       "/v1/candidacies/{id}/attach",
+       kind::command,
+       "Attach a talent-driven idea to the need its municipality opened for it "
+       "(CandidacyAttachedToNeed, with the need's CandidateAttached in the same append). The idea "
+       "must be open and not yet proposed, the need open, of origin talent_driven and in the "
+       "idea's municipality; the talent active with consent and without another open candidacy "
+       "on the need. The coordinator's work: a municipality token gets 403 before the idea is "
+       "looked up.",
+       {"CandidacyAttachedToNeed"}},
+      {"post",
        "/v1/candidacies/{id}/contact",
        kind::command,
        "TalentContacted.",

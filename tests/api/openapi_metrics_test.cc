@@ -74,6 +74,11 @@ TEST_CASE("http: the OpenAPI document describes every route the router has") {
         "role-category");
   auto origin = json::serialize(schemas.at("NeedOpened").at("properties").at("origin"));
   CHECK(origin.find("municipality_request") != std::string::npos);
+  // Attaching an idea takes the need it joins, a UUID.
+  const auto& attach = schemas.at("CandidacyAttachedToNeed").as_object();
+  CHECK(json::serialize(attach.at("required")) == R"(["need_id"])");
+  CHECK(str(attach.at("properties").at("need_id").as_object(), "format") == "uuid");
+  CHECK(paths.at("/v1/candidacies/{id}/attach").as_object().contains("post"));
   auto post_talents = paths.at("/v1/talents").at("post").as_object();
   CHECK(post_talents.at("responses").as_object().contains("201"));
   CHECK(paths.at("/healthz").at("get").at("security").as_array().empty());

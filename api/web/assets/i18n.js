@@ -519,6 +519,7 @@ const event_names = {
   CandidateAttached: ['候補者を案件に紐付け', 'Candidate attached'],
   OpeningFilled: ['募集枠の充足', 'Opening filled'],
   CandidacyAppointed: ['候補者の任用', 'Candidacy appointed'],
+  CandidacyAttachedToNeed: ['発案を案件に紐付け', 'Idea attached to need'],
   AppointmentFlagged: ['任用に要確認の印', 'Appointment flagged'],
   PersonalDataRead: ['個人情報の閲覧記録', 'Personal data read'],
 };
