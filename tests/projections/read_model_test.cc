@@ -110,6 +110,8 @@ void small_history(domain_fixture& f) {
   void_it.who = domain_fixture::coordinator();
   REQUIRE(f.service->execute(void_it).ok());
   f.identify(f.talent("b@example.jp"), need);
+  // A talent-driven idea taken up: attached to the need opened for it.
+  REQUIRE(f.attach(f.idea(f.talent("c@example.jp")), f.idea_need()).ok());
 }
 
 }  // namespace
@@ -135,6 +137,35 @@ TEST_CASE("a candidate attached to a need moves its candidacy's last activity, n
   CHECK(model.last_activity.at("need-" + need) == occurred(defined));
   CHECK(model.last_activity.at("candidacy-" + candidacy) == occurred(f.store->head_position()));
   CHECK(occurred(f.store->head_position()) > occurred(defined));
+}
+
+TEST_CASE("an idea attached to its need is on that need's board, as any candidacy of it") {
+  domain_fixture f;
+  auto idea = f.idea(f.talent());
+  auto need = f.idea_need();
+  const position_t before = f.store->head_position();
+  REQUIRE(f.attach(idea, need).ok());
+  auto cards = [&](const read_model& m, bool proposed_only) {
+    auto board = views::pipeline(m, shibuya, "2025-12-01", {}, proposed_only);
+    std::vector<std::string> out;
+    for (const auto& [stage, needs] : board.at("columns").as_object())
+      for (const auto& card : needs.as_array())
+        if (card.at("need_id").as_string() == need)
+          for (const auto& c : card.at("candidacies").as_array())
+            out.push_back(std::string(c.at("candidacy_id").as_string()) + " " +
+                          std::string(c.at("direction").as_string()));
+    return out;
+  };
+  auto then = fresh_fold(*f.store, before);
+  CHECK(then.candidacies.at(idea).need_id.empty());
+  CHECK(cards(then, false).empty());
+  auto now = fresh_fold(*f.store, f.store->head_position());
+  CHECK(now.candidacies.at(idea).need_id == need);
+  CHECK(now.needs.at(need).candidacies.at(idea) == now.candidacies.at(idea).talent_id);
+  CHECK(cards(now, false) == std::vector<std::string>{idea + " talent_driven"});
+  CHECK(cards(now, true).empty());  // a municipality's board: not before the proposal
+  // The need's side of the attachment is no activity of the need, as at identification.
+  CHECK(now.last_activity.at("need-" + need) == then.last_activity.at("need-" + need));
 }
 
 TEST_CASE("a void is honoured by the live model as by a fresh fold") {
