@@ -209,6 +209,8 @@ class planner {
   void need(const std::string& lg, std::int64_t opened, int appointments, int final_stage);
   void appointment_life(const std::string& need_id, const std::string& candidacy_id,
                         const std::string& lg, std::int64_t at, bool tama_training);
+  // A coordinator's idea that the municipality takes up, accepted or not at the end.
+  void taken_up_idea(const std::string& lg, std::int64_t t0, bool accepted);
 
   dice dice_;
   std::int64_t until_;
@@ -548,6 +550,69 @@ void planner::appointment_life(const std::string& need_id, const std::string& ca
   (void)lg;
 }
 
+// DOMAIN.md: a talent-driven idea has no need at first; the municipality takes it up, a need
+// opens with origin talent_driven and the idea is attached to it, then goes the usual way.
+void planner::taken_up_idea(const std::string& lg, std::int64_t t0, bool accepted) {
+  const std::size_t training = 5;  // "職員向けのデジタル研修を企画したい": a trainer's offer
+  const std::string& role = problem_roles[training];
+  talent_plan* t = find_candidate(role, t0);
+  if (!t) return;
+  t->busy_until = t0 + 400 * day;
+  const std::string officer = "officer-" + lg;
+  std::string cand = dice_.id_at(t0);
+  add(t0, "CandidateIdentified", cand,
+      body()
+          .str("talent_id", t->id)
+          .str("direction", "talent_driven")
+          .str("source", "coordinator_idea")
+          .str("lg_code", lg)
+          .done());
+  add(t0 + 5 * day, "TalentContacted", cand, body().done());
+  std::string need_id = dice_.id_at(t0 + 30 * day);
+  add(t0 + 30 * day, "NeedOpened", need_id,
+      body()
+          .str("lg_code", lg)
+          .str("origin", "talent_driven")
+          .str("department", dice_.pick(departments))
+          .str("problem", problems[training])
+          .done());
+  add(t0 + 31 * day, "CandidacyAttachedToNeed", cand, body().str("need_id", need_id).done());
+  add(t0 + 35 * day, "InterestConfirmed", cand, body().done());
+  add(t0 + 40 * day, "HearingRecorded", need_id,
+      body()
+          .str("hearing_id", dice_.id_at(t0 + 40 * day))
+          .str("held_on", date_of(t0 + 40 * day))
+          .list("attendees", {dice_.pick(family_names) + "課長"})
+          .str("notes", "提案を受けて研修の対象と回数を確認。")
+          .str("findings", "全職員向けの研修を年度内に実施")
+          .done());
+  add(t0 + 50 * day, "RequirementsDefined", need_id,
+      body()
+          .str("role_category", role)
+          .str("tier", "hands_on")
+          .list("skills", {"training"})
+          .list("work_forms", {"spot", "remote"})
+          .num("hours_per_week", 4)
+          .num("duration_months", 6)
+          .num("openings", 1)
+          .done());
+  add(t0 + 52 * day, "SourcingModeChosen", need_id, body().str("mode", "scout").done());
+  add(t0 + 55 * day, "ProposalSubmitted", cand, body().done());
+  add(t0 + 70 * day, "MunicipalDecisionRecorded", cand,
+      body()
+          .boolean("accepted", accepted)
+          .str("reason", accepted ? "提案内容が課題に合致" : "今年度は予算が確保できない")
+          .str("decided_by", dice_.pick(family_names) + "課長")
+          .done(),
+      officer, "municipality");
+  if (!accepted) {
+    add(t0 + 75 * day, "NeedClosed", need_id, body().str("reason", "no_match").done());
+    return;
+  }
+  appointment_life(need_id, cand, lg, t0 + 80 * day, false);
+  add(t0 + 82 * day, "NeedClosed", need_id, body().str("reason", "filled").done());
+}
+
 std::vector<planned> planner::plan() {
   talents();
   const auto& munis = tokyo_municipalities();
@@ -610,6 +675,10 @@ std::vector<planned> planner::plan() {
             .done());
     break;
   }
+  // Ideas taken up: one declined by Koto before the headline date, and one Ome accepts whose
+  // appointment is arranged after it (2025-12-05), so the headline stays the seeds'.
+  taken_up_idea(code("Koto", "ward"), tokyo_day(2025, 2, 3) + 10 * hour, false);
+  taken_up_idea(code("Ome", "city"), tokyo_day(2025, 9, 16) + 10 * hour, true);
   std::stable_sort(plan_.begin(), plan_.end(), [](const planned& a, const planned& b) {
     return a.at != b.at ? a.at < b.at : a.seq < b.seq;
   });

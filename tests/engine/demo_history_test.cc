@@ -1,5 +1,6 @@
 // The demo history: seeded through the command service, deterministic, and with the seeds'
-// headline as of 2025-12-01: 888 registrants, 22 appointments in 18 municipalities.
+// headline as of 2025-12-01: 888 registrants, 22 appointments in 18 municipalities; talent-driven
+// ideas taken up on the way.
 #include "cli/demo_history.h"
 
 #include <set>
@@ -16,6 +17,8 @@ namespace {
 struct headline {
   std::size_t registrants = 0, appointments = 0;
   std::set<std::string> municipalities;
+  std::set<std::string> attached_ideas;  // candidacy streams of ideas taken up
+  std::size_t appointed_ideas = 0;       // appointments from those
 };
 
 headline count_as_of(const event_store& store, std::int64_t cutoff) {
@@ -23,11 +26,14 @@ headline count_as_of(const event_store& store, std::int64_t cutoff) {
   auto status = store.scan(1, [&](const recorded_event& e) {
     if (e.occurred_at > cutoff) return true;
     if (e.type == "TalentRegistered") ++h.registrants;
+    if (e.type == "CandidacyAttachedToNeed") h.attached_ideas.insert(e.stream);
     if (e.type == "AppointmentArranged") {
       ++h.appointments;
       payload_reader reader(e.payload);
-      h.municipalities.insert(
-          std::string(text_view(reader.root<schema::AppointmentArranged>().getLgCode())));
+      auto arranged = reader.root<schema::AppointmentArranged>();
+      h.municipalities.insert(std::string(text_view(arranged.getLgCode())));
+      h.appointed_ideas +=
+          h.attached_ideas.count("candidacy-" + std::string(text_view(arranged.getCandidacyId())));
     }
     return true;
   });
@@ -53,6 +59,10 @@ TEST_CASE("the demo history gives the seeds' headline as of 2025-12-01 and is de
   auto later = count_as_of(*first.store, until);
   CHECK(later.registrants > 888);
   CHECK(later.appointments > 22);
+  // Talent-driven ideas are taken up: attached to the needs opened for them, one appointed.
+  CHECK(h.attached_ideas.size() == 2);
+  CHECK(h.appointed_ideas == 0);  // arranged after the headline date
+  CHECK(later.appointed_ideas == 1);
   CHECK(first.store->verify().ok);
 
   // The same seed gives the same history: ids, streams and types, event by event.
