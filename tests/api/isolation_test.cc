@@ -245,6 +245,15 @@ world build_world(stream_server& server) {
     candidacy(talent[1], needs[0]);
     candidacy(talent[2], needs[1]);
     candidacy(talent[1], "");
+    // An idea the municipality took up, attached to the need opened for it and not proposed
+    // yet: hidden, and the need's CandidateAttached with it, as any candidacy before a proposal.
+    std::string taken_up = candidacy(talent[2], "");
+    std::string opened_for_it = need_body(lg);
+    opened_for_it.replace(opened_for_it.find("municipality_request"), 20, "talent_driven");
+    std::string idea_need = id(coordinator.created("/v1/needs", opened_for_it), "need_id");
+    w.add("need-" + idea_need, lg);
+    coordinator.ok("/v1/candidacies/" + taken_up + "/attach",
+                   R"({"need_id":")" + idea_need + R"("})");
   }
   return w;
 }
