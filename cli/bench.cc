@@ -50,7 +50,7 @@ constexpr const char* bench_usage =
     "       kakehashi bench raw-append --data DIR [--writers 64] [--events N] [--value-bytes V]\n"
     "                                  [--puts-per-batch 1] [--payload-bytes 300] [--json]\n"
     "       kakehashi bench replay     --data DIR [--events 1000000] [--no-raw] [--json]\n"
-    "       kakehashi bench rebuild    [--data DIR] [--events 200000] [--json]\n"
+    "       kakehashi bench rebuild    [--data DIR] [--events 200000] [--follow] [--json]\n"
     "       kakehashi bench fanout     [--subscribers 1000] [--rate 500] [--seconds 10] [--json]\n"
     "       kakehashi bench load       --url URL --token ADMIN [--server-pid PID] [--seconds 60]\n"
     "                                  [--subscribers 200] ... [--json]   (see scripts/load)\n"
@@ -641,8 +641,9 @@ int run_bench(int argc, char** argv, int first) {
     return 2;
   }
   std::string which = argv[first];
-  auto parsed = args::parse(argc, argv, first + 1,
-                            {"json", "threads", "compare-raw", "no-raw", "no-wal-spares"});
+  auto parsed =
+      args::parse(argc, argv, first + 1,
+                  {"json", "threads", "compare-raw", "no-raw", "no-wal-spares", "follow"});
   if (!parsed) {
     std::fprintf(stderr, "kakehashi bench: %s\n%s", parsed.err().message.c_str(), bench_usage);
     return 2;

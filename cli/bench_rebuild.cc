@@ -1,10 +1,14 @@
-// kakehashi bench rebuild [--data DIR] [--events N] [--json]
+// kakehashi bench rebuild [--data DIR] [--events N] [--follow] [--json]
 // Writes a generated log of about N domain events (placements: registration, case, hearing,
 // requirements, candidacy steps, appointment, check-ins, ending) straight into an empty store,
 // then rebuilds the read model from position 1 and reports the rate. The events skip the
 // deciders (they are consistent by construction) so that writing them does not dominate.
 // Timed: what `kakehashi rebuild` does, from dropping the stored snapshots to the new one
 // (every view is computed from this one model) written and synced.
+// With --follow, a runner with the default options follows the log live while it is generated,
+// as a server's does, and the report is what that cost instead: the snapshots it stored (count,
+// bytes, against the log's bytes) and the slowest append meanwhile (a snapshot's synced write
+// holds the appends behind it).
 #include <stdlib.h>
 #include <time.h>
 
@@ -12,6 +16,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -71,7 +76,8 @@ std::vector<generated> placement(std::size_t n) {
   return out;
 }
 
-status generate(event_store& store, std::size_t events) {
+// Appends about `events` events; the slowest append's time goes to `slowest_ms`.
+status generate(event_store& store, std::size_t events, double& slowest_ms) {
   std::size_t written = 0;
   for (std::size_t n = 0; written < events; ++n) {
     append_request request;
@@ -90,15 +96,89 @@ status generate(event_store& store, std::size_t events) {
         ++written;
       }
     }
+    auto started = std::chrono::steady_clock::now();
     if (auto done = store.append(std::move(request)); !done) return done.take_err();
+    slowest_ms = std::max(slowest_ms, std::chrono::duration<double, std::milli>(
+                                          std::chrono::steady_clock::now() - started)
+                                          .count());
   }
   return {};
+}
+
+// Generates the log while a runner follows it, then reports the snapshots it stored.
+int follow(event_store& store, std::size_t events) {
+  projection_runner runner(store);
+  if (auto started = runner.start(); !started) {
+    std::fprintf(stderr, "kakehashi bench rebuild: %s\n", started.err().message.c_str());
+    return 1;
+  }
+  std::thread follower([&] { runner.run(); });
+  double slowest_ms = 0;
+  auto made = generate(store, events, slowest_ms);
+  const bool caught_up = made && runner.wait_for(store.head_position(), std::chrono::minutes(10));
+  runner.stop();
+  follower.join();
+  if (!made || !caught_up) {
+    std::fprintf(stderr, "kakehashi bench rebuild: %s\n",
+                 made ? "the runner did not catch up" : made.err().message.c_str());
+    return 1;
+  }
+  std::uint64_t snapshots = 0, snapshot_bytes = 0, log_bytes = 0;
+  auto keys = store.projections().keys(read_model_snapshot_prefix, ~std::size_t{0});
+  if (!keys) return 1;
+  for (const auto& key : *keys) {
+    auto image = store.projections().get(key);
+    if (!image || !*image) return 1;
+    ++snapshots;
+    snapshot_bytes += (*image)->size();
+  }
+  auto scanned = store.scan(1, [&](const recorded_event& e) {
+    log_bytes += e.stored_bytes;
+    return true;
+  });
+  if (!scanned) return 1;
+  std::printf(
+      "{\"bench\":\"follow\",\"events\":%llu,\"snapshots\":%llu,\"snapshot_bytes\":%llu,"
+      "\"log_bytes\":%llu,\"slowest_append_ms\":%.1f}\n",
+      static_cast<unsigned long long>(store.head_position()),
+      static_cast<unsigned long long>(snapshots), static_cast<unsigned long long>(snapshot_bytes),
+      static_cast<unsigned long long>(log_bytes), slowest_ms);
+  return 0;
 }
 
 double process_cpu_seconds() {
   timespec now{};
   ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
   return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
+}
+
+// Generates the log unless the store has one, then times its rebuild.
+int time_rebuild(event_store& store, std::size_t events) {
+  double slowest_ms = 0;
+  if (store.head_position() == 0)
+    if (auto made = generate(store, events, slowest_ms); !made) {
+      std::fprintf(stderr, "kakehashi bench rebuild: generating: %s\n", made.err().message.c_str());
+      return 1;
+    }
+  projection_runner runner(store, runner_options{.snapshot_every = ~std::size_t{0} >> 1});
+  auto started = std::chrono::steady_clock::now();
+  const double cpu_started = process_cpu_seconds();
+  auto rebuilt = runner.rebuild();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  // On a shared machine the wall time depends on what else runs; the CPU time spent (every
+  // thread of the process, RocksDB's included) much less so.
+  const double cpu_seconds = process_cpu_seconds() - cpu_started;
+  if (!rebuilt) {
+    std::fprintf(stderr, "kakehashi bench rebuild: %s\n", rebuilt.err().message.c_str());
+    return 1;
+  }
+  auto n = runner.position();
+  std::printf(
+      "{\"bench\":\"rebuild\",\"events\":%llu,\"events_per_sec\":%.0f,\"seconds\":%.3f,"
+      "\"cpu_seconds\":%.3f}\n",
+      static_cast<unsigned long long>(n), static_cast<double>(n) / seconds, seconds, cpu_seconds);
+  return 0;
 }
 
 }  // namespace
@@ -125,31 +205,15 @@ int bench_rebuild(const args& a) {
       std::fprintf(stderr, "kakehashi bench rebuild: %s\n", store.err().message.c_str());
       return 1;
     }
-    if ((*store)->head_position() == 0)
-      if (auto made = generate(**store, *events); !made) {
-        std::fprintf(stderr, "kakehashi bench rebuild: generating: %s\n",
-                     made.err().message.c_str());
-        return 1;
+    if (a.has("follow")) {
+      if ((*store)->head_position() == 0) {
+        rc = follow(**store, *events);
+      } else {
+        std::fputs("kakehashi bench rebuild: --follow needs an empty store\n", stderr);
+        rc = 2;
       }
-    projection_runner runner(**store, runner_options{.snapshot_every = ~std::size_t{0} >> 1});
-    auto started = std::chrono::steady_clock::now();
-    const double cpu_started = process_cpu_seconds();
-    auto rebuilt = runner.rebuild();
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    // On a shared machine the wall time depends on what else runs; the CPU time spent (every
-    // thread of the process, RocksDB's included) much less so.
-    const double cpu_seconds = process_cpu_seconds() - cpu_started;
-    if (!rebuilt) {
-      std::fprintf(stderr, "kakehashi bench rebuild: %s\n", rebuilt.err().message.c_str());
-      rc = 1;
     } else {
-      auto n = runner.position();
-      std::printf(
-          "{\"bench\":\"rebuild\",\"events\":%llu,\"events_per_sec\":%.0f,\"seconds\":%.3f,"
-          "\"cpu_seconds\":%.3f}\n",
-          static_cast<unsigned long long>(n), static_cast<double>(n) / seconds, seconds,
-          cpu_seconds);
+      rc = time_rebuild(**store, *events);
     }
   }
   if (temporary) std::filesystem::remove_all(path);
