@@ -25,10 +25,12 @@ status projection_runner::start() {
                                            read_model_snapshot_key(~position_t{0}));
   if (!latest) return latest.take_err();
   read_model model;
+  std::size_t image_bytes = 0;
   if (*latest) {
     auto loaded = read_model::load((*latest)->second);
     if (loaded) {
       model = std::move(*loaded);
+      image_bytes = (*latest)->second.size();
     } else if (loaded.err().code == "snapshot_version") {
       // The code's fold changed: what was stored no longer means the same; rebuild.
       if (auto cleared = store_.projections().write({}, {std::string(read_model_snapshot_prefix)});
@@ -44,6 +46,8 @@ status projection_runner::start() {
     last_snapshot_ = model_.position;
     applied_ = model_.position;
   }
+  logged_since_snapshot_ = 0;
+  last_image_bytes_ = image_bytes;
   feed_.reset();  // opened from the model's position when first needed
   return {};
 }
@@ -62,16 +66,23 @@ status projection_runner::apply_batch(std::chrono::milliseconds wait) {
   auto read = store_reader(store_);
   {
     std::unique_lock lock(model_mutex_);
-    for (const auto& e : batch->events)
+    for (const auto& e : batch->events) {
       if (auto applied = model_.apply(*e, read); !applied) return applied;
+      logged_since_snapshot_ += e->stored_bytes;
+    }
   }
   {
     std::lock_guard lock(wait_mutex_);
     applied_ = batch->events.back()->position;
   }
   advanced_.notify_all();
-  if (applied_ - last_snapshot_ >= options_.snapshot_every) return save_snapshot();
+  if (snapshot_due(options_.snapshot_every)) return save_snapshot();
   return {};
+}
+
+bool projection_runner::snapshot_due(std::size_t min_events) const {
+  const auto since = applied_ - last_snapshot_;
+  return since > 0 && since >= min_events && logged_since_snapshot_ >= last_image_bytes_;
 }
 
 status projection_runner::save_snapshot() {
@@ -85,10 +96,13 @@ status projection_runner::save_snapshot() {
     at = model_.position;
   }
   if (at == 0 || at == last_snapshot_) return {};
+  const auto image_bytes = image.size();
   std::vector<projection_store::entry> puts;  // not an initializer list: that would copy the image
   puts.emplace_back(read_model_snapshot_key(at), std::move(image));
   if (auto written = store_.projections().write(puts); !written) return written;
   last_snapshot_ = at;
+  logged_since_snapshot_ = 0;
+  last_image_bytes_ = image_bytes;
   return {};
 }
 
@@ -117,6 +131,7 @@ status projection_runner::scan_to_head() {
         failed = model_.apply(e, read);
         if (!failed) break;
         last = e.position;
+        logged_since_snapshot_ += e.stored_bytes;
         ++unannounced;
       }
     }
@@ -145,8 +160,7 @@ void projection_runner::run() {
   while (!stopping_) {
     if (auto s = apply_batch(std::chrono::milliseconds(200)); !s)
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    else if (applied_ == store_.head_position() && applied_ - last_snapshot_ > 0 &&
-             applied_ - last_snapshot_ >= options_.snapshot_every / 10)
+    else if (applied_ == store_.head_position() && snapshot_due(options_.snapshot_every / 10))
       (void)save_snapshot();  // quiet moment: keep the restart short
   }
 }
@@ -173,6 +187,8 @@ status projection_runner::rebuild() {
   }
   applied_ = 0;
   last_snapshot_ = 0;
+  logged_since_snapshot_ = 0;
+  last_image_bytes_ = 0;
   feed_.reset();
   return catch_up();
 }

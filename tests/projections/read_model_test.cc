@@ -562,6 +562,50 @@ TEST_CASE("a malformed snapshot is refused, never crashes") {
   CHECK(read_model::load(image).ok());
 }
 
+TEST_CASE("a following runner spaces its snapshots so they store no more bytes than the log") {
+  domain_fixture f;
+  runner_options options;
+  options.snapshot_every = 1;  // the event count alone would snapshot after every batch
+  projection_runner runner(*f.store, options);
+  REQUIRE(runner.start().ok());
+  std::thread follower([&] { runner.run(); });
+  // One event per batch of the live feed: each is a chance to snapshot.
+  for (int i = 0; i < 400; ++i) {
+    f.talent(std::to_string(i) + "@example.jp");
+    REQUIRE(runner.wait_for(f.store->head_position(), std::chrono::seconds(10)));
+  }
+  runner.stop();
+  follower.join();
+
+  auto keys = f.store->projections().keys(read_model_snapshot_prefix, 100000);
+  REQUIRE(keys.ok());
+  std::vector<std::pair<position_t, std::size_t>> snapshots;  // position, image bytes
+  for (const auto& key : *keys) {
+    auto image = f.store->projections().get(key);
+    REQUIRE(image.ok());
+    REQUIRE(image->has_value());
+    auto loaded = read_model::load(**image);
+    REQUIRE(loaded.ok());
+    snapshots.emplace_back(loaded->position, (*image)->size());
+  }
+  REQUIRE(snapshots.size() >= 3);  // still taken as the log grows
+  for (std::size_t i = 1; i < snapshots.size(); ++i) {
+    const auto [from, image_bytes] = snapshots[i - 1];
+    const auto to = snapshots[i].first;
+    std::uint64_t logged = 0;
+    REQUIRE(f.store
+                ->scan(from + 1,
+                       [&](const recorded_event& e) {
+                         if (e.position > to) return false;
+                         logged += e.stored_bytes;
+                         return true;
+                       })
+                .ok());
+    INFO("snapshots at " << from << " and " << to);
+    CHECK(logged >= image_bytes);
+  }
+}
+
 TEST_CASE("reading your writes: wait_for returns once the model reached a position, or times out") {
   domain_fixture f;
   projection_runner runner(*f.store);
