@@ -389,6 +389,8 @@ result<command_outcome> service_impl::try_once(const command_request& request, c
     if (request.idempotency_key) out.id = derived_id(*request.idempotency_key, index);
     ++index;
     out.type = e.type;
+    // The shape the codec wrote, by which upcast_payload tells older records apart.
+    if (const auto* info = find_event_type(e.type)) out.schema_version = info->schema_version;
     out.occurred_at = occurred_at;
     out.who = request.who;
     out.correlation_id = request.correlation_id;
@@ -449,9 +451,16 @@ result<bool> service_impl::same_command(const command_request& request,
   for (const auto& entry : made)
     ignored.push_back(entry.first);
   if (request.type == "CheckInScheduled") ignored.push_back("check_in_id");
-  auto same = same_fields(request.type, false, first.payload, encoded.public_bytes, ignored);
+  // The first event may predate its type's current shape: compared as the codec writes it now.
+  auto current = upcast_payload(first.type, first.schema_version, first.payload);
+  if (!current) return current.take_err();
+  auto same =
+      same_fields(request.type, false, current->public_bytes, encoded.public_bytes, ignored);
   if (!same || !*same || encoded.personal_bytes.empty()) return same;
-  auto sealed = get_sealed(first.type, first.payload);
+  if (current->personal_bytes)
+    return same_fields(request.type, true, *current->personal_bytes, encoded.personal_bytes,
+                       ignored);
+  auto sealed = get_sealed(first.type, current->public_bytes);
   if (!sealed) return sealed.take_err();
   auto personal = store_.keys().open(*sealed);
   if (!personal) {

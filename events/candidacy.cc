@@ -175,7 +175,14 @@ decision decide_candidacy(const command& cmd, const candidacy_state& state,
       if (state.stage != candidacy_stage::identified && state.stage != candidacy_stage::contacted &&
           state.stage != candidacy_stage::interested)
         return wrong_stage(state, type, "identified, contacted or interested");
-      return accept();
+      // The reason is the talent's personal data, sealed with their key. Without one the personal
+      // part holds nothing personal: sealed with the municipality's key, as a check-in's without
+      // notes, so a decline can still be recorded for a talent who has been erased.
+      bool reason = payload_reader(cmd.personal).root<s::InterestDeclinedPersonal>().hasReason();
+      return std::vector<decided_event>{primary(cmd, stream,
+                                                reason
+                                                    ? stream_name("talent", state.talent_id)
+                                                    : stream_name("municipality", state.lg_code))};
     }
     if (type == "ProposalSubmitted") {
       if (state.stage != candidacy_stage::interested) return wrong_stage(state, type, "interested");

@@ -12,6 +12,21 @@
 # - $required, $notBlank, $multiline, $format, $min, $max, $maxLength and $maxItems only
 #   constrain new input (encode); readers of old records get the field's default whatever the
 #   annotations say today.
+# - A field that became personal keeps its place in the event struct, marked $personalSince(v):
+#   only records of schema_version < v hold it there; newer input puts it into `<Event>Personal`
+#   under the same JSON name, and the upcaster (upcast_payload in event_codec.h) moves it there
+#   when an older record is read, so every reader sees the current shape.
+#
+# Which free text is personal: a reason that says something about the talent (why they pause,
+# resume, withdraw or decline: their family, health, main job) is the talent's personal data,
+# sealed with the talent's key, and reads "[erased]" with the rest of their data. Free text about
+# the engagement or the municipality is not: a need's hold, close or reopen reason, the
+# municipality's decision reason, a candidacy's archive reason (the coordinator's bookkeeping,
+# e.g. "talent_withdrew"), appointment suspension, end, issue and flag texts (the work itself),
+# a void reason (a correction), and TalentPersonalDataErased.reason, the erasure's own audit
+# record, which must stay readable after the erasure it records. Appointment texts may still
+# mention a talent's circumstances; sealing them is a later step (they concern both parties,
+# so whose key seals them is a decision of its own).
 @0xbba97af193a90277;
 
 using Json = import "/capnp/compat/json.capnp";
@@ -39,6 +54,9 @@ annotation maxLength @0xaf1ad1165f44174f (field) :UInt32;
 # Text field has one, or a $format that fixes its length (date, uuid, lgCode, roleCategory).
 annotation maxItems @0xc790909202783e8e (field) :UInt32;
 # Most elements of a List. Every List field has one.
+annotation personalSince @0xc8882c0a0413c677 (field) :UInt16;
+# Deprecated in the event struct: from this schema_version on, the field of the same JSON name in
+# `<Event>Personal` holds it (see the conventions above). Never accepted from input here.
 
 # Shared bounds, so fields of one kind get the same limit.
 const nameChars :UInt32 = 100;    # a person, organisation, department or title; a short label
@@ -180,15 +198,30 @@ struct TalentConsentRevoked {
   reason @1 :Text $maxLength(.textChars) $multiline;
 }
 
+# Schema version 2: the reason is the talent's personal data (sealed with the talent's key).
 struct TalentPaused {
+  reason @0 :Text $maxLength(.textChars) $multiline $personalSince(2);  # version 1 only
+  sealed @1 :Data;
+}
+struct TalentPausedPersonal {
   reason @0 :Text $maxLength(.textChars) $multiline;
 }
 
+# Schema version 2, as TalentPaused.
 struct TalentResumed {
+  reason @0 :Text $maxLength(.textChars) $multiline $personalSince(2);  # version 1 only
+  sealed @1 :Data;
+}
+struct TalentResumedPersonal {
   reason @0 :Text $maxLength(.textChars) $multiline;
 }
 
+# Schema version 2, as TalentPaused.
 struct TalentWithdrew {
+  reason @0 :Text $maxLength(.textChars) $multiline $personalSince(2);  # version 1 only
+  sealed @1 :Data;
+}
+struct TalentWithdrewPersonal {
   reason @0 :Text $maxLength(.textChars) $multiline;
 }
 
@@ -308,7 +341,12 @@ struct TalentContacted {}
 
 struct InterestConfirmed {}
 
+# Schema version 2: the reason is the talent's (why they decline), sealed with the talent's key.
 struct InterestDeclined {
+  reason @0 :Text $maxLength(.textChars) $multiline $personalSince(2);  # version 1 only
+  sealed @1 :Data;
+}
+struct InterestDeclinedPersonal {
   reason @0 :Text $maxLength(.textChars) $multiline;
 }
 

@@ -233,6 +233,43 @@ result<encoded_payload> encode_payload(std::string_view type, std::string_view j
   }
 }
 
+result<upcast_payload_result> upcast_payload(std::string_view type, std::uint16_t schema_version,
+                                             std::string_view public_bytes) {
+  const auto* info = find_event_type(type);
+  if (!info) return unknown_type(type);
+  upcast_payload_result out;
+  if (!info->personal_schema || schema_version >= info->schema_version) {
+    out.public_bytes = std::string(public_bytes);
+    return out;
+  }
+  try {
+    if (auto s = check_length(public_bytes); !s) return s.take_err();
+    bounded_reader reader(public_bytes);
+    auto stored = reader.root(info->public_schema);
+    capnp::MallocMessageBuilder public_message, personal_message;
+    // Copied, fields unknown to this schema included; the moved ones are cleared below.
+    public_message.getRoot<capnp::AnyPointer>().set(reader.message().getRoot<capnp::AnyPointer>());
+    auto current = public_message.getRoot<capnp::DynamicStruct>(info->public_schema);
+    auto personal = personal_message.initRoot<capnp::DynamicStruct>(*info->personal_schema);
+    for (auto field : info->public_schema.getFields()) {
+      auto since = detail::personal_since(field);
+      if (since == 0 || schema_version >= since || !stored.has(field)) continue;
+      KJ_IF_MAYBE (target, info->personal_schema->findFieldByName(field.getProto().getName())) {
+        personal.set(*target, stored.get(field));
+      }
+      current.clear(field);
+    }
+    // A fresh copy, so the cleared values' bytes are not carried along unreachable.
+    capnp::MallocMessageBuilder compact;
+    compact.setRoot(current.asReader());
+    out.public_bytes = message_bytes(compact);
+    out.personal_bytes = message_bytes(personal_message);
+    return out;
+  } catch (const kj::Exception& e) {
+    return invalid_payload(e.getDescription().cStr());
+  }
+}
+
 result<std::string> decode_payload_json(std::string_view type, std::string_view public_bytes,
                                         std::optional<std::string_view> personal_bytes,
                                         personal_view view) {

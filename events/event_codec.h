@@ -63,6 +63,24 @@ struct encoded_payload {
 // so every such record has something to seal.
 result<encoded_payload> encode_payload(std::string_view type, std::string_view json_object);
 
+// A stored payload in the shape of its type's current schema_version (SCHEMA.md rule 3).
+struct upcast_payload_result {
+  std::string public_bytes;
+  // Only for a record written before some of its fields moved to the personal struct: the
+  // encoded <Event>Personal holding them. In the clear, as they were stored: the caller uses it
+  // in place of the opened `sealed`, which such a record does not have.
+  std::optional<std::string> personal_bytes;
+};
+
+// Reads a record of `schema_version` as its type's current version. A field marked
+// $personalSince(v) in a record older than v is copied into the personal bytes (same JSON name)
+// and left out of the public ones; the stored record is never touched. Every type that moved
+// fields got its personal struct with the move, so such a record has nothing sealed. A current
+// or newer record comes back unchanged without personal bytes. Errors: unknown_event_type,
+// invalid_payload.
+result<upcast_payload_result> upcast_payload(std::string_view type, std::uint16_t schema_version,
+                                             std::string_view public_bytes);
+
 enum class personal_view : std::uint8_t {
   full,      // personal fields decoded from the personal bytes, which must be given
   redacted,  // personal fields omitted: for roles without the right to personal data

@@ -354,8 +354,14 @@ kj::StringPtr json_name(capnp::EnumSchema::Enumerant enumerant) {
   return json_name_of(proto.getAnnotations(), proto.getName());
 }
 
+std::uint16_t personal_since(capnp::StructSchema::Field field) {
+  for (auto a : field.getProto().getAnnotations())
+    if (a.getId() == annotation_id::personal_since) return a.getValue().getUint16();
+  return 0;
+}
+
 bool is_internal_field(capnp::StructSchema::Field field) {
-  return field.getType().which() == Type::DATA;
+  return field.getType().which() == Type::DATA || personal_since(field) != 0;
 }
 
 status validate_and_split(Value::Reader input, StructSchema public_schema,

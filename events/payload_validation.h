@@ -8,6 +8,7 @@
 #include <capnp/compat/json.capnp.h>
 #include <capnp/schema.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,8 +22,12 @@ namespace kakehashi::detail {
 kj::StringPtr json_name(capnp::StructSchema::Field field);
 kj::StringPtr json_name(capnp::EnumSchema::Enumerant enumerant);
 
-// Fields of type Data are codec-internal (the `sealed` ciphertext): never accepted from JSON,
-// never written to it.
+// The schema_version from which a field of an event struct lives in its personal struct
+// ($personalSince), or 0 for a field that never moved.
+std::uint16_t personal_since(capnp::StructSchema::Field field);
+
+// Codec-internal fields, never accepted from JSON, never written to it: those of type Data (the
+// `sealed` ciphertext) and those that moved to the personal struct (only the upcaster reads them).
 bool is_internal_field(capnp::StructSchema::Field field);
 
 // The JSON paths of fields of `schema` (nested structs included) that would take input of any

@@ -18,6 +18,7 @@ inline constexpr std::uint64_t max_length = 0xaf1ad1165f44174full;
 inline constexpr std::uint64_t max_items = 0xc790909202783e8eull;
 inline constexpr std::uint64_t not_blank = 0xdbf99820fd20bb00ull;
 inline constexpr std::uint64_t multiline = 0x9cf6f87c7a05d0e6ull;
+inline constexpr std::uint64_t personal_since = 0xc8882c0a0413c677ull;
 
 }  // namespace kakehashi::annotation_id
 

@@ -498,6 +498,14 @@ TEST_CASE("an idempotency key reused with another body, actor or time is idempot
   check(update, other_email, false);
   update.idempotency_key = new_uuid_v7();
   check(update, update, true);
+  // A reason that became personal is compared as the personal field it now is.
+  auto pause = keyed("TalentPaused", talent, R"({"reason":"育児のため"})");
+  auto other_pause = pause;
+  other_pause.body_json = R"({"reason":"介護のため"})";
+  check(pause, other_pause, false);
+  f.must("TalentResumed", talent, "{}");
+  pause.idempotency_key = new_uuid_v7();
+  check(pause, pause, true);
 
   // What the server fills in is not the client's to repeat: a made hearing_id, a revision.
   auto hearing = keyed("HearingRecorded", need, R"({"held_on":"2025-05-01","notes":"n"})");

@@ -85,3 +85,81 @@ TEST_CASE("after erasure a check-in without notes is still recorded on the talen
   REQUIRE_FALSE(with_notes.ok());
   CHECK(with_notes.err().code == "subject_erased");
 }
+
+namespace {
+
+// A TalentPaused {"reason":"育児のため一時休止"} as schema_version 1 stored it, the reason in the
+// public struct (tests/events/schema_evolution_test.cc checks these bytes).
+std::string paused_version_1() {
+  const std::string_view hex =
+      "0000000006000000000000000000010001000000e2000000e882b2e58590e381aee3819fe38281e4b880e6"
+      "9982e4bc91e6ada20000000000";
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  std::string out;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+    out += static_cast<char>(nibble(hex[i]) << 4 | nibble(hex[i + 1]));
+  return out;
+}
+
+std::string shown(domain_fixture& f, const recorded_event& e) {
+  auto json = payload_json(e, f.store->keys(), personal_access::shown);
+  if (!json) FAIL(e.type << ": " << describe(json.err()));
+  return *json;
+}
+
+std::string hidden(domain_fixture& f, const recorded_event& e) {
+  auto json = payload_json(e, f.store->keys(), personal_access::hidden);
+  if (!json) FAIL(e.type << ": " << describe(json.err()));
+  return *json;
+}
+
+}  // namespace
+
+TEST_CASE("a talent's reasons are sealed with their key, shown to the right roles, erased") {
+  domain_fixture f;
+  auto talent = f.talent();
+  const std::string stream = "talent-" + talent;
+  // Written before the reason was personal: plaintext in the log for good.
+  new_event old = make_event("TalentPaused", paused_version_1());
+  old.schema_version = 1;
+  must_append(*f.store, single(stream, expected_version::any(), std::move(old)));
+  f.must("TalentResumed", talent, R"({"reason":"保育園が決まった"})");
+  auto candidacy = f.identify(talent, f.defined_need());
+  f.must("InterestDeclined", candidacy, R"({"reason":"介護と両立できない"})");
+
+  auto events = read_stream_all(*f.store, stream);
+  REQUIRE(events.size() == 3);
+  const event_ptr paused_ptr = events[1], resumed_ptr = events[2],
+                  declined_ptr = read_stream_all(*f.store, "candidacy-" + candidacy).back();
+  const auto &paused = *paused_ptr, &resumed = *resumed_ptr, &declined = *declined_ptr;
+  CHECK(paused.schema_version == 1);
+  CHECK(resumed.schema_version == 2);
+  CHECK(declined.schema_version == 2);
+  // Sealed: the stored records do not hold the new reasons' bytes.
+  CHECK(resumed.payload.find("保育園が決まった") == std::string::npos);
+  CHECK(declined.payload.find("介護と両立できない") == std::string::npos);
+
+  // Roles with the right see every reason, the old one exactly as before; others see none.
+  CHECK(shown(f, paused) == R"({"reason":"育児のため一時休止"})");
+  CHECK(shown(f, resumed) == R"({"reason":"保育園が決まった"})");
+  CHECK(shown(f, declined) == R"({"reason":"介護と両立できない"})");
+  for (const auto* e : {&paused, &resumed, &declined})
+    CHECK(hidden(f, *e) == "{}");
+
+  REQUIRE(
+      erase_talent(*f.service, *f.store, talent, "本人の請求", actor{"admin", "admin", ""}).ok());
+  // After erasure every reason about the talent reads "[erased]"; the version 1 bytes are still
+  // in the log (the chain covers them), they are just no longer shown.
+  CHECK(shown(f, paused) == R"({"reason":"[erased]"})");
+  CHECK(paused.payload.find("育児のため一時休止") != std::string::npos);
+  CHECK(shown(f, resumed) == R"({"reason":"[erased]"})");
+  CHECK(shown(f, declined) == R"({"reason":"[erased]"})");
+  // The withdrawal erasure appends too; the erasure's own reason stays readable.
+  events = read_stream_all(*f.store, stream);
+  REQUIRE(events.size() == 5);
+  CHECK(events[3]->type == "TalentWithdrew");
+  CHECK(shown(f, *events[3]) == R"({"reason":"[erased]"})");
+  CHECK(events[4]->type == "TalentPersonalDataErased");
+  CHECK(shown(f, *events[4]) == R"({"reason":"本人の請求"})");
+  CHECK(f.store->verify().ok);
+}

@@ -281,9 +281,23 @@ TEST_CASE("invariant 9: decided events carry the command's payload and time unch
   REQUIRE(d.ok());
   REQUIRE(d->size() == 1);
   CHECK(d->front().payload == cmd.payload);
-  CHECK(d->front().personal.empty());
+  CHECK(d->front().personal == cmd.personal);
   s.apply(d, cmd.occurred_at);
   CHECK(s.candidacy(C).stage_since == 77);
+}
+
+TEST_CASE("a decline's reason is sealed with the talent's key; without one, the municipality's") {
+  // The reason says something about the talent; an empty personal part says nothing, so a
+  // decline can still be recorded once the talent is erased.
+  auto s = ready();
+  reach(s, candidacy_stage::interested);
+  auto with_reason = s.on_candidacy(C, make_command("InterestDeclined", R"({"reason":"育児"})"));
+  REQUIRE(with_reason.ok());
+  CHECK(with_reason->front().subject == "talent-" + T);
+  auto without = s.on_candidacy(C, make_command("InterestDeclined", "{}"));
+  REQUIRE(without.ok());
+  CHECK(without->front().subject == "municipality-" + s.candidacy(C).lg_code);
+  CHECK_FALSE(s.candidacy(C).lg_code.empty());
 }
 
 // ---- the stage machine ----

@@ -30,3 +30,9 @@ struct HearingRecorded {
   room @4 :Text;
   durationMinutes @5 :UInt16;
 }
+
+# events/domain.capnp TalentPaused as schema_version 1 wrote it, before its reason became the
+# talent's personal data; TalentResumed, TalentWithdrew and InterestDeclined had this layout too.
+struct ReasonV1 {
+  reason @0 :Text;
+}

@@ -332,5 +332,103 @@ TEST_CASE("a newer schema reads today's records with defaults for its added fiel
   CHECK_FALSE(old.hasTags());
 }
 
+// ---- an older writer: schema_version 1 of the reasons that became personal ----
+
+constexpr std::string_view moved_types[] = {"TalentPaused", "TalentResumed", "TalentWithdrew",
+                                            "InterestDeclined"};
+
+// The public bytes version 1 wrote: the reason in the event struct, nothing sealed.
+std::string version_1(std::optional<std::string_view> reason) {
+  capnp::MallocMessageBuilder message;
+  auto old = message.initRoot<evolution_test::ReasonV1>();
+  if (reason) old.setReason(std::string(*reason));
+  return message_bytes(message);
+}
+
+// A TalentPaused {"reason":"育児のため一時休止"} as version 1 stored it (also in
+// tests/engine/personal_data_test.cc).
+constexpr std::string_view paused_v1_hex =
+    "0000000006000000000000000000010001000000e2000000e882b2e58590e381aee3819fe38281e4b880e6"
+    "9982e4bc91e6ada20000000000";
+
+TEST_CASE("the version 1 helper writes what version 1 stored") {
+  CHECK(version_1("育児のため一時休止") == from_hex(paused_v1_hex));
+}
+
+TEST_CASE("a version 1 reason reads as it did, now as a personal field") {
+  const std::string reason = "育児のため一時休止";
+  for (auto type : moved_types) {
+    CAPTURE(type);
+    REQUIRE(find_event_type(type)->schema_version == 2);
+    auto up = upcast_payload(type, 1, version_1(reason));
+    REQUIRE(up.ok());
+    REQUIRE(up->personal_bytes.has_value());
+    CHECK(up->public_bytes.find(reason) == std::string::npos);  // moved, not copied
+    auto full =
+        decode_payload_json(type, up->public_bytes, *up->personal_bytes, personal_view::full);
+    REQUIRE(full.ok());
+    CHECK(*full == R"({"reason":"育児のため一時休止"})");  // what version 1 always showed
+    auto redacted =
+        decode_payload_json(type, up->public_bytes, std::nullopt, personal_view::redacted);
+    REQUIRE(redacted.ok());
+    CHECK(*redacted == "{}");
+    auto erased = decode_payload_json(type, up->public_bytes, std::nullopt, personal_view::erased);
+    REQUIRE(erased.ok());
+    CHECK(*erased == R"({"reason":"[erased]"})");
+
+    // Without a reason: nothing to show, as before.
+    auto bare = upcast_payload(type, 1, version_1(std::nullopt));
+    REQUIRE(bare.ok());
+    auto bare_json =
+        decode_payload_json(type, bare->public_bytes, *bare->personal_bytes, personal_view::full);
+    REQUIRE(bare_json.ok());
+    CHECK(*bare_json == "{}");
+
+    // A version 2 record is already current: unchanged, its personal part is sealed.
+    auto v2 = test::encode(type, R"({"reason":"育児のため一時休止"})");
+    CHECK(v2.public_bytes.find(reason) == std::string::npos);
+    CHECK(v2.personal_bytes.find(reason) != std::string::npos);
+    auto current = upcast_payload(type, 2, v2.public_bytes);
+    REQUIRE(current.ok());
+    CHECK(current->public_bytes == v2.public_bytes);
+    CHECK_FALSE(current->personal_bytes.has_value());
+  }
+  CHECK(upcast_payload("NoSuchEvent", 1, version_1(reason)).err().code == "unknown_event_type");
+  CHECK(upcast_payload("TalentPaused", 1, "garbage!").err().code == "invalid_payload");
+  // Types that never moved a field come back as stored, whatever their version.
+  auto plain = upcast_payload("NeedOpened", 1, public_bytes("NeedOpened"));
+  REQUIRE(plain.ok());
+  CHECK(plain->public_bytes == public_bytes("NeedOpened"));
+  CHECK_FALSE(plain->personal_bytes.has_value());
+}
+
+TEST_CASE("version 1 reasons fold as they did") {
+  const std::string paused = version_1("育児のため一時休止");
+  const std::string resumed = version_1("再開");
+  const std::string withdrew = version_1("本業が多忙になったため");
+  stored_stream talent;
+  talent.add(test::id(5, 0xe0), "TalentRegistered");
+  auto views = talent.views();
+  views.push_back({test::id(6, 0xe0), "TalentPaused", paused, 2000, 2});
+  auto t = fold<talent_state>(views);
+  REQUIRE(t.ok());
+  CHECK(t->status == talent_status::paused);
+  views.push_back({test::id(7, 0xe0), "TalentResumed", resumed, 3000, 3});
+  views.push_back({test::id(8, 0xe0), "TalentWithdrew", withdrew, 4000, 4});
+  t = fold<talent_state>(views);
+  REQUIRE(t.ok());
+  CHECK(t->status == talent_status::withdrawn);
+
+  const std::string declined = version_1("日程が合わない");
+  stored_stream candidacy;
+  candidacy.add(test::id(9, 0xe0), "CandidateIdentified");
+  auto cviews = candidacy.views();
+  cviews.push_back({test::id(10, 0xe0), "InterestDeclined", declined, 2000, 2});
+  auto c = fold<candidacy_state>(cviews);
+  REQUIRE(c.ok());
+  CHECK(c->stage == candidacy_stage::declined);
+  CHECK(c->stage_since == 2000);
+}
+
 }  // namespace
 }  // namespace kakehashi

@@ -134,8 +134,13 @@ TEST_CASE("invariant 8: erasing an active talent withdraws them first, in the sa
   REQUIRE(erased->size() == 2);
   CHECK(erased->at(0).type == "TalentWithdrew");
   CHECK(erased->at(0).stream == "talent-" + T);
-  CHECK(erased->at(0).personal.empty());
-  CHECK(test::public_json(erased->at(0)) == R"({"reason":"personal data erased on request"})");
+  // Its reason is sealed with the talent's key like any withdrawal's: "[erased]" once erased.
+  CHECK(erased->at(0).subject == "talent-" + T);
+  CHECK(test::public_json(erased->at(0)) == "{}");
+  auto reason = decode_payload_json("TalentWithdrew", erased->at(0).payload, erased->at(0).personal,
+                                    personal_view::full);
+  REQUIRE(reason.ok());
+  CHECK(*reason == R"({"reason":"personal data erased on request"})");
   CHECK(erased->at(1).type == "TalentPersonalDataErased");
   CHECK(erased->at(1).stream == "talent-" + T);
   CHECK(test::public_json(erased->at(1)) == R"({"reason":"request"})");
