@@ -64,6 +64,9 @@ TEST_CASE("http: the OpenAPI document describes every route the router has") {
   CHECK(required.find("display_name") != std::string::npos);
   CHECK(registered.at("properties").at("display_name").at("x-personal").as_bool());
   CHECK(!registered.at("properties").as_object().contains("sealed"));
+  // A reason about the talent is personal too (schema_version 2 of these types).
+  for (const char* type : {"TalentPaused", "TalentResumed", "TalentWithdrew", "InterestDeclined"})
+    CHECK(schemas.at(type).at("properties").at("reason").at("x-personal").as_bool());
   // The input limits and formats of events/domain.capnp, as the validation applies them.
   const auto& talent_fields = registered.at("properties").as_object();
   CHECK(talent_fields.at("display_name").at("maxLength").as_int64() == 100);

@@ -334,4 +334,42 @@ TEST_CASE("http: a stream a municipality cannot see reads as an unknown one, and
   CHECK(full_stream.at("events").as_array().size() == 2);
 }
 
+TEST_CASE("http: a talent's reasons are personal data, shown, redacted, logged and erased") {
+  running_server server({}, full());
+  caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
+  caller dashboard{server.port(), server.issue_token(access_role::dashboard)};
+  caller auditor{server.port(), server.issue_token(access_role::auditor)};
+  caller admin{server.port(), server.issue_token(access_role::admin)};
+  auto talent = str(coordinator.created("/v1/talents", registration()), "talent_id");
+  // The request still sends `reason`; the codec seals it with the talent's key.
+  auto paused = coordinator.ok("/v1/talents/" + talent + "/pause", R"({"reason":"育児のため"})");
+  const std::string path = "/v1/events?types=TalentPaused&" + min_position_of(paused);
+
+  auto data_of = [&](caller& who) {
+    auto page = who.read(path);
+    REQUIRE(page.at("events").as_array().size() == 1);
+    return page.at("events").as_array()[0].at("data").as_object();
+  };
+  CHECK(data_of(dashboard).empty());  // no personal-data rights: the reason is left out
+  CHECK(str(data_of(coordinator), "reason") == "育児のため");
+  CHECK(str(data_of(auditor), "reason") == "育児のため");
+
+  // Reading the reason is a personal-data read like any other: the log names the talent.
+  bool recorded = false;
+  for (int i = 0; i < 500 && !recorded; ++i) {
+    auto reads = admin.read("/v1/events?types=PersonalDataRead");
+    for (const auto& e : reads.at("events").as_array()) {
+      auto data = json::serialize(e.at("data"));
+      recorded = recorded || (data.find("talent-" + talent) != std::string::npos &&
+                              data.find("auditor") != std::string::npos);
+    }
+    if (!recorded) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(recorded);
+
+  admin.ok("/v1/talents/" + talent + "/erase", R"({"reason":"本人の請求"})");
+  CHECK(str(data_of(auditor), "reason") == "[erased]");
+  CHECK(server.store().verify().ok);
+}
+
 }  // namespace kakehashi::test
