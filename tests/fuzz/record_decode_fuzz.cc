@@ -7,8 +7,9 @@
 // under the record's own type. Bit 0 set: byte 1 picks an event type and the rest is a payload.
 // Bit 1 places the bytes at an odd address (RocksDB values carry no alignment promise: the
 // Cap'n Proto paths copy, decode_record's own reader reads in place). A payload is decoded to JSON
-// in every personal_view (the bytes doubling as the personal bytes), its `sealed` field read, and
-// folded into its aggregate's state, alone and after an EventVoided naming it.
+// in every personal_view (the bytes doubling as the personal bytes), upcast from its version and
+// from version 1, its `sealed` field read, and folded into its aggregate's state, alone and after
+// an EventVoided naming it.
 //
 // Findings are what ASan/UBSan report, uncaught exceptions, an error without a code, a decoded
 // payload that is not a JSON object, and decode_record disagreeing with Cap'n Proto.
@@ -67,8 +68,17 @@ bool same_event(const recorded_event& a, const recorded_event& b) {
          a.stored_bytes == b.stored_bytes;
 }
 
-void payload_paths(const std::string& type, std::string_view payload) {
+void payload_paths(const std::string& type, std::string_view payload,
+                   std::uint16_t schema_version) {
   const event_type_info* info = find_event_type(type);
+  // Through the upcaster as readers go, also as version 1: a record written before a field moved.
+  for (std::uint16_t version : {schema_version, std::uint16_t{1}}) {
+    auto current = upcast_payload(type, version, payload);
+    check(current);
+    if (current && current->personal_bytes)
+      check_json(decode_payload_json(type, current->public_bytes, *current->personal_bytes,
+                                     personal_view::full));
+  }
   check_json(decode_payload_json(type, payload, std::nullopt, personal_view::redacted));
   check_json(decode_payload_json(type, payload, std::nullopt, personal_view::erased));
   check_json(decode_payload_json(type, payload, payload, personal_view::full));
@@ -117,7 +127,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   if (raw_payload) {
     const auto types = event_types();
-    payload_paths(std::string(types[data[1] % types.size()].type), bytes);
+    const auto& info = types[data[1] % types.size()];
+    payload_paths(std::string(info.type), bytes, info.schema_version);
     return 0;
   }
   recorded_event event;
@@ -134,6 +145,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(detail::verify_record(bytes, event.position, event.prev_hash, hash));
   if (!decoded) return 0;
   if (event.stored_bytes != bytes.size()) fail("stored_bytes is not the record's size");
-  payload_paths(event.type, event.payload);
+  payload_paths(event.type, event.payload, event.schema_version);
   return 0;
 }
