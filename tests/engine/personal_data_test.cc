@@ -163,3 +163,29 @@ TEST_CASE("a talent's reasons are sealed with their key, shown to the right role
   CHECK(shown(f, *events[4]) == R"({"reason":"本人の請求"})");
   CHECK(f.store->verify().ok);
 }
+
+TEST_CASE("a command retried with the key of a version 1 event compares the reason it stored") {
+  domain_fixture f;
+  auto talent = f.talent();
+  // The first attempt was recorded before the upgrade: its event id is the idempotency key.
+  const uuid key = new_uuid_v7();
+  new_event old = make_event("TalentPaused", paused_version_1(), key);
+  old.schema_version = 1;
+  old.who = domain_fixture::coordinator();
+  must_append(*f.store, single("talent-" + talent, expected_version::any(), std::move(old)));
+  auto retry = [&](std::string body) {
+    command_request request;
+    request.type = "TalentPaused";
+    request.target_id = talent;
+    request.body_json = std::move(body);
+    request.who = domain_fixture::coordinator();
+    request.idempotency_key = key;
+    return f.service->execute(std::move(request));
+  };
+  auto same = retry(R"({"reason":"育児のため一時休止"})");
+  REQUIRE_MESSAGE(same.ok(), describe(same.err()));
+  CHECK(same->duplicate);
+  auto other = retry(R"({"reason":"介護のため"})");
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.err().code == "idempotency_key_reused");
+}
