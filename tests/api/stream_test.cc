@@ -336,6 +336,41 @@ TEST_CASE("stream: after an erasure no connection is served the erased data from
   CHECK(text->find("[erased]") != std::string::npos);
 }
 
+TEST_CASE("stream: a version 1 reason is delivered like a sealed one, and erased with it") {
+  stream_server server;
+  std::string talent = server.talent("v1@example.jp");
+  // A TalentPaused {"reason":"育児のため一時休止"} as schema_version 1 stored it: plaintext.
+  const std::string hex =
+      "0000000006000000000000000000010001000000e2000000e882b2e58590e381aee3819fe38281e4b880e6"
+      "9982e4bc91e6ada20000000000";
+  new_event old;
+  old.type = "TalentPaused";
+  old.schema_version = 1;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+    old.payload += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  old.who = actor{"coord-1", "coordinator", ""};
+  append_request request;
+  request.streams.push_back({"talent-" + talent, expected_version::any(), {std::move(old)}});
+  REQUIRE(server.store().append(std::move(request)).ok());
+
+  const std::string sub =
+      R"({"op":"subscribe","id":"t","stream":"$ce-talent","from":"start","types":["TalentPaused"]})";
+  auto data_for = [&](access_role role) {
+    ws_client c;
+    REQUIRE(c.connect_ok(server.port(), with_token(server.token(role))));
+    c.send(sub);
+    auto text = c.read_text();
+    REQUIRE(text);
+    return json::parse(*text).as_object().at("event").as_object().at("data").as_object();
+  };
+  CHECK(data_for(access_role::dashboard).empty());
+  CHECK(data_for(access_role::admin).at("reason").as_string() == "育児のため一時休止");
+  REQUIRE(erase_talent(server.service(), server.store(), talent, "request",
+                       actor{"admin-1", "admin", ""})
+              .ok());
+  CHECK(data_for(access_role::admin).at("reason").as_string() == "[erased]");
+}
+
 TEST_CASE("stream: the handshake checks Origin, subprotocol and token before upgrading") {
   api::server_options options;
   options.allow_origins = {"https://dash.example.jp"};
