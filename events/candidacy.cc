@@ -179,10 +179,9 @@ decision decide_candidacy(const command& cmd, const candidacy_state& state,
       // part holds nothing personal: sealed with the municipality's key, as a check-in's without
       // notes, so a decline can still be recorded for a talent who has been erased.
       bool reason = payload_reader(cmd.personal).root<s::InterestDeclinedPersonal>().hasReason();
-      return std::vector<decided_event>{primary(cmd, stream,
-                                                reason
-                                                    ? stream_name("talent", state.talent_id)
-                                                    : stream_name("municipality", state.lg_code))};
+      auto subject = reason ? stream_name("talent", state.talent_id)
+                            : stream_name("municipality", state.lg_code);
+      return std::vector<decided_event>{primary(cmd, stream, subject)};
     }
     if (type == "ProposalSubmitted") {
       if (state.stage != candidacy_stage::interested) return wrong_stage(state, type, "interested");

@@ -71,9 +71,9 @@ decision decide_talent(const command& cmd, const talent_state& state, std::strin
     if (type == "TalentPersonalDataErased") {
       std::vector<decided_event> out;
       // Erasure ends the relationship too: the withdrawal lets the process manager archive
-      // open candidacies before the data becomes unreadable.
-      // Its reason is sealed with the talent's key like any withdrawal's, and so reads
-      // "[erased]" with the rest; the erasure's own reason stays readable.
+      // open candidacies before the data becomes unreadable. Its reason is sealed with the
+      // talent's key like any withdrawal's, so it reads "[erased]" with the rest; the erasure's
+      // own reason stays readable.
       if (state.status != talent_status::withdrawn)
         out.push_back({stream, "TalentWithdrew", build_payload<s::TalentWithdrew>([](auto) {}),
                        build_payload<s::TalentWithdrewPersonal>(
