@@ -366,8 +366,8 @@ json::object struct_schema(capnp::StructSchema schema, json::array* required_out
       json::object& text = prop.contains("items") ? prop["items"].as_object() : prop;
       if (a.getId() == annotation_id::format) {
         // Indexed by text_format (events/schema_annotations.h).
-        static const char* formats[] = {"date",  "uuid",  "lg-code",
-                                        "email", "phone", "role-category"};
+        static const char* formats[] = {"date",  "uuid",          "lg-code", "email",
+                                        "phone", "role-category", "skill"};
         auto f = v.getEnum();
         text["format"] = f < std::size(formats) ? formats[f] : "text";
         if (f == static_cast<std::uint16_t>(text_format::lg_code)) text["pattern"] = "^[0-9]{6}$";

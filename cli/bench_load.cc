@@ -411,7 +411,7 @@ class writer {
         R"({"display_name":"負荷 )" + talent_pii + tag + R"(","email":")" + talent_pii + tag +
         R"(@example.jp","phone":"090-0000-0000","employer":")" + talent_pii +
         R"( KK","residence_area":"132241","role_categories":["rpa_specialist"],)"
-        R"("skills":["uipath","python"],"tiers":["hands_on"],)"
+        R"("skills":["rpa","python"],"tiers":["hands_on"],)"
         R"("availability":{"hours_per_week":8,"work_forms":["remote","spot"],"areas":["132241"]},)"
         R"("consent_version":"2024-04"})";
     bool ok = co_await send("register_talent", http::verb::post, "/v1/talents", body);
@@ -435,7 +435,7 @@ class writer {
            hearing_pii + R"( 定型業務が多い","findings":"研修が必要"})";
     ok = co_await send("record_hearing", http::verb::post, n + "/hearings", body);
     if (!ok) co_return false;
-    body = R"({"role_category":"rpa_specialist","tier":"hands_on","skills":["uipath"],)"
+    body = R"({"role_category":"rpa_specialist","tier":"hands_on","skills":["rpa"],)"
            R"("work_forms":["remote"],"hours_per_week":8,"duration_months":6,"openings":1})";
     ok = co_await send("define_requirements", http::verb::post, n + "/requirements", body);
     if (!ok) co_return false;

@@ -51,7 +51,8 @@ annotation min @0x9c065ad49a4fdc8d (field) :Int64;
 annotation max @0xa403e3cb7ff5beca (field) :Int64;
 annotation maxLength @0xaf1ad1165f44174f (field) :UInt32;
 # Most characters (code points, not bytes) of a Text, or of each element of a List(Text). Every
-# Text field has one, or a $format that fixes its length (date, uuid, lgCode, roleCategory).
+# Text field has one, or a $format that fixes its length (date, uuid, lgCode, roleCategory,
+# skill).
 annotation maxItems @0xc790909202783e8e (field) :UInt32;
 # Most elements of a List. Every List field has one.
 annotation personalSince @0xc8882c0a0413c677 (field) :UInt16;
@@ -74,6 +75,7 @@ enum TextFormat {
   email @3;   # one @ between a non-empty local part and a domain with a dot; no spaces
   phone @4;   # digits, spaces, hyphens and parentheses, with at least one digit; + only first
   roleCategory @5;  # the code of a role in reference/taxonomy.tsv ("ui_ux_designer")
+  skill @6;         # the code of a skill in reference/taxonomy.tsv ("python")
 }
 
 # ---- enumerations: ordinals are stored, never reuse or renumber one ----
@@ -155,7 +157,7 @@ struct Contact {
 struct TalentRegistered {
   sealed @0 :Data;
   residenceArea @1 :Text $Json.name("residence_area") $format(lgCode);
-  skills @2 :List(Text) $maxItems(.tagItems) $maxLength(.nameChars);
+  skills @2 :List(Text) $maxItems(.tagItems) $format(skill);
   roleCategories @3 :List(Text) $Json.name("role_categories") $maxItems(20)
       $format(roleCategory);
   tiers @4 :List(Tier) $maxItems(.choiceItems);
@@ -173,7 +175,7 @@ struct TalentRegisteredPersonal {
 struct TalentProfileUpdated {
   sealed @0 :Data;
   residenceArea @1 :Text $Json.name("residence_area") $format(lgCode);
-  skills @2 :List(Text) $maxItems(.tagItems) $maxLength(.nameChars);
+  skills @2 :List(Text) $maxItems(.tagItems) $format(skill);
   roleCategories @3 :List(Text) $Json.name("role_categories") $maxItems(20)
       $format(roleCategory);
   tiers @4 :List(Tier) $maxItems(.choiceItems);
@@ -279,7 +281,7 @@ struct RequirementsDefined {
   revision @0 :UInt32;  # 1 for the first definition of a need, +1 for each redefinition
   roleCategory @1 :Text $Json.name("role_category") $required $format(roleCategory);
   tier @2 :Tier $required;
-  skills @3 :List(Text) $maxItems(.tagItems) $maxLength(.nameChars);
+  skills @3 :List(Text) $maxItems(.tagItems) $format(skill);
   workForms @4 :List(WorkForm) $Json.name("work_forms") $maxItems(.choiceItems);
   hoursPerWeek @5 :UInt16 $Json.name("hours_per_week") $max(168);
   durationMonths @6 :UInt16 $Json.name("duration_months") $max(120);

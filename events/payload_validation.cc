@@ -108,6 +108,14 @@ status check_integer(double number, Type::Which which, const constraints& c,
   return {};
 }
 
+// "a | b | c", for a message naming the codes a value may take.
+std::string alternatives(const std::vector<std::string>& codes) {
+  std::string out;
+  for (const auto& code : codes)
+    out += (out.empty() ? "" : " | ") + code;
+  return out;
+}
+
 status check_text(std::string_view text, const constraints& c, const std::string& path) {
   if (!is_valid_utf8(text)) return fail("invalid_json", path, "is not valid UTF-8");
   if (c.max_length && code_points(text) > *c.max_length)
@@ -141,13 +149,15 @@ status check_text(std::string_view text, const constraints& c, const std::string
                     "must be a phone number of digits, spaces, - ( ) and a leading +");
       break;
     case text_format::role_category:
-      if (!is_role_category(text)) {
-        std::string allowed;
-        for (const auto& code : role_categories())
-          allowed += (allowed.empty() ? "" : " | ") + code;
+      if (!is_role_category(text))
         return fail("invalid_value", path,
-                    "must be a role category of reference/taxonomy.tsv: " + allowed);
-      }
+                    "must be a role category of reference/taxonomy.tsv: " +
+                        alternatives(role_categories()));
+      break;
+    case text_format::skill:
+      if (!is_skill(text))
+        return fail("invalid_value", path,
+                    "must be a skill of reference/taxonomy.tsv: " + alternatives(skills()));
       break;
   }
   return {};
@@ -316,7 +326,8 @@ void copy_fields(capnp::List<Value::Field>::Reader fields, const std::vector<uns
 // Whether a Text of this shape has a length of its own, so it needs no $maxLength.
 bool fixes_length(const constraints& c) {
   return c.format == text_format::date || c.format == text_format::uuid ||
-         c.format == text_format::lg_code || c.format == text_format::role_category;
+         c.format == text_format::lg_code || c.format == text_format::role_category ||
+         c.format == text_format::skill;
 }
 
 void collect_unbounded(StructSchema schema, const std::string& path,

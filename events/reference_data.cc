@@ -109,19 +109,38 @@ const std::vector<taxonomy_entry>& taxonomy() {
   return parsed;
 }
 
+namespace {
+
+// The codes of one kind of the shipped taxonomy, in the file's order.
+std::vector<std::string> taxonomy_codes(std::string_view kind) {
+  std::vector<std::string> out;
+  for (const auto& e : taxonomy())
+    if (e.kind == kind) out.push_back(e.code);
+  return out;
+}
+
+bool contains(const std::vector<std::string>& codes, std::string_view code) {
+  return std::find(codes.begin(), codes.end(), code) != codes.end();
+}
+
+}  // namespace
+
 const std::vector<std::string>& role_categories() {
-  static const std::vector<std::string> codes = [] {
-    std::vector<std::string> out;
-    for (const auto& e : taxonomy())
-      if (e.kind == "role") out.push_back(e.code);
-    return out;
-  }();
+  static const std::vector<std::string> codes = taxonomy_codes("role");
   return codes;
 }
 
 bool is_role_category(std::string_view code) {
-  const auto& codes = role_categories();
-  return std::find(codes.begin(), codes.end(), code) != codes.end();
+  return contains(role_categories(), code);
+}
+
+const std::vector<std::string>& skills() {
+  static const std::vector<std::string> codes = taxonomy_codes("skill");
+  return codes;
+}
+
+bool is_skill(std::string_view code) {
+  return contains(skills(), code);
 }
 
 }  // namespace kakehashi

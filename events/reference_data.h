@@ -36,5 +36,10 @@ bool is_tokyo_municipality(std::string_view lg_code);
 bool is_role_category(std::string_view code);
 // The shipped role codes, in the file's order (for error messages).
 const std::vector<std::string>& role_categories();
+// Whether `code` is the code of a skill in the shipped taxonomy ("python", not "Python"): every
+// element of a skills list in a payload must be one, so a talent's skill and a need's match.
+bool is_skill(std::string_view code);
+// The shipped skill codes, in the file's order (for error messages).
+const std::vector<std::string>& skills();
 
 }  // namespace kakehashi

@@ -31,7 +31,8 @@ enum class text_format : std::uint16_t {
   lg_code = 2,
   email = 3,
   phone = 4,
-  role_category = 5
+  role_category = 5,
+  skill = 6
 };
 
 }  // namespace kakehashi

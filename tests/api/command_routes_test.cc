@@ -271,7 +271,7 @@ TEST_CASE("http: every class of bad request answers its status and JSON error, a
       {"mixed PATCH",
        http::verb::patch,
        "/v1/talents/" + talent,
-       R"({"skills":["go"],"availability":{"hours_per_week":4}})",
+       R"({"skills":["sql"],"availability":{"hours_per_week":4}})",
        {},
        422,
        "mixed_update",
@@ -637,7 +637,7 @@ TEST_CASE("http: PATCH on a talent is one event, chosen by its fields") {
   caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
   auto talent = str(coordinator.created("/v1/talents", registration()), "talent_id");
   auto profile = coordinator.call(http::verb::patch, "/v1/talents/" + talent,
-                                  R"({"skills":["figma","rust"],"employer":"New KK"})");
+                                  R"({"skills":["figma","python"],"employer":"New KK"})");
   REQUIRE(profile.result_int() == 200);
   auto availability = coordinator.call(
       http::verb::patch, "/v1/talents/" + talent,

@@ -124,7 +124,7 @@ inline proposed_case propose(const caller& coordinator, const std::string& lg_co
                  R"({"held_on":"2025-05-01","attendees":["佐藤"],"notes":"初回","findings":"RPA"})",
                  {}, http::status::ok);
   coordinator.ok("/v1/needs/" + out.need_id + "/requirements",
-                 R"({"role_category":"rpa_specialist","tier":"hands_on","skills":["uipath"],)"
+                 R"({"role_category":"rpa_specialist","tier":"hands_on","skills":["rpa"],)"
                  R"("work_forms":["remote"],"hours_per_week":8,"duration_months":6,"openings":1})");
   out.candidacy_id =
       str(coordinator.created("/v1/candidacies", candidacy_body(out.talent_id, out.need_id)),

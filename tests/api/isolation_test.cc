@@ -199,7 +199,7 @@ world build_world(stream_server& server) {
     }
     coordinator.ok(
         "/v1/needs/" + needs[0] + "/requirements",
-        R"({"role_category":"rpa_specialist","tier":"hands_on","skills":["uipath"],)"
+        R"({"role_category":"rpa_specialist","tier":"hands_on","skills":["rpa"],)"
         R"("work_forms":["remote"],"hours_per_week":8,"duration_months":6,"openings":1})");
     auto candidacy = [&](const std::string& talent_id, const std::string& need_id) {
       std::string body = need_id.empty()

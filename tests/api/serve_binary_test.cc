@@ -318,7 +318,7 @@ TEST_CASE("kakehashi serve: personal data never reaches the log, /metrics or the
               R"({"display_name":")" + personal[0] + R"(","email":")" + personal[1] +
                   R"(","phone":")" + personal[2] + R"(","employer":")" + personal[3] +
                   R"(","residence_area":"132241","role_categories":["rpa_specialist"],)"
-                  R"("skills":["uipath"],"tiers":["hands_on"],"availability":{"hours_per_week":8,)"
+                  R"("skills":["rpa"],"tiers":["hands_on"],"availability":{"hours_per_week":8,)"
                   R"("work_forms":["remote"],"areas":["132241"]},"consent_version":"2024-04"})"),
          "talent_id");
   auto need = id(must(http::verb::post, "/v1/needs",
@@ -329,7 +329,7 @@ TEST_CASE("kakehashi serve: personal data never reaches the log, /metrics or the
        R"({"held_on":"2025-05-01","attendees":[")" + personal[4] + R"("],"notes":")" + personal[5] +
            R"(","findings":"RPA"})");
   must(http::verb::post, "/v1/needs/" + need + "/requirements",
-       R"({"role_category":"rpa_specialist","tier":"hands_on","skills":["uipath"],)"
+       R"({"role_category":"rpa_specialist","tier":"hands_on","skills":["rpa"],)"
        R"("work_forms":["remote"],"hours_per_week":8,"duration_months":6,"openings":1})");
   auto candidacy = id(must(http::verb::post, "/v1/candidacies",
                            R"({"talent_id":")" + talent + R"(","need_id":")" + need +

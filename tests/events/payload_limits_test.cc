@@ -130,11 +130,11 @@ TEST_CASE(
     check_refused(l.type, over, l.field, cat("at most ", std::to_string(l.max), " characters"));
   }
   // Each element of a list of text has the limit too.
-  check_accepted("RequirementsDefined",
-                 with(requirements, cat(R"("skills":["a",")", std::string(100, 's'), "\"]")));
-  check_refused("RequirementsDefined",
-                with(requirements, cat(R"("skills":["a",")", std::string(101, 's'), "\"]")),
-                "skills[1]", "at most 100 characters");
+  check_accepted("HearingRecorded",
+                 with(hearing, cat(R"("attendees":["a",")", std::string(100, 's'), "\"]")));
+  check_refused("HearingRecorded",
+                with(hearing, cat(R"("attendees":["a",")", std::string(101, 's'), "\"]")),
+                "attendees[1]", "at most 100 characters");
   // The reviewer's case: a 60 KB display name fits the 64 KiB body but not the field.
   check_refused("TalentRegistered", name_json(std::string(60'000, 'x')), "display_name",
                 "at most 100 characters");
@@ -244,7 +244,8 @@ TEST_CASE("no text holds a C0 or C1 control or DEL, but multi-line text may hold
   // Raw, not only escaped: U+0085 (NEL) is plain UTF-8 in a JSON string.
   check_refused("NeedPutOnHold", reason_json("a\xc2\x85z"), "reason", "U+0085");
   // Elements of lists and nested fields too.
-  check_refused("TalentProfileUpdated", R"({"skills":["ok","bad\u0007"]})", "skills[1]", "U+0007");
+  check_refused("HearingRecorded", with(hearing, R"("attendees":["ok","bad\u0007"])"),
+                "attendees[1]", "U+0007");
   check_refused("MunicipalityContactAssigned", R"({"contact":{"name":"a\u001bb"}})", "contact.name",
                 "U+001B");
   // The edges of the ranges are ordinary characters.
@@ -282,8 +283,8 @@ TEST_CASE("the line and paragraph separators are line breaks: only multi-line te
                     cat(R"({"lg_code":"131016","origin":"municipality_request","problem":"p",)",
                         R"("department":"DX)", raw, "推進課\"}"),
                     "department", code);
-      check_refused("TalentProfileUpdated", cat(R"({"skills":["ok","a)", raw, "b\"]}"), "skills[1]",
-                    code);
+      check_refused("HearingRecorded", with(hearing, cat(R"("attendees":["ok","a)", raw, "b\"]")),
+                    "attendees[1]", code);
       check_accepted("NeedPutOnHold", reason_json(cat("一行目", raw, "二行目")));
     }
   }
@@ -429,6 +430,29 @@ TEST_CASE("role categories must be codes of the taxonomy's roles") {
     check_refused("TalentRegistered",
                   with(registration, cat(R"("role_categories":["engineer",")", bad, "\"]")),
                   "role_categories[1]", "ui_ux_designer");
+  }
+}
+
+TEST_CASE("skills must be codes of the taxonomy's skills") {
+  REQUIRE(skills().size() == 32);
+  for (const auto& code : skills()) {
+    CAPTURE(code);
+    check_accepted("RequirementsDefined", with(requirements, cat(R"("skills":[")", code, "\"]")));
+    check_accepted("TalentRegistered",
+                   with(registration, cat(R"("skills":["python",")", code, "\"]")));
+    check_accepted("TalentProfileUpdated", cat(R"({"skills":["figma",")", code, "\"]}"));
+  }
+  // Free text that never matched a need's code: a tool, a label, another case, a role, nothing.
+  for (const char* bad :
+       {"uipath", "ux", "Python", "python ", "プロジェクト管理", "engineer", ""}) {
+    CAPTURE(bad);
+    check_refused("RequirementsDefined", with(requirements, cat(R"("skills":[")", bad, "\"]")),
+                  "skills[0]", "reference/taxonomy.tsv");
+    check_refused("TalentRegistered",
+                  with(registration, cat(R"("skills":["python",")", bad, "\"]")), "skills[1]",
+                  "must be a skill");
+    check_refused("TalentProfileUpdated", cat(R"({"skills":["rpa","sql",")", bad, "\"]}"),
+                  "skills[2]", "accessibility");
   }
 }
 

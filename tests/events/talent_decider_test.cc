@@ -46,7 +46,7 @@ TEST_CASE("commands on a talent that was never registered are talent_not_found")
                             {"TalentWithdrew", "{}"},
                             {"TalentConsentRevoked", "{}"},
                             {"TalentPersonalDataErased", R"({"reason":"request"})"},
-                            {"TalentProfileUpdated", R"({"skills":["ux"]})"}}) {
+                            {"TalentProfileUpdated", R"({"skills":["user_research"]})"}}) {
     CAPTURE(type);
     CHECK_REJECTED(s.on_talent(T, make_command(type, json)), errc::not_found, "talent_not_found");
   }
@@ -88,10 +88,11 @@ TEST_CASE("consent: revoke once, grant a version once") {
 TEST_CASE("profile and availability updates replace what they carry") {
   test::scenario s;
   s.register_talent(T);
-  s.apply(s.on_talent(T, make_command("TalentProfileUpdated",
-                                      R"({"skills":["ux","figma"],"display_name":"新しい名前"})")));
+  s.apply(s.on_talent(
+      T, make_command("TalentProfileUpdated",
+                      R"({"skills":["user_research","figma"],"display_name":"新しい名前"})")));
   auto state = s.talent(T);
-  CHECK(state.skills == std::vector<std::string>{"ux", "figma"});
+  CHECK(state.skills == std::vector<std::string>{"user_research", "figma"});
   CHECK(state.role_categories == std::vector<std::string>{"rpa_specialist", "trainer"});  // kept
   CHECK(state.residence_area == "131164");                                                // kept
 
@@ -113,7 +114,7 @@ TEST_CASE("a withdrawn talent takes no more changes but can still be erased") {
        {std::pair<const char*, const char*>{"TalentPaused", "{}"},
         {"TalentResumed", "{}"},
         {"TalentWithdrew", "{}"},
-        {"TalentProfileUpdated", R"({"skills":["ux"]})"},
+        {"TalentProfileUpdated", R"({"skills":["user_research"]})"},
         {"TalentAvailabilityChanged", R"({"availability":{"hours_per_week":1}})"},
         {"TalentConsentGranted", R"({"consent_version":"2026-04"})"}}) {
     CAPTURE(type);
