@@ -1,5 +1,7 @@
 // The command routes end to end: a real server over a real store, command service and read-model
 // runner; every request through a real socket.
+#include "events/domain.capnp.h"
+#include "events/payload_io.h"
 #include "http_helpers.h"
 
 namespace kakehashi::test {
@@ -653,6 +655,70 @@ TEST_CASE("http: PATCH on a talent is one event, chosen by its fields") {
       coordinator.read("/v1/talents/" + talent + "?" + min_position_of(json_of(availability)));
   CHECK(view.at("talent").at("availability").at("hours_per_week").as_int64() == 12);
   CHECK(str(view.at("talent").at("profile"), "employer") == "New KK");
+}
+
+TEST_CASE("http: a skill that is no taxonomy code appends nothing, and stored ones still read") {
+  running_server server({}, full());
+  caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
+  auto talent = str(coordinator.created("/v1/talents", registration()), "talent_id");
+  auto need = str(coordinator.created("/v1/needs", need_body(chiyoda)), "need_id");
+  coordinator.ok("/v1/needs/" + need + "/hearings",
+                 R"({"held_on":"2025-05-01","attendees":["佐藤"],"notes":"初回","findings":"UI"})");
+  const std::string requirements =
+      R"({"role_category":"ui_ux_designer","tier":"hands_on","openings":1,"skills":)";
+
+  const auto before = server.store().head_position();
+  std::string unknown = registration();
+  unknown.replace(unknown.find(R"(["figma","accessibility"])"), 25, R"(["figma","UiPath"])");
+  const struct {
+    http::verb method;
+    std::string target, body, field;
+  } refused[] = {
+      {http::verb::post, "/v1/talents", unknown, "skills[1]"},
+      {http::verb::patch, "/v1/talents/" + talent, R"({"skills":["Python"]})", "skills[0]"},
+      {http::verb::post, "/v1/needs/" + need + "/requirements", requirements + R"(["rpa",""]})",
+       "skills[1]"},
+  };
+  for (const auto& r : refused) {
+    CAPTURE(r.body);
+    auto res = coordinator.call(r.method, r.target, r.body);
+    CHECK(res.result_int() == 400);
+    CHECK(error_code_of(res) == "invalid_value");
+    CHECK(error_field_of(res) == r.field);
+    CHECK(str(json_of(res).at("error"), "message")
+              .find("must be a skill of reference/taxonomy.tsv") != std::string::npos);
+  }
+  CHECK(server.store().head_position() == before);
+
+  // Requirements stored while skills were free text are read, shown and matched on as stored.
+  new_event old;
+  old.type = "RequirementsDefined";
+  old.payload =
+      build_payload<schema::RequirementsDefined>([](schema::RequirementsDefined::Builder r) {
+        r.setRevision(1);
+        r.setRoleCategory("ui_ux_designer");
+        r.setTier(schema::Tier::HANDS_ON);
+        auto skills = r.initSkills(2);
+        skills.set(0, "UIデザイン");
+        skills.set(1, "figma");
+        r.setOpenings(1);
+      });
+  old.who = actor{"coord-1", "coordinator", ""};
+  append_request request;
+  request.streams.push_back({"need-" + need, expected_version::any(), {std::move(old)}});
+  auto appended = server.store().append(std::move(request));
+  REQUIRE(appended.ok());
+  const std::string wait = "?min_position=" + std::to_string(appended->last_position);
+  auto shown = coordinator.read("/v1/needs/" + need + wait);
+  CHECK(json::serialize(shown.at("need").at("requirements").at("skills")) ==
+        R"(["UIデザイン","figma"])");
+  auto matches = coordinator.read("/v1/needs/" + need + "/matches" + wait);
+  const auto& first = matches.at("matches").at(0);
+  CHECK(str(first, "talent_id") == talent);
+  CHECK(json::serialize(first.at("reasons")).find("skill: figma") != std::string::npos);
+  auto stream = coordinator.read("/v1/streams/need-" + need);
+  const auto& events = stream.at("events").as_array();
+  CHECK(json::serialize(events.back().at("data").at("skills")) == R"(["UIデザイン","figma"])");
 }
 
 }  // namespace kakehashi::test

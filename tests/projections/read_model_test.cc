@@ -8,6 +8,8 @@
 
 #include "cli/demo_history.h"
 #include "domain_support.h"
+#include "events/domain.capnp.h"
+#include "events/payload_io.h"
 #include "projections/runner.h"
 #include "projections/views.h"
 
@@ -166,6 +168,47 @@ TEST_CASE("an idea attached to its need is on that need's board, as any candidac
   CHECK(cards(now, true).empty());  // a municipality's board: not before the proposal
   // The need's side of the attachment is no activity of the need, as at identification.
   CHECK(now.last_activity.at("need-" + need) == then.last_activity.at("need-" + need));
+}
+
+TEST_CASE("skills stored as free text, before they had to be taxonomy codes, fold and match") {
+  domain_fixture f;
+  auto talent = f.talent();
+  auto need = f.defined_need();
+  // What a coordinator could record then: a tool's name on both sides, not a taxonomy code.
+  auto store_raw = [&](const std::string& stream, std::string type, std::string payload) {
+    new_event e;
+    e.type = std::move(type);
+    e.payload = std::move(payload);
+    e.who = domain_fixture::coordinator();
+    must_append(*f.store, single(stream, expected_version::any(), std::move(e)));
+  };
+  store_raw("talent-" + talent, "TalentProfileUpdated",
+            build_payload<schema::TalentProfileUpdated>([](auto p) {
+              p.setSealed(kj::StringPtr("sealed").asBytes());  // never opened by the read model
+              auto skills = p.initSkills(2);
+              skills.set(0, "UiPath");
+              skills.set(1, "Excel");
+            }));
+  store_raw("need-" + need, "RequirementsDefined",
+            build_payload<schema::RequirementsDefined>([](auto r) {
+              r.setRevision(2);
+              r.setRoleCategory("rpa_specialist");
+              r.setTier(schema::Tier::HANDS_ON);
+              r.initSkills(1).set(0, "UiPath");
+              r.setOpenings(1);
+            }));
+  auto model = fresh_fold(*f.store, f.store->head_position());
+  CHECK(model.talents.at(talent).skills == std::vector<std::string>{"UiPath", "Excel"});
+  CHECK(model.needs.at(need).requirements->skills == std::vector<std::string>{"UiPath"});
+  auto matches = views::matches(model, need, 10);
+  REQUIRE(matches.ok());
+  const auto& first = matches->at("matches").at(0);
+  CHECK(first.at("talent_id").as_string() == talent);
+  std::vector<std::string> reasons;
+  for (const auto& r : first.at("reasons").as_array())
+    reasons.emplace_back(r.at("reason").as_string());
+  CHECK(std::count(reasons.begin(), reasons.end(), "skill: UiPath") == 1);
+  CHECK(views::talents(model, "UiPath", false).at("talents").as_array().size() == 1);
 }
 
 TEST_CASE("a void is honoured by the live model as by a fresh fold") {
