@@ -15,6 +15,8 @@ bool is_valid_utf8(std::string_view text);
 // The number of characters (code points) in valid UTF-8 `text`: what a user counts, whatever the
 // script ("山田" is 2, not 6 bytes).
 std::size_t code_points(std::string_view text);
+// Appends `code` (a Unicode scalar value) to `out` as UTF-8.
+void append_utf8(std::string& out, char32_t code);
 // A character that has no place in stored text, and what kind of character it is.
 struct disallowed_character {
   char32_t code;

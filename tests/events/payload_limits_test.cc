@@ -11,6 +11,7 @@
 #include "events/event_codec.h"
 #include "events/payload_validation.h"
 #include "events/reference_data.h"
+#include "events/text_formats.h"
 #include "tests/events/evolution_test.capnp.h"
 
 namespace kakehashi {
@@ -193,21 +194,7 @@ std::string escape(char32_t code) {
 // `code` as raw UTF-8, as a client that does not escape sends it.
 std::string utf8(char32_t code) {
   std::string out;
-  if (code < 0x80) {
-    out += static_cast<char>(code);
-  } else if (code < 0x800) {
-    out += static_cast<char>(0xc0 | code >> 6);
-    out += static_cast<char>(0x80 | (code & 0x3f));
-  } else if (code < 0x10000) {
-    out += static_cast<char>(0xe0 | code >> 12);
-    out += static_cast<char>(0x80 | (code >> 6 & 0x3f));
-    out += static_cast<char>(0x80 | (code & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | code >> 18);
-    out += static_cast<char>(0x80 | (code >> 12 & 0x3f));
-    out += static_cast<char>(0x80 | (code >> 6 & 0x3f));
-    out += static_cast<char>(0x80 | (code & 0x3f));
-  }
+  append_utf8(out, code);
   return out;
 }
 
