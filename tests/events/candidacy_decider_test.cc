@@ -286,7 +286,8 @@ TEST_CASE("invariant 9: decided events carry the command's payload and time unch
   CHECK(s.candidacy(C).stage_since == 77);
 }
 
-TEST_CASE("a decline's reason is sealed with the talent's key, and without one with the municipality's") {
+TEST_CASE(
+    "a decline's reason is sealed with the talent's key, and without one with the municipality's") {
   // The reason says something about the talent; an empty personal part says nothing, so a
   // decline can still be recorded once the talent is erased.
   auto s = ready();
