@@ -334,20 +334,10 @@ const std::vector<route_doc>& route_docs() {
 }
 #pragma GCC diagnostic pop
 
-std::string_view text(capnp::Text::Reader t) {
-  return {t.begin(), t.size()};
-}
-
-std::string json_name(capnp::StructSchema::Field field) {
-  for (auto a : field.getProto().getAnnotations())
-    if (a.getId() == annotation_id::json_name) return std::string(text(a.getValue().getText()));
-  return std::string(text(field.getProto().getName()));
-}
-
-std::string json_name(capnp::EnumSchema::Enumerant e) {
-  for (auto a : e.getProto().getAnnotations())
-    if (a.getId() == annotation_id::json_name) return std::string(text(a.getValue().getText()));
-  return std::string(text(e.getProto().getName()));
+template <class Named>
+std::string json_name(Named named) {
+  auto name = detail::json_name(named);
+  return std::string(name.cStr(), name.size());
 }
 
 json::object type_schema(capnp::Type type);
@@ -357,7 +347,7 @@ json::object struct_schema(capnp::StructSchema schema, json::array* required_out
   json::object properties;
   json::array required;
   for (auto field : schema.getFields()) {
-    if (field.getType().which() == capnp::schema::Type::DATA) continue;  // `sealed`: internal
+    if (detail::is_internal_field(field)) continue;  // `sealed`, and fields that moved
     json::object prop = type_schema(field.getType());
     for (auto a : field.getProto().getAnnotations()) {
       auto v = a.getValue();

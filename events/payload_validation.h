@@ -15,20 +15,9 @@
 #include <vector>
 
 #include "events/result.h"
+#include "events/schema_annotations.h"
 
 namespace kakehashi::detail {
-
-// The name a field or enumerant has in JSON: its $Json.name, else its Cap'n Proto name.
-kj::StringPtr json_name(capnp::StructSchema::Field field);
-kj::StringPtr json_name(capnp::EnumSchema::Enumerant enumerant);
-
-// The schema_version from which a field of an event struct lives in its personal struct
-// ($personalSince), or 0 for a field that never moved.
-std::uint16_t personal_since(capnp::StructSchema::Field field);
-
-// Codec-internal fields, never accepted from JSON, never written to it: those of type Data (the
-// `sealed` ciphertext) and those that moved to the personal struct (only the upcaster reads them).
-bool is_internal_field(capnp::StructSchema::Field field);
 
 // The JSON paths of fields of `schema` (nested structs included) that would take input of any
 // size: a Text with neither $maxLength nor a $format that fixes its shape, a List without

@@ -1,9 +1,11 @@
 // Ids of the annotations events/domain.capnp (and /capnp/compat/json.capnp) put on payload fields,
-// for the code that reads them from the dynamic schema: the codec's validation
-// (payload_validation.cc) and the API's OpenAPI document (api/openapi.cc). Ids are part of a
-// schema's identity and never change, so they are constants here; the codec's tests prove each
-// is found. Plain constants; thread-safe.
+// and what they say about a field, for the code that reads them from the dynamic schema: the
+// codec's validation (payload_validation.cc, which defines the functions) and the API's OpenAPI
+// document (api/openapi.cc). Ids are part of a schema's identity and never change, so they are
+// constants here; the codec's tests prove each is found. Pure; thread-safe.
 #pragma once
+
+#include <capnp/schema.h>
 
 #include <cstdint>
 
@@ -36,3 +38,19 @@ enum class text_format : std::uint16_t {
 };
 
 }  // namespace kakehashi
+
+namespace kakehashi::detail {
+
+// The name a field or enumerant has in JSON: its $Json.name, else its Cap'n Proto name.
+kj::StringPtr json_name(capnp::StructSchema::Field field);
+kj::StringPtr json_name(capnp::EnumSchema::Enumerant enumerant);
+
+// The schema_version from which a field of an event struct lives in its personal struct
+// ($personalSince), or 0 for a field that never moved.
+std::uint16_t personal_since(capnp::StructSchema::Field field);
+
+// Codec-internal fields, never accepted from JSON, never written to it: those of type Data (the
+// `sealed` ciphertext) and those that moved to the personal struct (only the upcaster reads them).
+bool is_internal_field(capnp::StructSchema::Field field);
+
+}  // namespace kakehashi::detail
