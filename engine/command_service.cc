@@ -136,14 +136,14 @@ class aggregate_cache {
   std::unordered_map<std::string, State> cache_;
 };
 
-// The store checks the expected version of each stream an append writes to, and needs at least
-// one event per stream, so it cannot check the streams a decision only read (a candidacy's
-// talent, a proposal's need). These locks do: a command holds the lock of every stream it loaded
-// from just before it checks the versions of those it only read until its append is durable, and
-// every append holds the locks of the streams it writes, so no stream a decision read can change
-// between that check and the append. Every domain event goes through this service and only one
-// process opens the store, so this covers every writer. Striped: a collision only makes two
-// commands take turns.
+// The store checks every stream a decision loaded, in one step with its append: the expected
+// versions of those it writes and the conditions on those it only read (a candidacy's talent, a
+// proposal's need), so a decision is never appended after a stream it read changed. A conflict
+// makes the command decide again, on what it reloads; but the store's reads show only durable
+// events, so a command that lost to another one not yet synced would reload the same versions
+// and lose again, as many times as it may retry. These locks make such commands take turns: a
+// command holds the lock of every stream it loaded until its append is durable. Striped: a
+// collision only makes two commands take turns.
 class stream_locks {
  public:
   std::vector<std::unique_lock<std::mutex>> lock(const std::map<std::string, std::uint64_t>& of) {
@@ -194,8 +194,7 @@ class service_impl final : public command_service {
 
  private:
   // One attempt's loads: every stream read, with the version it was read at, becomes the
-  // expected version of whatever the decision appends to it; the others are checked under
-  // locks_ before the append.
+  // expected version of whatever the decision appends to it, or a condition of the append.
   struct attempt {
     std::map<std::string, std::uint64_t> events_seen;  // stream -> events folded
     template <class State>
@@ -411,16 +410,15 @@ result<command_outcome> service_impl::try_once(const command_request& request, c
     before += append.streams[i].events.size();
   std::size_t target_index = before + append.streams[target_part].events.size() - 1;
 
+  // The streams the decision only read are conditions of the append: the store checks them in
+  // the same step as the written streams' versions.
+  for (const auto& [stream, seen] : at.events_seen)
+    if (!part_of.count(stream))
+      append.conditions.push_back(
+          {stream, seen == 0 ? expected_version::no_stream() : expected_version::exact(seen - 1)});
+
   if (options_.before_append) options_.before_append();
   auto held = locks_.lock(at.events_seen);
-  for (const auto& [stream, seen] : at.events_seen) {
-    if (part_of.count(stream)) continue;  // the store checks it
-    auto expected = seen == 0 ? std::nullopt : std::optional<std::uint64_t>(seen - 1);
-    if (store_.stream_version(stream) != expected)
-      return make_error(errc::conflict, "wrong_expected_version",
-                        "stream " + stream + ", which the decision depends on, changed meanwhile",
-                        "expected_version");
-  }
   auto appended = store_.append(std::move(append));
   if (!appended) return appended.take_err();
   command_outcome outcome;
@@ -554,7 +552,10 @@ result<command_outcome> service_impl::execute(command_request request) {
       if (auto retry = find_retry(request, *encoded, made); retry && *retry)
         return std::move(**retry);
     }
-    bool concurrent = err.code == "wrong_expected_version" && !request.expected_version;
+    // A stream the decision only read changed: decide again, whatever the client expected of the
+    // target (its If-Match is checked again). The target changed: only when it expected nothing.
+    bool concurrent = err.code == "wrong_expected_version" &&
+                      (err.field == "conditions" || !request.expected_version);
     if (!concurrent || tries + 1 >= options_.max_conflict_retries) return outcome;
   }
 }

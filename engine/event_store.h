@@ -68,10 +68,21 @@ struct stream_append {
   std::vector<new_event> events;  // at least one
 };
 
-// One atomic append: every stream's expectation holds and all events are written, or nothing is.
-// Each stream may appear at most once.
+// A stream an append does not write but depends on: a decision read it at some version and is
+// only valid while it stays there (a candidacy's talent, a proposal's need).
+struct stream_condition {
+  std::string stream;
+  expected_version expected;
+};
+
+// One atomic append: every stream's expectation and every condition holds and all events are
+// written, or nothing is. Each stream may appear at most once, in `streams` or in `conditions`.
+// A failed condition is `wrong_expected_version` with field "conditions" (a written stream's:
+// field "expected_version"). An idempotent retry answers the original append whatever the
+// streams' versions, conditions included.
 struct append_request {
   std::vector<stream_append> streams;
+  std::vector<stream_condition> conditions;
 };
 
 struct appended_stream {

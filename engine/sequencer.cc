@@ -39,8 +39,9 @@ thread_local const void* completing_store = nullptr;
 // A cycle in which the committer slept this long waiting for work was idle, not busy.
 constexpr std::chrono::milliseconds idle_sleep{1};
 
+// `field`: "expected_version" for a stream the append writes, "conditions" for one it depends on.
 error wrong_version(const std::string& stream, std::optional<std::uint64_t> current,
-                    const expected_version& expected) {
+                    const expected_version& expected, std::string field = "expected_version") {
   std::string actual = current ? "is at version " + std::to_string(*current) : "does not exist";
   std::string wanted;
   switch (expected.kind) {
@@ -57,7 +58,7 @@ error wrong_version(const std::string& stream, std::optional<std::uint64_t> curr
       break;
   }
   return make_error(errc::conflict, "wrong_expected_version",
-                    "stream " + stream + " " + actual + ", " + wanted, "expected_version");
+                    "stream " + stream + " " + actual + ", " + wanted, std::move(field));
 }
 
 bool expectation_holds(const expected_version& expected, std::optional<std::uint64_t> current) {
@@ -166,6 +167,18 @@ status store_impl::validate(const append_request& request) const {
       ++events;
       bytes += e.payload.size() + e.type.size() + part.stream.size();
     }
+  }
+  if (request.conditions.size() > limits.max_events_per_append)
+    return make_error(
+        errc::too_large, "too_many_conditions",
+        "an append is limited to " + std::to_string(limits.max_events_per_append) + " conditions",
+        "conditions");
+  for (const auto& condition : request.conditions) {
+    if (auto valid = validate_stream_name(condition.stream); !valid) return valid;
+    if (streams.seen_before(condition.stream))
+      return make_error(errc::invalid_argument, "duplicate_stream",
+                        "stream " + condition.stream + " appears twice in one append",
+                        "conditions");
   }
   if (events > limits.max_events_per_append)
     return make_error(
@@ -684,6 +697,11 @@ result<append_result> store_impl::stage(pending_append& pending, group_state& st
     if (!expectation_holds(part.expected, current))
       return wrong_version(part.stream, current, part.expected);
     versions.push_back(current);
+  }
+  for (const auto& condition : request.conditions) {
+    auto current = current_version(condition.stream);
+    if (!expectation_holds(condition.expected, current))
+      return wrong_version(condition.stream, current, condition.expected, "conditions");
   }
 
   state.depends_on_write = true;

@@ -163,6 +163,51 @@ TEST_CASE(
   }
 }
 
+TEST_CASE(
+    "a stream the decision only read changes before the append: decided again, If-Match or not") {
+  domain_fixture f;
+  auto talent = f.talent();
+  auto need = f.defined_need();
+  auto candidacy = f.identify(talent, need);
+  f.must("InterestConfirmed", candidacy, "{}");
+  // A change to the talent that does not alter the decision, between decision and append.
+  bool update = false;
+  command_service_options options;
+  options.before_append = [&] {
+    if (std::exchange(update, false))
+      f.must("TalentProfileUpdated", talent, R"({"email":"moved@example.jp"})");
+  };
+  auto propose = [&] {
+    f.service = command_service::create(*f.store, options);
+    update = true;
+    auto version = f.store->stream_version("candidacy-" + candidacy);
+    REQUIRE(version);
+    command_request request;
+    request.type = "ProposalSubmitted";
+    request.target_id = candidacy;
+    request.body_json = "{}";
+    request.who = domain_fixture::coordinator();
+    request.expected_version = *version;  // If-Match: the candidacy, which nothing else changes
+    return f.service->execute(std::move(request));
+  };
+  SUBCASE("re-decided on the updated talent, the proposal is appended") {
+    auto done = propose();
+    REQUIRE(done.ok());
+    CHECK_FALSE(update);
+    CHECK(read_stream_all(*f.store, "candidacy-" + candidacy).back()->type == "ProposalSubmitted");
+  }
+  SUBCASE("with no re-deciding allowed the store refuses it on the talent's version") {
+    options.max_conflict_retries = 1;
+    auto before = f.store->head_position();
+    auto done = propose();
+    REQUIRE_FALSE(done.ok());
+    CHECK(done.err().code == "wrong_expected_version");
+    CHECK(done.err().field == "conditions");
+    CHECK(done.err().message.find("talent-" + talent) != std::string::npos);
+    CHECK(f.store->head_position() == before + 1);  // only the talent's update
+  }
+}
+
 TEST_CASE("invariant 2: a proposal needs the need's requirements") {
   domain_fixture f;
   auto talent = f.talent();

@@ -330,6 +330,64 @@ TEST_CASE("closed-loop writers resubmitting from their callbacks all complete, i
     }
 }
 
+// Writers append, each to its own stream, on condition that "flag" is still at version 0, until
+// the condition fails; meanwhile the flag is changed once. The store checks a condition when it
+// sequences the append, so every append it accepted comes before the flag's change in the log,
+// and once a writer saw the condition fail, none of its later appends could be accepted.
+void conditions_order_against_writes(commit_policy commit) {
+  temp_dir dir;
+  auto store = open_store(dir, commit);
+  must_append(*store, single("flag", expected_version::no_stream(), make_event("Raised")));
+  constexpr int writers = 6;
+  std::mutex mu;
+  std::vector<position_t> accepted;
+  std::vector<std::string> failures;
+  std::atomic<int> started{0};
+  auto writer = [&](int w) {
+    const std::string own = "cond-" + std::to_string(w);
+    for (int i = 0; i < 100000; ++i) {
+      append_request request = single(own, expected_version::any(), make_event("Decided"));
+      request.conditions.push_back({"flag", expected_version::exact(0)});
+      auto appended = store->append(std::move(request));
+      if (i == 3) ++started;
+      std::lock_guard lock(mu);
+      if (appended) {
+        accepted.push_back(appended->first_position);
+      } else {
+        if (appended.err().field != "conditions")
+          failures.push_back("unexpected error: " + describe(appended.err()));
+        return;
+      }
+    }
+    std::lock_guard lock(mu);
+    failures.push_back("the condition never failed");
+  };
+  std::vector<std::thread> pool;
+  for (int w = 0; w < writers; ++w)
+    pool.emplace_back(writer, w);
+  while (started < writers)
+    std::this_thread::yield();
+  auto lowered =
+      must_append(*store, single("flag", expected_version::exact(0), make_event("Lowered")));
+  for (auto& th : pool)
+    th.join();
+  for (const auto& f : failures)
+    FAIL_CHECK(f);
+  CHECK(accepted.size() >= static_cast<std::size_t>(writers) * 4);
+  for (auto at : accepted)
+    CHECK(at < lowered.first_position);
+  // The flag's two events and every accepted append, nothing else; the change is the last.
+  CHECK(store->head_position() == accepted.size() + 2);
+  CHECK(lowered.first_position == store->head_position());
+}
+
+TEST_CASE("appends conditioned on a stream all come before the write that changes it") {
+  for (auto [name, commit] : commit_policies)
+    SUBCASE(name) {
+      conditions_order_against_writes(commit);
+    }
+}
+
 TEST_CASE("a slow callback holds the later ones back, and they still run one at a time") {
   // In overlap mode the sequencer runs the callbacks; while one sleeps, the committer goes on
   // staging and syncing what a submitter keeps queueing, and once max_unsynced_groups synced
