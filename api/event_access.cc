@@ -89,10 +89,9 @@ std::string rfc3339(std::int64_t micros) {
   return out;
 }
 
-result<boost::json::object> cloud_event(const recorded_event& e, const key_vault& keys,
-                                        delivery how) {
+result<boost::json::object> cloud_event(const recorded_event& e, event_store& store, delivery how) {
   auto data = payload_json(
-      e, keys, how == delivery::full ? personal_access::shown : personal_access::hidden);
+      e, store, how == delivery::full ? personal_access::shown : personal_access::hidden);
   if (!data) return data.take_err();
   boost::json::object out;
   out["specversion"] = "1.0";

@@ -28,8 +28,10 @@ delivery event_delivery(const principal& who, const recorded_event& event, const
 bool shown_to_municipality(const candidacy_state& c);
 
 // The CloudEvent for `event` with `data` as `how` allows (`how` must not be hidden). Personal
-// fields of an erased subject read "[erased]". Errors: the payload's or the vault's.
-result<boost::json::object> cloud_event(const recorded_event& event, const key_vault& keys,
+// fields of an erased subject read "[erased]", older records' too (engine/event_json.h, which
+// may read the stream's first event from `store`). Errors: the payload's, the vault's or the
+// store's.
+result<boost::json::object> cloud_event(const recorded_event& event, event_store& store,
                                         delivery how);
 
 // RFC 3339 UTC with microseconds: 2025-12-01T01:00:00.000000Z.

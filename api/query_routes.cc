@@ -211,7 +211,7 @@ result<encoded_events> encode_events(const route_context& ctx, const principal& 
     if (!within(cut, *e)) continue;
     delivery how = event_delivery(who, *e, m);
     if (how == delivery::hidden) continue;
-    auto ce = cloud_event(*e, ctx.parts.store->keys(), how);
+    auto ce = cloud_event(*e, *ctx.parts.store, how);
     if (!ce) return ce.take_err();
     if (how == delivery::full && has_personal_fields(e->type)) out.personal.push_back(e->stream);
     out.events.push_back(std::move(*ce));

@@ -214,7 +214,7 @@ void stream_service::encoded_batch(const recorded_event* const* events, const de
 
   for (std::size_t i = 0; i < n; ++i) {
     if (out[i] || how[i] == delivery::hidden) continue;
-    auto object = cloud_event(*events[i], parts_.store->keys(), how[i]);
+    auto object = cloud_event(*events[i], *parts_.store, how[i]);
     if (!object) continue;  // stays null: the caller reports it
     auto text = std::make_shared<const std::string>(boost::json::serialize(*object));
     out[i] = text;

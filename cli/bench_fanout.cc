@@ -460,8 +460,8 @@ struct peer_config {
 };
 
 int publish_to_peer(const peer_config& c, int to_child, bench::line_reader& from_child,
-                    const recorded_event& seed, const key_vault& keys) {
-  auto object = api::cloud_event(seed, keys, api::delivery::full);
+                    const recorded_event& seed, event_store& store) {
+  auto object = api::cloud_event(seed, store, api::delivery::full);
   if (!object) return fail_with("encode", object.err().message);
   boost::json::object event = std::move(*object);
 
@@ -668,7 +668,7 @@ int bench_fanout(const args& a) {
                      *warmup,
                      *client_threads};
     bench::line_reader from_child(reaper.fd_in);
-    return publish_to_peer(peer, reaper.fd_out, from_child, *seed, (*store)->keys());
+    return publish_to_peer(peer, reaper.fd_out, from_child, *seed, **store);
   }
 
   auto token = api::token_store(dir).issue({access_role::admin, "", "bench fanout"});

@@ -157,6 +157,13 @@ decision decide_appointment(const command& cmd, const appointment_state& state,
     auto accept = [&](std::string subject = {}) {
       return std::vector<decided_event>{primary(cmd, stream, std::move(subject))};
     };
+    // Free text about the placement is the talent's personal data, sealed with their key like
+    // check-in notes. A personal part without text holds nothing personal: sealed with the
+    // municipality's key, so the step can still be recorded once the talent is erased.
+    auto text_subject = [&](bool has_text) {
+      return has_text ? stream_name("talent", state.talent_id)
+                      : stream_name("municipality", state.lg_code);
+    };
     if (type == "AppointmentStarted") {
       if (state.status != appointment_status::arranged)
         return rejected("appointment_not_arranged", "only an arranged appointment starts");
@@ -165,12 +172,14 @@ decision decide_appointment(const command& cmd, const appointment_state& state,
     if (type == "AppointmentSuspended") {
       if (state.status != appointment_status::active)
         return rejected("appointment_not_active", "only an active appointment is suspended");
-      return accept();
+      return accept(text_subject(
+          payload_reader(cmd.personal).root<s::AppointmentSuspendedPersonal>().hasReason()));
     }
     if (type == "AppointmentResumed") {
       if (state.status != appointment_status::suspended)
         return rejected("appointment_not_suspended", "the appointment is not suspended");
-      return accept();
+      return accept(text_subject(
+          payload_reader(cmd.personal).root<s::AppointmentResumedPersonal>().hasReason()));
     }
     payload_reader reader(cmd.payload);
     if (type == "AppointmentAmended") {
@@ -187,26 +196,27 @@ decision decide_appointment(const command& cmd, const appointment_state& state,
                               : check_in_closes(state, reader.root<s::CheckInMissed>());
       if (closed) return *closed;
       if (!completed) return accept();
-      // Notes are the talent's personal data and sealed with their key. Without notes the
-      // personal part holds nothing personal: it is sealed with the municipality's key, as an
-      // amendment's, so a check-in on the appointment of an erased talent can still be recorded.
-      bool notes = payload_reader(cmd.personal).root<s::CheckInCompletedPersonal>().hasNotes();
-      return accept(notes ? stream_name("talent", state.talent_id)
-                          : stream_name("municipality", state.lg_code));
+      // Notes, as the texts above: the talent's key, or the municipality's without any.
+      return accept(text_subject(
+          payload_reader(cmd.personal).root<s::CheckInCompletedPersonal>().hasNotes()));
     }
-    if (type == "CheckInScheduled" || type == "AppointmentEnded" || type == "AppointmentFlagged")
-      return accept();
+    if (type == "CheckInScheduled" || type == "AppointmentFlagged") return accept();
+    if (type == "AppointmentEnded")
+      return accept(text_subject(
+          payload_reader(cmd.personal).root<s::AppointmentEndedPersonal>().hasReason()));
     if (type == "IssueRaised") {
       auto issue = text_view(reader.root<s::IssueRaised>().getIssueId());
       if (state.open_issues.count(issue))
         return rejected("duplicate_issue", "issue " + std::string(issue) + " is already open");
-      return accept();
+      return accept(
+          text_subject(payload_reader(cmd.personal).root<s::IssueRaisedPersonal>().hasSummary()));
     }
     if (type == "IssueResolved") {
       auto issue = text_view(reader.root<s::IssueResolved>().getIssueId());
       if (!state.open_issues.count(issue))
         return missing("unknown_issue", "no open issue " + std::string(issue));
-      return accept();
+      return accept(text_subject(
+          payload_reader(cmd.personal).root<s::IssueResolvedPersonal>().hasResolution()));
     }
     return not_allowed(type);
   });

@@ -19,14 +19,15 @@
 #
 # Which free text is personal: a reason that says something about the talent (why they pause,
 # resume, withdraw or decline: their family, health, main job) is the talent's personal data,
-# sealed with the talent's key, and reads "[erased]" with the rest of their data. Free text about
-# the engagement or the municipality is not: a need's hold, close or reopen reason, the
-# municipality's decision reason, a candidacy's archive reason (the coordinator's bookkeeping,
-# e.g. "talent_withdrew"), appointment suspension, end, issue and flag texts (the work itself),
-# a void reason (a correction), and TalentPersonalDataErased.reason, the erasure's own audit
-# record, which must stay readable after the erasure it records. Appointment texts may still
-# mention a talent's circumstances; sealing them is a later step (they concern both parties,
-# so whose key seals them is a decision of its own).
+# sealed with the talent's key, and reads "[erased]" with the rest of their data. So is what is
+# written about their placement (why an appointment is suspended, resumed or ended, an issue's
+# summary and resolution, e.g. "体調不良のため休職"): employment facts about an identifiable
+# person, sealed with the appointment's talent's key like check-in notes. Free text about the
+# need or the municipality is not: a need's hold, close or reopen reason, the municipality's
+# decision reason, a candidacy's archive reason (the coordinator's bookkeeping, e.g.
+# "talent_withdrew"), an appointment's flag (the process manager's fixed text), a void reason (a
+# correction), and TalentPersonalDataErased.reason, the erasure's own audit record, which must
+# stay readable after the erasure it records.
 @0xbba97af193a90277;
 
 using Json = import "/capnp/compat/json.capnp";
@@ -414,11 +415,22 @@ struct AppointmentAmendedPersonal {
   approvedBy @0 :Text $Json.name("approved_by") $required $maxLength(.nameChars);
 }
 
+# Schema version 2: the reason is the talent's personal data (why their work stops: their health,
+# family, main job), sealed with the talent's key; without one, with the municipality's.
 struct AppointmentSuspended {
+  reason @0 :Text $maxLength(.textChars) $multiline $personalSince(2);  # version 1 only
+  sealed @1 :Data;
+}
+struct AppointmentSuspendedPersonal {
   reason @0 :Text $maxLength(.textChars) $multiline;
 }
 
+# Schema version 2, as AppointmentSuspended.
 struct AppointmentResumed {
+  reason @0 :Text $maxLength(.textChars) $multiline $personalSince(2);  # version 1 only
+  sealed @1 :Data;
+}
+struct AppointmentResumedPersonal {
   reason @0 :Text $maxLength(.textChars) $multiline;
 }
 
@@ -444,22 +456,40 @@ struct CheckInMissed {
   party @2 :CheckInParty $required;
 }
 
+# Schema version 2: what went wrong in a placement is about the talent's work, so the summary is
+# their personal data, sealed with the talent's key (it is required, so always theirs).
 struct IssueRaised {
   issueId @0 :Text $Json.name("issue_id") $required $format(uuid);
-  summary @1 :Text $required $maxLength(.textChars) $multiline;
+  summary @1 :Text $maxLength(.textChars) $multiline $personalSince(2);  # version 1 only
+  sealed @2 :Data;
+}
+struct IssueRaisedPersonal {
+  summary @0 :Text $required $maxLength(.textChars) $multiline;
 }
 
+# Schema version 2, as AppointmentSuspended.
 struct IssueResolved {
   issueId @0 :Text $Json.name("issue_id") $required $format(uuid);
-  resolution @1 :Text $maxLength(.textChars) $multiline;
+  resolution @1 :Text $maxLength(.textChars) $multiline $personalSince(2);  # version 1 only
+  sealed @2 :Data;
+}
+struct IssueResolvedPersonal {
+  resolution @0 :Text $maxLength(.textChars) $multiline;
 }
 
+# Schema version 2, as AppointmentSuspended (why it ended early: the talent's circumstances).
 struct AppointmentEnded {
   kind @0 :AppointmentEndKind $required;
-  reason @1 :Text $maxLength(.textChars) $multiline;
+  reason @1 :Text $maxLength(.textChars) $multiline $personalSince(2);  # version 1 only
+  sealed @2 :Data;
+}
+struct AppointmentEndedPersonal {
+  reason @0 :Text $maxLength(.textChars) $multiline;
 }
 
 # Something the coordinator must look at (a talent's withdrawal); does not change the terms.
+# Public: only the withdrawal's process manager writes it (no route takes it), with a fixed text
+# that says nothing beyond the public TalentWithdrew it reacts to.
 struct AppointmentFlagged {
   reason @0 :Text $required $maxLength(.textChars) $multiline;
 }

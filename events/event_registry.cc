@@ -16,8 +16,8 @@ event_type_info entry(std::string_view type, std::string_view category) {
   return {type, 1, category, capnp::Schema::from<Public>(), std::nullopt};
 }
 
-// `version` goes up with an upcaster only (SCHEMA.md rule 3): 2 for the types whose reason moved
-// to their personal struct ($personalSince(2)), which upcast_payload moves for version 1.
+// `version` goes up with an upcaster only (SCHEMA.md rule 3): 2 for the types whose free text
+// moved to their personal struct ($personalSince(2)), which upcast_payload moves for version 1.
 template <class Public, class Personal>
 event_type_info entry(std::string_view type, std::string_view category, std::uint16_t version = 1) {
   return {type, version, category, capnp::Schema::from<Public>(), capnp::Schema::from<Personal>()};
@@ -70,14 +70,16 @@ std::vector<event_type_info> make_table() {
       entry<s::AppointmentStarted>("AppointmentStarted", "appointment"),
       entry<s::AppointmentAmended, s::AppointmentAmendedPersonal>("AppointmentAmended",
                                                                   "appointment"),
-      entry<s::AppointmentSuspended>("AppointmentSuspended", "appointment"),
-      entry<s::AppointmentResumed>("AppointmentResumed", "appointment"),
+      entry<s::AppointmentSuspended, s::AppointmentSuspendedPersonal>("AppointmentSuspended",
+                                                                      "appointment", 2),
+      entry<s::AppointmentResumed, s::AppointmentResumedPersonal>("AppointmentResumed",
+                                                                  "appointment", 2),
       entry<s::CheckInScheduled>("CheckInScheduled", "appointment"),
       entry<s::CheckInCompleted, s::CheckInCompletedPersonal>("CheckInCompleted", "appointment"),
       entry<s::CheckInMissed>("CheckInMissed", "appointment"),
-      entry<s::IssueRaised>("IssueRaised", "appointment"),
-      entry<s::IssueResolved>("IssueResolved", "appointment"),
-      entry<s::AppointmentEnded>("AppointmentEnded", "appointment"),
+      entry<s::IssueRaised, s::IssueRaisedPersonal>("IssueRaised", "appointment", 2),
+      entry<s::IssueResolved, s::IssueResolvedPersonal>("IssueResolved", "appointment", 2),
+      entry<s::AppointmentEnded, s::AppointmentEndedPersonal>("AppointmentEnded", "appointment", 2),
       entry<s::AppointmentFlagged>("AppointmentFlagged", "appointment"),
       // audit-{yyyymmdd}
       entry<s::PersonalDataRead>("PersonalDataRead", "audit"),

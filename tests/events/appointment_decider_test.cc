@@ -398,5 +398,44 @@ TEST_CASE("check-in notes are sealed with the talent's key, no notes with the mu
   CHECK(d->front().subject == "municipality-131016");
 }
 
+TEST_CASE("placement texts are sealed with the talent's key, without one with the municipality's") {
+  // Why work stopped, restarted or ended, and what went wrong: the talent's employment facts,
+  // sealed as check-in notes are. Without a text the step carries nothing personal, so it can
+  // still be recorded once the talent is erased.
+  auto s = arranged();
+  const std::string talent = "talent-" + T, municipality = "municipality-131016";
+  auto subject_of = [&](const command& cmd) {
+    auto d = s.on_appointment(A, cmd);
+    REQUIRE(d.ok());
+    REQUIRE(d->size() == 1);
+    CHECK_FALSE(d->front().personal.empty());
+    auto subject = d->front().subject;
+    s.apply(d);
+    return subject;
+  };
+  s.apply(s.on_appointment(A, make_command("AppointmentStarted", "{}")));
+  CHECK(subject_of(make_command("AppointmentSuspended", R"({"reason":"体調不良のため休職"})")) ==
+        talent);
+  CHECK(subject_of(make_command("AppointmentResumed", R"({"reason":"復職"})")) == talent);
+  CHECK(subject_of(make_command("AppointmentSuspended", "{}")) == municipality);
+  CHECK(subject_of(make_command("AppointmentResumed", "{}")) == municipality);
+  CHECK(subject_of(make_command("IssueRaised",
+                                R"({"issue_id":")" + I1 + R"(","summary":"通院で欠勤が続く"})")) ==
+        talent);
+  CHECK(subject_of(make_command("IssueResolved",
+                                R"({"issue_id":")" + I1 + R"(","resolution":"勤務日を変更"})")) ==
+        talent);
+  CHECK(subject_of(make_command("IssueRaised", R"({"issue_id":")" + I1 + R"(","summary":"s"})")) ==
+        talent);
+  CHECK(subject_of(make_command("IssueResolved", R"({"issue_id":")" + I1 + R"("})")) ==
+        municipality);
+  auto with_reason = s.on_appointment(
+      A,
+      make_command("AppointmentEnded", R"({"kind":"early","reason":"本業の異動により継続困難"})"));
+  REQUIRE(with_reason.ok());
+  CHECK(with_reason->front().subject == talent);
+  CHECK(subject_of(make_command("AppointmentEnded", R"({"kind":"completed"})")) == municipality);
+}
+
 }  // namespace
 }  // namespace kakehashi

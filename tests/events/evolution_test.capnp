@@ -36,3 +36,17 @@ struct HearingRecorded {
 struct ReasonV1 {
   reason @0 :Text;
 }
+
+# events/domain.capnp IssueRaised as schema_version 1 wrote it, before its summary became the
+# talent's personal data; IssueResolved (issueId, resolution) had this layout too.
+struct IssueV1 {
+  issueId @0 :Text;
+  text @1 :Text;
+}
+
+# events/domain.capnp AppointmentEnded as schema_version 1 wrote it (the enum is a UInt16).
+# AppointmentSuspended and AppointmentResumed had ReasonV1's layout.
+struct EndedV1 {
+  kind @0 :UInt16;
+  reason @1 :Text;
+}

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "events/domain.capnp.h"
 #include "events/domain.h"
 #include "events/event_codec.h"
 #include "events/payload_io.h"
@@ -428,6 +429,150 @@ TEST_CASE("version 1 reasons fold as they did") {
   REQUIRE(c.ok());
   CHECK(c->stage == candidacy_stage::declined);
   CHECK(c->stage_since == 2000);
+}
+
+// ---- schema_version 1 of the placement texts that became personal ----
+
+// IssueRaised (summary) or IssueResolved (resolution) as version 1 stored them.
+std::string issue_version_1(const std::string& issue, std::optional<std::string_view> text) {
+  capnp::MallocMessageBuilder message;
+  auto old = message.initRoot<evolution_test::IssueV1>();
+  old.setIssueId(issue);
+  if (text) old.setText(std::string(*text));
+  return message_bytes(message);
+}
+
+// AppointmentEnded as version 1 stored it; kind 1 is `early`.
+std::string ended_version_1(std::uint16_t kind, std::optional<std::string_view> reason) {
+  capnp::MallocMessageBuilder message;
+  auto old = message.initRoot<evolution_test::EndedV1>();
+  old.setKind(kind);
+  if (reason) old.setReason(std::string(*reason));
+  return message_bytes(message);
+}
+
+// An AppointmentSuspended {"reason":"体調不良のため休職"} as version 1 stored it (also in
+// tests/engine/personal_data_test.cc and the record_decode fuzz corpus).
+constexpr std::string_view suspended_v1_hex =
+    "0000000006000000000000000000010001000000e2000000e4bd93e8aabfe4b88de889afe381aee3819fe38281e4"
+    "bc91e881b70000000000";
+
+// An IssueRaised {"issue_id":"00000000-0000-7000-8000-0000000000e1","summary":"通院で欠勤が続く"}
+// as version 1 stored it.
+constexpr std::string_view issue_v1_hex =
+    "000000000c0000000000000000000200050000002a01000015000000ca00000030303030303030302d3030303"
+    "02d373030302d383030302d30303030303030303030653100000000e9809ae999a2e381a7e6aca0e58ba4e3818c"
+    "e7b69ae3818f0000000000000000";
+
+const std::string issue_e1 = "00000000-0000-7000-8000-0000000000e1";
+
+TEST_CASE("the placement text helpers write what version 1 stored") {
+  CHECK(version_1("体調不良のため休職") == from_hex(suspended_v1_hex));
+  CHECK(issue_version_1(issue_e1, "通院で欠勤が続く") == from_hex(issue_v1_hex));
+}
+
+TEST_CASE("version 1 placement texts read as they did, now as personal fields") {
+  struct old_record {
+    std::string_view type;
+    std::string bytes, bare;  // with the text, and version 1 without it
+    std::string_view text;
+    std::string_view full, redacted, erased;
+  };
+  const std::string issue = issue_e1;
+  const old_record records[] = {
+      {"AppointmentSuspended", from_hex(suspended_v1_hex), version_1(std::nullopt),
+       "体調不良のため休職", R"({"reason":"体調不良のため休職"})", "{}",
+       R"({"reason":"[erased]"})"},
+      {"AppointmentResumed", version_1("復職"), version_1(std::nullopt), "復職",
+       R"({"reason":"復職"})", "{}", R"({"reason":"[erased]"})"},
+      {"IssueRaised", from_hex(issue_v1_hex), issue_version_1(issue, std::nullopt),
+       "通院で欠勤が続く",
+       R"({"issue_id":"00000000-0000-7000-8000-0000000000e1","summary":"通院で欠勤が続く"})",
+       R"({"issue_id":"00000000-0000-7000-8000-0000000000e1"})",
+       R"({"issue_id":"00000000-0000-7000-8000-0000000000e1","summary":"[erased]"})"},
+      {"IssueResolved", issue_version_1(issue, "勤務日を変更"),
+       issue_version_1(issue, std::nullopt), "勤務日を変更",
+       R"({"issue_id":"00000000-0000-7000-8000-0000000000e1","resolution":"勤務日を変更"})",
+       R"({"issue_id":"00000000-0000-7000-8000-0000000000e1"})",
+       R"({"issue_id":"00000000-0000-7000-8000-0000000000e1","resolution":"[erased]"})"},
+      {"AppointmentEnded", ended_version_1(1, "本業の異動により継続困難"),
+       ended_version_1(1, std::nullopt), "本業の異動により継続困難",
+       R"({"kind":"early","reason":"本業の異動により継続困難"})", R"({"kind":"early"})",
+       R"({"kind":"early","reason":"[erased]"})"},
+  };
+  for (const auto& r : records) {
+    CAPTURE(r.type);
+    REQUIRE(find_event_type(r.type)->schema_version == 2);
+    const std::string text(r.text);
+    auto up = upcast_payload(r.type, 1, r.bytes);
+    REQUIRE(up.ok());
+    REQUIRE(up->personal_bytes.has_value());
+    CHECK(up->public_bytes.find(text) == std::string::npos);  // moved, not copied
+    auto full =
+        decode_payload_json(r.type, up->public_bytes, *up->personal_bytes, personal_view::full);
+    REQUIRE(full.ok());
+    CHECK(*full == r.full);  // what version 1 always showed
+    auto redacted =
+        decode_payload_json(r.type, up->public_bytes, std::nullopt, personal_view::redacted);
+    REQUIRE(redacted.ok());
+    CHECK(*redacted == r.redacted);
+    auto erased =
+        decode_payload_json(r.type, up->public_bytes, std::nullopt, personal_view::erased);
+    REQUIRE(erased.ok());
+    CHECK(*erased == r.erased);
+
+    // Without the text: nothing personal to show, as before.
+    auto bare = upcast_payload(r.type, 1, r.bare);
+    REQUIRE(bare.ok());
+    auto bare_json =
+        decode_payload_json(r.type, bare->public_bytes, *bare->personal_bytes, personal_view::full);
+    REQUIRE(bare_json.ok());
+    CHECK(*bare_json == r.redacted);
+
+    // Version 2 input: the text only in the personal part, which is sealed; the record is current.
+    auto v2 = test::encode(r.type, std::string(r.full));
+    CHECK(v2.public_bytes.find(text) == std::string::npos);
+    CHECK(v2.personal_bytes.find(text) != std::string::npos);
+    auto current = upcast_payload(r.type, 2, v2.public_bytes);
+    REQUIRE(current.ok());
+    CHECK(current->public_bytes == v2.public_bytes);
+    CHECK_FALSE(current->personal_bytes.has_value());
+  }
+  // The summary is still required, now in the personal part.
+  auto missing = encode_payload("IssueRaised", R"({"issue_id":")" + issue + R"("})");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.err().code == "missing_field");
+  CHECK(missing.err().field == "summary");
+}
+
+TEST_CASE("version 1 placement texts fold as they did") {
+  stored_stream appointment;
+  appointment.add(test::id(11, 0xe0), "AppointmentArranged");
+  auto views = appointment.views();
+  const std::string started = build_payload<kakehashi::schema::AppointmentStarted>([](auto) {});
+  const std::string suspended = from_hex(suspended_v1_hex), resumed = version_1("復職");
+  const std::string raised = from_hex(issue_v1_hex);
+  const std::string resolved = issue_version_1(issue_e1, "勤務日を変更");
+  const std::string ended = ended_version_1(1, "本業の異動により継続困難");
+  views.push_back({test::id(12, 0xe0), "AppointmentStarted", started, 2000, 2});
+  views.push_back({test::id(13, 0xe0), "AppointmentSuspended", suspended, 3000, 3});
+  auto a = fold<appointment_state>(views);
+  REQUIRE(a.ok());
+  CHECK(a->status == appointment_status::suspended);
+  views.push_back({test::id(14, 0xe0), "AppointmentResumed", resumed, 4000, 4});
+  views.push_back({test::id(15, 0xe0), "IssueRaised", raised, 5000, 5});
+  a = fold<appointment_state>(views);
+  REQUIRE(a.ok());
+  CHECK(a->status == appointment_status::active);
+  CHECK(a->open_issues.count(issue_e1) == 1);
+  views.push_back({test::id(16, 0xe0), "IssueResolved", resolved, 6000, 6});
+  views.push_back({test::id(17, 0xe0), "AppointmentEnded", ended, 7000, 7});
+  a = fold<appointment_state>(views);
+  REQUIRE(a.ok());
+  CHECK(a->open_issues.empty());
+  CHECK(a->status == appointment_status::ended);
+  CHECK(a->end_kind == 1);
+  CHECK(a->ended_at == 7000);
 }
 
 }  // namespace
