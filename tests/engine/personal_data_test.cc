@@ -90,15 +90,26 @@ namespace {
 
 // A TalentPaused {"reason":"育児のため一時休止"} as schema_version 1 stored it, the reason in the
 // public struct (tests/events/schema_evolution_test.cc checks these bytes).
-std::string paused_version_1() {
-  const std::string_view hex =
-      "0000000006000000000000000000010001000000e2000000e882b2e58590e381aee3819fe38281e4b880e6"
-      "9982e4bc91e6ada20000000000";
+std::string from_hex(std::string_view hex) {
   auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
   std::string out;
   for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
     out += static_cast<char>(nibble(hex[i]) << 4 | nibble(hex[i + 1]));
   return out;
+}
+
+std::string paused_version_1() {
+  return from_hex(
+      "0000000006000000000000000000010001000000e2000000e882b2e58590e381aee3819fe38281e4b880e6"
+      "9982e4bc91e6ada20000000000");
+}
+
+// An AppointmentSuspended {"reason":"体調不良のため休職"} as schema_version 1 stored it, the
+// reason in the public struct (tests/events/schema_evolution_test.cc checks these bytes).
+std::string suspended_version_1() {
+  return from_hex(
+      "0000000006000000000000000000010001000000e2000000e4bd93e8aabfe4b88de889afe381aee3819fe38281e4"
+      "bc91e881b70000000000");
 }
 
 std::string shown(domain_fixture& f, const recorded_event& e) {
@@ -186,6 +197,128 @@ TEST_CASE("a command retried with the key of a version 1 event compares the reas
   REQUIRE_MESSAGE(same.ok(), describe(same.err()));
   CHECK(same->duplicate);
   auto other = retry(R"({"reason":"介護のため"})");
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.err().code == "idempotency_key_reused");
+}
+
+namespace {
+
+// An active appointment of `talent`; its id.
+std::string started_appointment(domain_fixture& f, const std::string& talent) {
+  auto arranged = f.arrange(f.accepted_candidacy(talent, f.defined_need()));
+  if (!arranged) FAIL("arranging failed: " << describe(arranged.err()));
+  auto appointment = arranged->ids.front().second;
+  f.must("AppointmentStarted", appointment, "{}");
+  return appointment;
+}
+
+}  // namespace
+
+TEST_CASE("an appointment's free texts are sealed with the talent's key, shown, erased") {
+  domain_fixture f;
+  auto talent = f.talent();
+  auto appointment = started_appointment(f, talent);
+  const std::string stream = "appointment-" + appointment;
+  // Written before the texts were personal: plaintext in the log for good.
+  new_event old = make_event("AppointmentSuspended", suspended_version_1());
+  old.schema_version = 1;
+  must_append(*f.store, single(stream, expected_version::any(), std::move(old)));
+  f.must("AppointmentResumed", appointment, R"({"reason":"主治医の許可が出た"})");
+  const std::string issue = new_uuid_v7().to_string();
+  f.must("IssueRaised", appointment,
+         R"({"issue_id":")" + issue + R"(","summary":"通院で欠勤が続く"})");
+  f.must("IssueResolved", appointment,
+         R"({"issue_id":")" + issue + R"(","resolution":"勤務日を火曜に変更"})");
+
+  auto events = read_stream_all(*f.store, stream);
+  REQUIRE(events.size() == 6);  // arranged, started, suspended (v1), resumed, raised, resolved
+  const auto &suspended = *events[2], &resumed = *events[3], &raised = *events[4],
+             &resolved = *events[5];
+  CHECK(suspended.schema_version == 1);
+  for (const auto* e : {&resumed, &raised, &resolved})
+    CHECK(e->schema_version == 2);
+  // Sealed: neither the payload nor the whole stored record holds the new texts.
+  for (const auto* text : {"主治医の許可が出た", "通院で欠勤が続く", "勤務日を火曜に変更"})
+    for (const auto* e : {&resumed, &raised, &resolved})
+      CHECK(e->payload.find(text) == std::string::npos);
+
+  // Roles with the right see every text, the old one exactly as before; others see none.
+  CHECK(shown(f, suspended) == R"({"reason":"体調不良のため休職"})");
+  CHECK(shown(f, resumed) == R"({"reason":"主治医の許可が出た"})");
+  CHECK(shown(f, raised) == R"({"issue_id":")" + issue + R"(","summary":"通院で欠勤が続く"})");
+  CHECK(shown(f, resolved) ==
+        R"({"issue_id":")" + issue + R"(","resolution":"勤務日を火曜に変更"})");
+  CHECK(hidden(f, suspended) == "{}");
+  CHECK(hidden(f, resumed) == "{}");
+  CHECK(hidden(f, raised) == R"({"issue_id":")" + issue + R"("})");
+  CHECK(hidden(f, resolved) == R"({"issue_id":")" + issue + R"("})");
+
+  REQUIRE(
+      erase_talent(*f.service, *f.store, talent, "本人の請求", actor{"admin", "admin", ""}).ok());
+  // Sealed texts read "[erased]". The version 1 record names no talent: through the store the
+  // reader finds the appointment's talent in its first event; with the vault alone it cannot.
+  auto through_store = [&](const recorded_event& e) {
+    auto json = payload_json(e, *f.store, personal_access::shown);
+    if (!json) FAIL(e.type << ": " << describe(json.err()));
+    return *json;
+  };
+  CHECK(through_store(suspended) == R"({"reason":"[erased]"})");
+  CHECK(suspended.payload.find("体調不良のため休職") != std::string::npos);  // still in the log
+  CHECK(shown(f, suspended) == R"({"reason":"体調不良のため休職"})");
+  CHECK(through_store(resumed) == R"({"reason":"[erased]"})");
+  CHECK(shown(f, resumed) == R"({"reason":"[erased]"})");
+  CHECK(through_store(raised) == R"({"issue_id":")" + issue + R"(","summary":"[erased]"})");
+  CHECK(through_store(resolved) == R"({"issue_id":")" + issue + R"(","resolution":"[erased]"})");
+
+  // The placement can still be wound up: steps without text are sealed with the municipality's
+  // key; a text would be the erased talent's personal data, which nothing new is sealed for.
+  auto with_reason = f.run("AppointmentSuspended", appointment, R"({"reason":"連絡が取れない"})");
+  REQUIRE_FALSE(with_reason.ok());
+  CHECK(with_reason.err().code == "subject_erased");
+  f.must("AppointmentSuspended", appointment, "{}");
+  auto ended_with_reason =
+      f.run("AppointmentEnded", appointment, R"({"kind":"early","reason":"本人の退職"})");
+  REQUIRE_FALSE(ended_with_reason.ok());
+  CHECK(ended_with_reason.err().code == "subject_erased");
+  f.must("AppointmentEnded", appointment, R"({"kind":"early"})");
+  auto ended = read_stream_all(*f.store, stream).back();
+  CHECK(ended->type == "AppointmentEnded");
+  CHECK(through_store(*ended) == R"({"kind":"early"})");
+  CHECK(f.store->verify().ok);
+
+  // Closed: no file holds the sealed texts, while the version 1 text is still on disk.
+  f.service.reset();
+  f.store.reset();
+  for (const auto* text : {"主治医の許可が出た", "通院で欠勤が続く", "勤務日を火曜に変更"}) {
+    CAPTURE(text);
+    CHECK(files_containing(f.dir.db_path(), text).empty());
+  }
+  CHECK_FALSE(files_containing(f.dir.db_path(), "体調不良のため休職").empty());
+}
+
+TEST_CASE("a command retried with the key of a version 1 appointment event compares its text") {
+  domain_fixture f;
+  auto appointment = started_appointment(f, f.talent());
+  // The first attempt was recorded before the upgrade: its event id is the idempotency key.
+  const uuid key = new_uuid_v7();
+  new_event old = make_event("AppointmentSuspended", suspended_version_1(), key);
+  old.schema_version = 1;
+  old.who = domain_fixture::coordinator();
+  must_append(*f.store,
+              single("appointment-" + appointment, expected_version::any(), std::move(old)));
+  auto retry = [&](std::string body) {
+    command_request request;
+    request.type = "AppointmentSuspended";
+    request.target_id = appointment;
+    request.body_json = std::move(body);
+    request.who = domain_fixture::coordinator();
+    request.idempotency_key = key;
+    return f.service->execute(std::move(request));
+  };
+  auto same = retry(R"({"reason":"体調不良のため休職"})");
+  REQUIRE_MESSAGE(same.ok(), describe(same.err()));
+  CHECK(same->duplicate);
+  auto other = retry(R"({"reason":"家族の介護のため"})");
   REQUIRE_FALSE(other.ok());
   CHECK(other.err().code == "idempotency_key_reused");
 }
