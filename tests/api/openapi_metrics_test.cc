@@ -67,6 +67,15 @@ TEST_CASE("http: the OpenAPI document describes every route the router has") {
   // A reason about the talent is personal too (schema_version 2 of these types).
   for (const char* type : {"TalentPaused", "TalentResumed", "TalentWithdrew", "InterestDeclined"})
     CHECK(schemas.at(type).at("properties").at("reason").at("x-personal").as_bool());
+  // So is what is written about a placement (schema_version 2 of these types).
+  for (auto [type, field] : {std::pair{"AppointmentSuspended", "reason"},
+                             {"AppointmentResumed", "reason"},
+                             {"IssueRaised", "summary"},
+                             {"IssueResolved", "resolution"},
+                             {"AppointmentEnded", "reason"}}) {
+    CAPTURE(type);
+    CHECK(schemas.at(type).at("properties").at(field).at("x-personal").as_bool());
+  }
   // The input limits and formats of events/domain.capnp, as the validation applies them.
   const auto& talent_fields = registered.at("properties").as_object();
   CHECK(talent_fields.at("display_name").at("maxLength").as_int64() == 100);

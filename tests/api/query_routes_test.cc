@@ -1,5 +1,7 @@
 // The query routes end to end: as-of reads over the demo history, role and municipality
 // isolation, read-your-writes, parameter validation and paging.
+#include <map>
+
 #include "cli/demo_history.h"
 #include "http_helpers.h"
 
@@ -369,6 +371,108 @@ TEST_CASE("http: a talent's reasons are personal data, shown, redacted, logged a
 
   admin.ok("/v1/talents/" + talent + "/erase", R"({"reason":"本人の請求"})");
   CHECK(str(data_of(auditor), "reason") == "[erased]");
+  CHECK(server.store().verify().ok);
+}
+
+TEST_CASE(
+    "http: an appointment's texts are shown, redacted, logged and erased like check-in notes") {
+  running_server server({}, full());
+  caller coordinator{server.port(), server.issue_token(access_role::coordinator)};
+  caller dashboard{server.port(), server.issue_token(access_role::dashboard)};
+  caller auditor{server.port(), server.issue_token(access_role::auditor)};
+  caller admin{server.port(), server.issue_token(access_role::admin)};
+  caller chiyoda_office{server.port(), server.issue_token(access_role::municipality, chiyoda)};
+  caller chuo_office{server.port(), server.issue_token(access_role::municipality, chuo)};
+  auto placed = propose(coordinator, chiyoda);
+  const std::string appointment = str(appoint(coordinator, placed, chiyoda), "appointment_id");
+  const std::string a = "/v1/appointments/" + appointment;
+  // Requests still send the texts where they always did; the codec seals them.
+  coordinator.ok(a + "/start");
+  coordinator.ok(a + "/check-ins", R"({"party":"talent","rating":4,"notes":"面談で疲れが見える"})");
+  coordinator.ok(a + "/suspend", R"({"reason":"体調不良のため休職"})");
+  coordinator.ok(a + "/resume", R"({"reason":"主治医の許可が出た"})");
+  auto issue = str(coordinator.ok(a + "/issues", R"({"summary":"通院で欠勤が続く"})"), "issue_id");
+  auto resolved =
+      coordinator.ok(a + "/issues/" + issue + "/resolve", R"({"resolution":"勤務日を火曜に変更"})");
+  // The texts by type, with the check-in's notes, which they follow role by role.
+  const std::vector<std::pair<std::string, std::string>> texts = {
+      {"CheckInCompleted", "面談で疲れが見える"},
+      {"AppointmentSuspended", "体調不良のため休職"},
+      {"AppointmentResumed", "主治医の許可が出た"},
+      {"IssueRaised", "通院で欠勤が続く"},
+      {"IssueResolved", "勤務日を火曜に変更"}};
+  std::string wait = "?";
+  wait += min_position_of(resolved);
+  const std::string page = a + wait;
+
+  auto field_of = [](const std::string& type) -> std::string {
+    if (type == "CheckInCompleted") return "notes";
+    if (type == "IssueRaised") return "summary";
+    if (type == "IssueResolved") return "resolution";
+    return "reason";
+  };
+  // The appointment page's timeline entry of each type, as `who` reads it.
+  auto timeline_data = [&](caller& who) {
+    std::map<std::string, json::object> out;
+    auto view = who.read(page);
+    for (const auto& e : view.at("timeline").as_array())
+      out[str(e, "type")] = e.at("data").as_object();
+    return out;
+  };
+  for (caller* who : {&coordinator, &auditor, &admin}) {
+    auto data = timeline_data(*who);
+    for (const auto& [type, text] : texts) {
+      CAPTURE(type);
+      CHECK(str(data.at(type), field_of(type)) == text);
+    }
+  }
+  // No personal-data rights: the dashboard and the appointment's own municipality see the
+  // steps without the texts, anywhere in the answer; another municipality sees no appointment.
+  for (caller* who : {&dashboard, &chiyoda_office}) {
+    auto data = timeline_data(*who);
+    auto whole = json::serialize(who->read(page)) +
+                 json::serialize(who->read("/v1/streams/appointment-" + appointment)) +
+                 json::serialize(who->read("/v1/events?limit=1000"));
+    for (const auto& [type, text] : texts) {
+      CAPTURE(type);
+      REQUIRE(data.count(type) == 1);
+      CHECK_FALSE(data.at(type).contains(field_of(type)));
+      CHECK(whole.find(text) == std::string::npos);
+    }
+    CHECK(data.at("IssueRaised").contains("issue_id"));
+  }
+  CHECK(chuo_office.get(page).result_int() == 404);
+  auto chuo_events = json::serialize(chuo_office.read("/v1/events?limit=1000")) +
+                     json::serialize(chuo_office.read("/v1/streams/appointment-" + appointment));
+  for (const auto& [type, text] : texts)
+    CHECK(chuo_events.find(text) == std::string::npos);
+  CHECK(chuo_office.read("/v1/streams/appointment-" + appointment).at("events").as_array().empty());
+
+  // The auditor's read of the page is a personal-data read of the appointment, as for notes.
+  bool recorded = false;
+  for (int i = 0; i < 500 && !recorded; ++i) {
+    auto reads = admin.read("/v1/events?types=PersonalDataRead");
+    for (const auto& e : reads.at("events").as_array()) {
+      auto data = json::serialize(e.at("data"));
+      recorded = recorded || (data.find("appointment-" + appointment) != std::string::npos &&
+                              data.find("auditor") != std::string::npos &&
+                              data.find("GET /v1/appointments/{id}") != std::string::npos);
+    }
+    if (!recorded) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(recorded);
+
+  admin.ok("/v1/talents/" + placed.talent_id + "/erase", R"({"reason":"本人の請求"})");
+  auto erased = timeline_data(auditor);
+  for (const auto& [type, text] : texts) {
+    CAPTURE(type);
+    CHECK(str(erased.at(type), field_of(type)) == "[erased]");
+  }
+  // The placement is wound up without a text; one would be the erased talent's.
+  auto refused = coordinator.post(a + "/end", R"({"kind":"early","reason":"本人の退職"})");
+  CHECK(refused.result_int() == 409);
+  CHECK(error_code_of(refused) == "subject_erased");
+  coordinator.ok(a + "/end", R"({"kind":"early"})");
   CHECK(server.store().verify().ok);
 }
 

@@ -5,7 +5,10 @@
 #include <boost/json/serialize.hpp>
 #include <set>
 
+#include "events/domain.capnp.h"
+#include "events/event_codec.h"
 #include "events/ids.h"
+#include "events/payload_io.h"
 #include "http_helpers.h"
 #include "ws_support.h"
 
@@ -369,6 +372,75 @@ TEST_CASE("stream: a version 1 reason is delivered like a sealed one, and erased
                        actor{"admin-1", "admin", ""})
               .ok());
   CHECK(data_for(access_role::admin).at("reason").as_string() == "[erased]");
+}
+
+TEST_CASE("stream: an appointment's texts reach the roles check-in notes reach, then [erased]") {
+  stream_server server;
+  const std::string talent = server.talent("placed@example.jp");
+  const std::string appointment = new_uuid_v7().to_string();
+  const std::string stream = "appointment-" + appointment;
+  // An appointment as the log holds it, its suspension stored by schema_version 1 (plaintext).
+  auto arranged = encode_payload(
+      "AppointmentArranged",
+      R"({"candidacy_id":")" + new_uuid_v7().to_string() + R"(","talent_id":")" + talent +
+          R"(","need_id":")" + new_uuid_v7().to_string() + R"(","lg_code":")" + shibuya +
+          R"(","form":"remote","starts_on":"2025-08-01","ends_on":"2026-03-31",)"
+          R"("hours_per_week":8,"scope":"RPA研修"})");
+  REQUIRE(arranged.ok());
+  // AppointmentSuspended {"reason":"体調不良のため休職"} as version 1 stored it.
+  const std::string hex =
+      "0000000006000000000000000000010001000000e2000000e4bd93e8aabfe4b88de889afe381aee3819fe38281e4"
+      "bc91e881b70000000000";
+  append_request request;
+  request.streams.push_back({stream, expected_version::no_stream(), {}});
+  auto& events = request.streams.back().events;
+  for (const char* type : {"AppointmentArranged", "AppointmentStarted", "AppointmentSuspended"}) {
+    new_event e;
+    e.type = type;
+    e.who = actor{"coord-1", "coordinator", ""};
+    events.push_back(std::move(e));
+  }
+  events[0].payload = arranged->public_bytes;
+  events[1].payload = build_payload<schema::AppointmentStarted>([](auto) {});
+  events[2].schema_version = 1;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+    events[2].payload += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  REQUIRE(server.store().append(std::move(request)).ok());
+  // And one written today: sealed with the talent's key.
+  server.must("AppointmentResumed", appointment, R"({"reason":"主治医の許可が出た"})");
+  REQUIRE(server.projections().wait_for(server.store().head_position(), 5s));
+
+  const std::string sub = R"({"op":"subscribe","id":"t","stream":"$ce-appointment","from":"start",)"
+                          R"("types":["AppointmentSuspended","AppointmentResumed"]})";
+  auto reasons_for = [&](const std::string& token) {
+    ws_client c;
+    REQUIRE(c.connect_ok(server.port(), with_token(token)));
+    c.send(sub);
+    std::vector<std::string> out;
+    for (const auto& m : read_until_caught_up(c, "t").events) {
+      const auto& data = m.at("event").as_object().at("data").as_object();
+      out.push_back(data.contains("reason") ? std::string(data.at("reason").as_string()) : "-");
+    }
+    return out;
+  };
+  using reasons = std::vector<std::string>;
+  CHECK(reasons_for(server.token(access_role::admin)) ==
+        reasons{"体調不良のため休職", "主治医の許可が出た"});
+  CHECK(reasons_for(server.token(access_role::coordinator)) ==
+        reasons{"体調不良のため休職", "主治医の許可が出た"});
+  CHECK(reasons_for(server.token(access_role::auditor)) ==
+        reasons{"体調不良のため休職", "主治医の許可が出た"});
+  // Without personal-data rights the steps arrive without their texts; another municipality
+  // receives nothing of the appointment.
+  CHECK(reasons_for(server.token(access_role::dashboard)) == reasons{"-", "-"});
+  CHECK(reasons_for(server.token(access_role::municipality, shibuya)) == reasons{"-", "-"});
+  CHECK(reasons_for(server.token(access_role::municipality, tama)).empty());
+
+  REQUIRE(erase_talent(server.service(), server.store(), talent, "request",
+                       actor{"admin-1", "admin", ""})
+              .ok());
+  // Both read "[erased]": the version 1 one through the appointment's talent in its first event.
+  CHECK(reasons_for(server.token(access_role::admin)) == reasons{"[erased]", "[erased]"});
 }
 
 TEST_CASE("stream: the handshake checks Origin, subprotocol and token before upgrading") {
