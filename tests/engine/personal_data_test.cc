@@ -322,3 +322,25 @@ TEST_CASE("a command retried with the key of a version 1 appointment event compa
   REQUIRE_FALSE(other.ok());
   CHECK(other.err().code == "idempotency_key_reused");
 }
+
+TEST_CASE("read through the store, a version 1 decline reads [erased] once its talent is erased") {
+  // A candidacy stream's record does not name its talent; its first event does.
+  domain_fixture f;
+  auto talent = f.talent();
+  auto candidacy = f.identify(talent, f.defined_need());
+  new_event old = make_event("InterestDeclined", paused_version_1());  // same layout: a reason
+  old.schema_version = 1;
+  must_append(*f.store, single("candidacy-" + candidacy, expected_version::any(), std::move(old)));
+  auto declined = read_stream_all(*f.store, "candidacy-" + candidacy).back();
+  auto read = [&](personal_access access) {
+    auto json = payload_json(*declined, *f.store, access);
+    if (!json) FAIL(describe(json.err()));
+    return *json;
+  };
+  CHECK(read(personal_access::shown) == R"({"reason":"育児のため一時休止"})");
+  CHECK(read(personal_access::hidden) == "{}");
+  REQUIRE(
+      erase_talent(*f.service, *f.store, talent, "本人の請求", actor{"admin", "admin", ""}).ok());
+  CHECK(read(personal_access::shown) == R"({"reason":"[erased]"})");
+  CHECK(shown(f, *declined) == R"({"reason":"育児のため一時休止"})");  // the vault alone: as stored
+}
