@@ -3,9 +3,11 @@
 // ideas taken up on the way.
 #include "cli/demo_history.h"
 
+#include <map>
 #include <set>
 
 #include "domain_support.h"
+#include "engine/event_json.h"
 #include "events/domain.capnp.h"
 #include "events/payload_io.h"
 
@@ -64,6 +66,32 @@ TEST_CASE("the demo history gives the seeds' headline as of 2025-12-01 and is de
   CHECK(h.appointed_ideas == 0);  // arranged after the headline date
   CHECK(later.appointed_ideas == 1);
   CHECK(first.store->verify().ok);
+
+  // What is written about placements is sealed: in no stored payload, read back through the
+  // talent's key by roles with personal-data rights.
+  const std::string texts[] = {"本業の異動により継続困難", "任期満了",
+                               "庁内ネットワークへのアクセス権限が未付与",
+                               "情報政策課がアカウントを発行"};
+  std::map<std::string, std::size_t> shown;
+  REQUIRE(first.store
+              ->scan(1,
+                     [&](const recorded_event& e) {
+                       for (const auto& text : texts)
+                         CHECK(e.payload.find(text) == std::string::npos);
+                       if (e.type != "AppointmentEnded" && e.type != "IssueRaised" &&
+                           e.type != "IssueResolved")
+                         return true;
+                       auto json = payload_json(e, *first.store, personal_access::shown);
+                       REQUIRE(json.ok());
+                       for (const auto& text : texts)
+                         if (json->find(text) != std::string::npos) ++shown[text];
+                       return true;
+                     })
+              .ok());
+  for (const auto& text : texts) {
+    CAPTURE(text);
+    CHECK(shown[text] > 0);
+  }
 
   // The same seed gives the same history: ids, streams and types, event by event.
   domain_fixture second;
