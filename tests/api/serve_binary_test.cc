@@ -300,7 +300,12 @@ TEST_CASE("kakehashi serve: personal data never reaches the log, /metrics or the
                                              "面談記録" + t,
                                              "承認者" + t,
                                              "窓口担当" + t,
-                                             "contact." + t + "@example.jp"};
+                                             "contact." + t + "@example.jp",
+                                             "休職理由" + t,
+                                             "復職理由" + t,
+                                             "課題概要" + t,
+                                             "解決内容" + t,
+                                             "終了理由" + t};
   const std::string public_marker = "公開課題" + t;
 
   auto must = [&](http::verb method, const std::string& target, const std::string& body,
@@ -353,6 +358,14 @@ TEST_CASE("kakehashi serve: personal data never reaches the log, /metrics or the
        R"({"kind":"scope_expansion","effective_on":"2025-10-01","changes":{"scope":"RPA+"},)"
        R"("approved_by":")" +
            personal[8] + R"("})");
+  must(http::verb::post, a + "/suspend", R"({"reason":")" + personal[11] + R"("})");
+  must(http::verb::post, a + "/resume", R"({"reason":")" + personal[12] + R"("})");
+  auto issue_id =
+      id(must(http::verb::post, a + "/issues", R"({"summary":")" + personal[13] + R"("})"),
+         "issue_id");
+  must(http::verb::post, a + "/issues/" + issue_id + "/resolve",
+       R"({"resolution":")" + personal[14] + R"("})");
+  must(http::verb::post, a + "/end", R"({"kind":"early","reason":")" + personal[15] + R"("})");
   must(http::verb::post, "/v1/municipalities/131016/contact",
        R"({"contact":{"name":")" + personal[9] + R"(","email":")" + personal[10] + R"("}})");
   // Personal data where it does not belong, too: in paths, a query string, an invalid body.
