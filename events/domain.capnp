@@ -18,7 +18,7 @@
 #   when an older record is read, so every reader sees the current shape.
 #
 # Which free text is personal: a reason that says something about the talent (why they pause,
-# resume, withdraw or decline: their family, health, main job) is the talent's personal data,
+# resume, withdraw, revoke their consent or decline: their family, health, main job) is the talent's personal data,
 # sealed with the talent's key, and reads "[erased]" with the rest of their data. So is what is
 # written about their placement (why an appointment is suspended, resumed or ended, an issue's
 # summary and resolution, e.g. "体調不良のため休職"): employment facts about an identifiable
@@ -196,9 +196,14 @@ struct TalentConsentGranted {
   consentVersion @0 :Text $Json.name("consent_version") $required $maxLength(.nameChars);
 }
 
+# Schema version 2: why the talent takes their consent back is theirs, as TalentPaused's reason.
 struct TalentConsentRevoked {
   consentVersion @0 :Text $Json.name("consent_version") $maxLength(.nameChars);
-  reason @1 :Text $maxLength(.textChars) $multiline;
+  reason @1 :Text $maxLength(.textChars) $multiline $personalSince(2);  # version 1 only
+  sealed @2 :Data;
+}
+struct TalentConsentRevokedPersonal {
+  reason @0 :Text $maxLength(.textChars) $multiline;
 }
 
 # Schema version 2: the reason is the talent's personal data (sealed with the talent's key).

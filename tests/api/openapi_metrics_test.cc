@@ -65,7 +65,8 @@ TEST_CASE("http: the OpenAPI document describes every route the router has") {
   CHECK(registered.at("properties").at("display_name").at("x-personal").as_bool());
   CHECK(!registered.at("properties").as_object().contains("sealed"));
   // A reason about the talent is personal too (schema_version 2 of these types).
-  for (const char* type : {"TalentPaused", "TalentResumed", "TalentWithdrew", "InterestDeclined"})
+  for (const char* type : {"TalentPaused", "TalentResumed", "TalentWithdrew", "InterestDeclined",
+                           "TalentConsentRevoked"})
     CHECK(schemas.at(type).at("properties").at("reason").at("x-personal").as_bool());
   // So is what is written about a placement (schema_version 2 of these types).
   for (auto [type, field] : {std::pair{"AppointmentSuspended", "reason"},

@@ -344,3 +344,18 @@ TEST_CASE("read through the store, a version 1 decline reads [erased] once its t
   CHECK(read(personal_access::shown) == R"({"reason":"[erased]"})");
   CHECK(shown(f, *declined) == R"({"reason":"育児のため一時休止"})");  // the vault alone: as stored
 }
+
+TEST_CASE("a consent revocation's reason is sealed with the talent's key and erased with them") {
+  domain_fixture f;
+  auto talent = f.talent();
+  f.must("TalentConsentRevoked", talent, R"({"reason":"家族の反対があったため"})");
+  auto revoked = read_stream_all(*f.store, "talent-" + talent).back();
+  REQUIRE(revoked->type == "TalentConsentRevoked");
+  CHECK(revoked->schema_version == 2);
+  CHECK(revoked->payload.find("家族の反対") == std::string::npos);
+  CHECK(shown(f, *revoked).find("家族の反対があったため") != std::string::npos);
+  CHECK(hidden(f, *revoked).find("reason") == std::string::npos);
+  REQUIRE(
+      erase_talent(*f.service, *f.store, talent, "本人の請求", actor{"admin", "admin", ""}).ok());
+  CHECK(shown(f, *revoked).find(R"("reason":"[erased]")") != std::string::npos);
+}

@@ -575,5 +575,33 @@ TEST_CASE("version 1 placement texts fold as they did") {
   CHECK(a->ended_at == 7000);
 }
 
+TEST_CASE("a version 1 consent revocation's reason reads and folds as it did") {
+  // Version 1 stored consent_version then reason, the layout of IssueV1.
+  const std::string old = issue_version_1("2024-04", "家族の反対があったため");
+  REQUIRE(find_event_type("TalentConsentRevoked")->schema_version == 2);
+  auto up = upcast_payload("TalentConsentRevoked", 1, old);
+  REQUIRE(up.ok());
+  REQUIRE(up->personal_bytes.has_value());
+  CHECK(up->public_bytes.find("家族の反対") == std::string::npos);
+  auto full = decode_payload_json("TalentConsentRevoked", up->public_bytes, *up->personal_bytes,
+                                  personal_view::full);
+  REQUIRE(full.ok());
+  CHECK(*full == R"({"consent_version":"2024-04","reason":"家族の反対があったため"})");
+  auto redacted = decode_payload_json("TalentConsentRevoked", up->public_bytes, std::nullopt,
+                                      personal_view::redacted);
+  REQUIRE(redacted.ok());
+  CHECK(*redacted == R"({"consent_version":"2024-04"})");
+  auto v2 = test::encode("TalentConsentRevoked", R"({"reason":"家族の反対があったため"})");
+  CHECK(v2.public_bytes.find("家族の反対") == std::string::npos);
+
+  stored_stream talent;
+  talent.add(test::id(18, 0xe0), "TalentRegistered");
+  auto views = talent.views();
+  views.push_back({test::id(19, 0xe0), "TalentConsentRevoked", old, 2000, 2});
+  auto t = fold<talent_state>(views);
+  REQUIRE(t.ok());
+  CHECK_FALSE(t->consent);
+}
+
 }  // namespace
 }  // namespace kakehashi
