@@ -18,16 +18,16 @@
 #   when an older record is read, so every reader sees the current shape.
 #
 # Which free text is personal: a reason that says something about the talent (why they pause,
-# resume, withdraw, revoke their consent or decline: their family, health, main job) is the talent's personal data,
-# sealed with the talent's key, and reads "[erased]" with the rest of their data. So is what is
-# written about their placement (why an appointment is suspended, resumed or ended, an issue's
-# summary and resolution, e.g. "体調不良のため休職"): employment facts about an identifiable
-# person, sealed with the appointment's talent's key like check-in notes. Free text about the
-# need or the municipality is not: a need's hold, close or reopen reason, the municipality's
-# decision reason, a candidacy's archive reason (the coordinator's bookkeeping, e.g.
-# "talent_withdrew"), an appointment's flag (the process manager's fixed text), a void reason (a
-# correction), and TalentPersonalDataErased.reason, the erasure's own audit record, which must
-# stay readable after the erasure it records.
+# resume, withdraw, revoke their consent or decline: their family, health, main job) is the
+# talent's personal data, sealed with the talent's key, and reads "[erased]" with the rest of
+# their data. So is what is written about their placement (why an appointment is suspended,
+# resumed or ended, an issue's summary and resolution, e.g. "体調不良のため休職"): employment
+# facts about an identifiable person, sealed with the key of the appointment's talent like
+# check-in notes. Free text about the need or the municipality is not: a need's hold, close or
+# reopen reason, the municipality's decision reason, a candidacy's archive reason (the
+# coordinator's bookkeeping, e.g. "talent_withdrew"), an appointment's flag (the process
+# manager's fixed text), a void reason (a correction), and TalentPersonalDataErased.reason, the
+# erasure's own audit record, which must stay readable after the erasure it records.
 @0xbba97af193a90277;
 
 using Json = import "/capnp/compat/json.capnp";
