@@ -8,9 +8,9 @@
 //   - a dashboard sees every event and no personal data;
 //   - a municipality sees its municipality stream (no contact's personal data), its needs (with
 //     their hearing notes), the candidacies proposed to it and its appointments (without the
-//     talent's, officer's, check-in's or approver's personal data), and nothing else: no talent,
-//     no other municipality, no candidacy that was not proposed to it (nor its id, nor its
-//     talent's, as a need's CandidateAttached would name them).
+//     talent's, officer's, check-in's, approver's or placement texts' personal data), and nothing
+//     else: no talent, no other municipality, no candidacy that was not proposed to it (nor its
+//     id, nor its talent's, as a need's CandidateAttached would name them).
 // Every subscription must deliver exactly the events it may (nothing hidden that it may see,
 // nothing it may not), in order, with personal data only where allowed; HTTP queries are held
 // to the same rules, and a municipality's answers must not name another tenant's ids.
@@ -45,6 +45,8 @@ constexpr const char* officer_pii = "zqxofficer";
 constexpr const char* checkin_pii = "zqxcheckin";
 constexpr const char* approver_pii = "zqxapprover";
 constexpr const char* contact_pii = "zqxcontact";
+// What is written about a placement: suspension, resumption, issue, resolution.
+constexpr const char* placement_pii = "zqxplacement";
 
 std::uint64_t seed() {
   const char* env = std::getenv("KAKEHASHI_SECURITY_SEED");
@@ -160,7 +162,8 @@ std::string personal_data_violation(const principal& p, std::string_view text) {
     return "";
   const std::string l = lower(text);
   if (p.role == access_role::dashboard) return contains(l, "zqx") ? "personal data" : "";
-  for (const char* marker : {talent_pii, officer_pii, checkin_pii, approver_pii, contact_pii})
+  for (const char* marker :
+       {talent_pii, officer_pii, checkin_pii, approver_pii, contact_pii, placement_pii})
     if (contains(l, marker)) return std::string("personal data ") + marker;
   for (auto at = l.find(hearing_pii); at != std::string::npos; at = l.find(hearing_pii, at + 1))
     if (l.compare(at + std::strlen(hearing_pii), p.lg.size(), p.lg) != 0)
@@ -241,6 +244,12 @@ world build_world(stream_server& server) {
     coordinator.ok(a + "/amend", R"({"kind":"scope_expansion","effective_on":"2025-10-01",)"
                                  R"("changes":{"scope":"RPAと保守"},"approved_by":")" +
                                      std::string(approver_pii) + lg + R"("})");
+    const std::string placement = std::string(placement_pii) + lg;
+    coordinator.ok(a + "/suspend", R"({"reason":")" + placement + R"(-suspended"})");
+    coordinator.ok(a + "/resume", R"({"reason":")" + placement + R"(-resumed"})");
+    auto issue = coordinator.ok(a + "/issues", R"({"summary":")" + placement + R"(-issue"})");
+    coordinator.ok(a + "/issues/" + str(issue, "issue_id") + "/resolve",
+                   R"({"resolution":")" + placement + R"(-resolved"})");
     // Identified and contacted only, and a talent-driven idea: never shown to the municipality.
     candidacy(talent[1], needs[0]);
     candidacy(talent[2], needs[1]);
