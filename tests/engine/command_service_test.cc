@@ -182,11 +182,7 @@ TEST_CASE(
     update = true;
     auto version = f.store->stream_version("candidacy-" + candidacy);
     REQUIRE(version);
-    command_request request;
-    request.type = "ProposalSubmitted";
-    request.target_id = candidacy;
-    request.body_json = "{}";
-    request.who = domain_fixture::coordinator();
+    auto request = domain_fixture::request("ProposalSubmitted", candidacy, "{}");
     request.expected_version = *version;  // If-Match: the candidacy, which nothing else changes
     return f.service->execute(std::move(request));
   };
@@ -496,11 +492,8 @@ TEST_CASE("an idempotency key reused with another body, actor or time is idempot
   auto need = f.need();
   auto keyed = [&](std::string type, std::string target, std::string body,
                    actor who = domain_fixture::coordinator()) {
-    command_request request;
-    request.type = std::move(type);
-    request.target_id = std::move(target);
-    request.body_json = std::move(body);
-    request.who = std::move(who);
+    auto request = domain_fixture::request(std::move(type), std::move(target), std::move(body),
+                                           std::move(who));
     request.idempotency_key = new_uuid_v7();
     return request;
   };

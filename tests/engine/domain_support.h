@@ -23,14 +23,20 @@ struct domain_fixture {
 
   static actor coordinator() { return actor{"coord-1", "coordinator", ""}; }
 
+  // A command as `who` sends it; a test adds what else it needs (If-Match, a key) and executes it.
+  static command_request request(std::string type, std::string target, std::string body,
+                                 actor who = coordinator()) {
+    command_request out;
+    out.type = std::move(type);
+    out.target_id = std::move(target);
+    out.body_json = std::move(body);
+    out.who = std::move(who);
+    return out;
+  }
   result<command_outcome> run(std::string type, std::string target, std::string body,
                               actor who = coordinator()) {
-    command_request request;
-    request.type = std::move(type);
-    request.target_id = std::move(target);
-    request.body_json = std::move(body);
-    request.who = std::move(who);
-    return service->execute(std::move(request));
+    return service->execute(
+        request(std::move(type), std::move(target), std::move(body), std::move(who)));
   }
   // Runs a command that must succeed and returns the id of the aggregate it acted on.
   std::string must(std::string type, std::string target, std::string body,

@@ -185,11 +185,7 @@ TEST_CASE("a command retried with the key of a version 1 event compares the reas
   old.who = domain_fixture::coordinator();
   must_append(*f.store, single("talent-" + talent, expected_version::any(), std::move(old)));
   auto retry = [&](std::string body) {
-    command_request request;
-    request.type = "TalentPaused";
-    request.target_id = talent;
-    request.body_json = std::move(body);
-    request.who = domain_fixture::coordinator();
+    auto request = domain_fixture::request("TalentPaused", talent, std::move(body));
     request.idempotency_key = key;
     return f.service->execute(std::move(request));
   };
@@ -307,11 +303,7 @@ TEST_CASE("a command retried with the key of a version 1 appointment event compa
   must_append(*f.store,
               single("appointment-" + appointment, expected_version::any(), std::move(old)));
   auto retry = [&](std::string body) {
-    command_request request;
-    request.type = "AppointmentSuspended";
-    request.target_id = appointment;
-    request.body_json = std::move(body);
-    request.who = domain_fixture::coordinator();
+    auto request = domain_fixture::request("AppointmentSuspended", appointment, std::move(body));
     request.idempotency_key = key;
     return f.service->execute(std::move(request));
   };
