@@ -235,6 +235,13 @@ status store_impl::open_db() {
                                                          writes_failed_);
   vault_ = std::make_unique<key_vault_impl>(db_.get(), handles_, handles_[4], options_.read_only,
                                             options_.key_cache_entries, writes_failed_);
+  // The images share the database's file system (the fault injector's in tests), not its WAL.
+  auto snapshots = snapshot_store_impl::open(
+      (options_.faults ? fault_env(*options_.faults) : rocksdb::Env::Default())->GetFileSystem(),
+      (std::filesystem::path(options_.path) / "snapshots").lexically_normal().string(),
+      options_.read_only, options_.max_snapshot_bytes);
+  if (!snapshots) return snapshots.take_err();
+  snapshots_ = std::move(*snapshots);
   return {};
 }
 

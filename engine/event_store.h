@@ -24,6 +24,7 @@
 
 #include "engine/key_vault.h"
 #include "engine/projection_store.h"
+#include "engine/snapshot_store.h"
 #include "events/actor.h"
 #include "events/ids.h"
 #include "events/result.h"
@@ -203,6 +204,9 @@ struct store_options {
   // inode (engine/wal_spares.h). False: WAL files are created as usual (for comparisons).
   bool wal_spares = true;
   commit_policy commit = commit_policy::adaptive;
+  // Largest snapshot image (engine/snapshot_store.h) saved or loaded: a bound on what a load
+  // reads into memory. The read model's is some 35 MB at a million events.
+  std::size_t max_snapshot_bytes = std::size_t{1} << 30;
   // Tests only: every file the store writes goes through this fault injector
   // (engine/fault_injection.h), which can simulate power loss and failing disks. Null: the real
   // file system.
@@ -358,9 +362,14 @@ class event_store {
   // The per-subject key vault for personal data (key_vault.h), owned by the store and valid as
   // long as it. In a read-only store, open() works and seal()/erase() fail with `read_only`.
   virtual key_vault& keys() = 0;
-  // The projections' durable state (the proj column family).
+  // The projections' durable state (the proj column family). Synced through the append WAL:
+  // for small state only, never for snapshot images (those go to snapshots()).
   virtual projection_store& projections() = 0;
   virtual const projection_store& projections() const = 0;
+  // Snapshot images as files under <data>/snapshots (snapshot_store.h), owned by the store and
+  // valid as long as it. In a read-only store load() and list() work and nothing is written.
+  virtual snapshot_store& snapshots() = 0;
+  virtual const snapshot_store& snapshots() const = 0;
 
  protected:
   event_store() = default;

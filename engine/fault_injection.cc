@@ -67,6 +67,7 @@ fault_file classify(const std::string& path) {
   if (ends_with(".log")) return fault_file::wal;
   if (ends_with(".sst")) return fault_file::table;
   if (name.rfind("MANIFEST-", 0) == 0) return fault_file::manifest;
+  if (ends_with(".img") || ends_with(".img.tmp")) return fault_file::snapshot;
   return fault_file::other;
 }
 
@@ -82,6 +83,8 @@ const char* kind_name(fault_file kind) {
       return "manifest";
     case fault_file::directory:
       return "directory";
+    case fault_file::snapshot:
+      return "snapshot";
     case fault_file::other:
       return "other";
   }

@@ -52,6 +52,7 @@ enum class fault_file : std::uint8_t {
   table,      // NNNNNN.sst: flushes and compactions
   manifest,   // MANIFEST-NNNNNN
   directory,  // a directory's own fsync
+  snapshot,   // NAME.img and NAME.img.tmp: snapshot images (engine/snapshot_store.h)
   other,      // CURRENT, OPTIONS, IDENTITY, temporary files
 };
 

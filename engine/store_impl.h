@@ -42,6 +42,7 @@
 #include "engine/key_vault_impl.h"
 #include "engine/projection_store_impl.h"
 #include "engine/record_codec.h"
+#include "engine/snapshot_store_impl.h"
 #include "engine/subscription_hub.h"
 #include "engine/wal_replay_guard.h"
 #include "engine/wal_spares.h"
@@ -99,6 +100,8 @@ class store_impl final : public event_store {
   key_vault& keys() override { return *vault_; }
   projection_store& projections() override { return *projections_; }
   const projection_store& projections() const override { return *projections_; }
+  snapshot_store& snapshots() override { return *snapshots_; }
+  const snapshot_store& snapshots() const override { return *snapshots_; }
 
  private:
   struct pending_append {
@@ -182,6 +185,9 @@ class store_impl final : public event_store {
   rocksdb::ColumnFamilyHandle* dedupe_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   std::unique_ptr<projection_store_impl> projections_;  // on handles_[5], the proj family
+  // Files beside the database, on the file system it is opened with; opened after the database,
+  // whose lock keeps a second writer from removing this one's temporary files.
+  std::unique_ptr<snapshot_store_impl> snapshots_;
   std::unique_ptr<key_vault_impl> vault_;  // on handles_[4], the keys family; set by open_db
 
   std::atomic<position_t> last_position_{0};  // durable and visible
