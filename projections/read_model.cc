@@ -642,11 +642,13 @@ scan_options fold_scan() {
 result<read_model> model_at_position(const event_store& store, position_t position) {
   read_model model;
   if (position == 0) return model;
-  auto snap = store.projections().floor(snapshot_prefix, snapshot_key(position));
+  auto snap = store.snapshots().load(read_model_snapshot_kind, position);
   if (!snap) return snap.take_err();
   if (*snap) {
-    auto loaded = read_model::load((*snap)->second);
-    if (loaded) model = std::move(*loaded);  // a stale version is just ignored: fold it all
+    auto loaded = read_model::load((*snap)->bytes);
+    // A stale version is just ignored: fold it all. So is an image whose content disagrees with
+    // its position (it passed its checksum, so only a bug could write one).
+    if (loaded && loaded->position == (*snap)->position) model = std::move(*loaded);
   }
   auto read = store_reader(store);
   status failed;

@@ -142,7 +142,11 @@ struct read_model {
   stream_index index_;  // a cache over the maps above; not part of the model's value
 };
 
-// Where the snapshot of the model at `position` is stored in the projection store.
+// The kind of the model's snapshot images in the store's snapshot files (engine/snapshot_store.h).
+inline constexpr std::string_view read_model_snapshot_kind = "read_model";
+// Where earlier versions stored the model's snapshots, in the projection store (through the
+// append WAL). Only deleted now: the runner's start removes what an old data directory still
+// holds there (projections/runner.h).
 std::string read_model_snapshot_key(position_t position);
 inline constexpr std::string_view read_model_snapshot_prefix = "snap/read_model/";
 

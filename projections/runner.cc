@@ -1,5 +1,6 @@
 #include "projections/runner.h"
 
+#include <cstdio>
 #include <optional>
 #include <thread>
 
@@ -20,24 +21,45 @@ void projection_runner::stop() {
   advanced_.notify_all();
 }
 
+namespace {
+
+// A line on stderr about a snapshot not stored: its position and the store's error code and
+// message (file names and the disk's error, never the model's content).
+void log_snapshot_failure(position_t at, const error& e) {
+  std::fprintf(stderr, "kakehashi: read model snapshot at position %llu not stored (%s): %s\n",
+               static_cast<unsigned long long>(at), e.code.c_str(), e.message.c_str());
+}
+
+}  // namespace
+
+status projection_runner::clear_legacy_snapshots() {
+  auto legacy = store_.projections().keys(read_model_snapshot_prefix, 1);
+  if (!legacy) return legacy.take_err();
+  if (legacy->empty()) return {};
+  // One DeleteRange; a read-only store leaves them (and ignores them).
+  auto cleared = store_.projections().write({}, {std::string(read_model_snapshot_prefix)});
+  if (!cleared && cleared.err().code == "read_only") return {};
+  return cleared;
+}
+
 status projection_runner::start() {
-  auto latest = store_.projections().floor(read_model_snapshot_prefix,
-                                           read_model_snapshot_key(~position_t{0}));
+  if (auto cleared = clear_legacy_snapshots(); !cleared) return cleared;
+  auto latest = store_.snapshots().load(read_model_snapshot_kind, ~position_t{0});
   if (!latest) return latest.take_err();
   read_model model;
   std::size_t image_bytes = 0;
   if (*latest) {
-    auto loaded = read_model::load((*latest)->second);
-    if (loaded) {
+    auto loaded = read_model::load((*latest)->bytes);
+    if (loaded && loaded->position == (*latest)->position) {
       model = std::move(*loaded);
-      image_bytes = (*latest)->second.size();
-    } else if (loaded.err().code == "snapshot_version") {
-      // The code's fold changed: what was stored no longer means the same; rebuild.
-      if (auto cleared = store_.projections().write({}, {std::string(read_model_snapshot_prefix)});
-          !cleared)
-        return cleared;
-    } else {
+      image_bytes = (*latest)->bytes.size();
+    } else if (!loaded && loaded.err().code != "snapshot_version") {
       return loaded.take_err();
+    } else {
+      // The code's fold changed: what was stored no longer means the same; rebuild.
+      if (auto cleared = store_.snapshots().remove_all(read_model_snapshot_kind);
+          !cleared && cleared.err().code != "read_only")
+        return cleared;
     }
   }
   {
@@ -76,7 +98,8 @@ status projection_runner::apply_batch(std::chrono::milliseconds wait) {
     applied_ = batch->events.back()->position;
   }
   advanced_.notify_all();
-  if (snapshot_due(options_.snapshot_every)) return save_snapshot();
+  // A snapshot that cannot be stored costs a longer restart, not the model: go on following.
+  if (snapshot_due(options_.snapshot_every)) (void)save_snapshot();
   return {};
 }
 
@@ -97,9 +120,13 @@ status projection_runner::save_snapshot() {
   }
   if (at == 0 || at == last_snapshot_) return {};
   const auto image_bytes = image.size();
-  std::vector<projection_store::entry> puts;  // not an initializer list: that would copy the image
-  puts.emplace_back(read_model_snapshot_key(at), std::move(image));
-  if (auto written = store_.projections().write(puts); !written) return written;
+  if (auto written = store_.snapshots().save(read_model_snapshot_kind, at, image); !written) {
+    log_snapshot_failure(at, written.err());
+    // Spaced as if taken: a failing disk is not retried after every batch.
+    last_snapshot_ = at;
+    logged_since_snapshot_ = 0;
+    return written;
+  }
   last_snapshot_ = at;
   logged_since_snapshot_ = 0;
   last_image_bytes_ = image_bytes;
@@ -178,8 +205,8 @@ std::uint64_t projection_runner::lag() const {
 }
 
 status projection_runner::rebuild() {
-  if (auto cleared = store_.projections().write({}, {std::string(read_model_snapshot_prefix)});
-      !cleared)
+  if (auto cleared = clear_legacy_snapshots(); !cleared) return cleared;
+  if (auto cleared = store_.snapshots().remove_all(read_model_snapshot_kind); !cleared)
     return cleared;
   {
     std::unique_lock lock(model_mutex_);

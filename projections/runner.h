@@ -1,7 +1,12 @@
 // The projection runner: keeps the live read model following the log. On start it loads the
-// latest snapshot (state and checkpoint, written together in one synced batch, so a crash
-// never leaves them apart) and catches up from there; then it follows the live feed. A snapshot
-// of another read_model::version is discarded and the model rebuilt from position 1.
+// latest snapshot image (engine/snapshot_store.h: a file holding the model and its position, so
+// a crash never leaves them apart; a damaged file is skipped for the next older one) and catches
+// up from there; then it follows the live feed. A snapshot of another read_model::version is
+// discarded and the model rebuilt from position 1. Snapshots that earlier versions stored in the
+// projection store (read_model_snapshot_prefix) are deleted at start, unread. An image is written
+// outside the store's append path: appends never wait for it. One that cannot be written is
+// logged (position and error, never content) and the runner goes on; only the next restart is
+// longer.
 // Snapshots are kept, all of them, so a model as of any past position is the nearest snapshot at
 // or before it plus a fold of the events after it (projections/read_model.h). The image grows
 // with the model (some 35 MB at a million events of `kakehashi bench rebuild`), so a snapshot
@@ -76,7 +81,10 @@ class projection_runner {
   void advance_to(position_t p);
   // Whether a snapshot is due, at least `min_events` after the last one (see above).
   bool snapshot_due(std::size_t min_events) const;
+  // Stores the model's image; an error is logged here and returned.
   status save_snapshot();
+  // Deletes the snapshots earlier versions stored in the projection store, if any are left.
+  status clear_legacy_snapshots();
 
   event_store& store_;
   runner_options options_;

@@ -579,10 +579,13 @@ TEST_CASE("a snapshot of another version is discarded and the model rebuilt") {
   // A snapshot as an older build would have left it.
   std::string stale(8, '\0');
   stale[0] = 99;
-  REQUIRE(f.store->projections().write({{read_model_snapshot_key(5), stale}}).ok());
+  REQUIRE(f.store->snapshots().save(read_model_snapshot_kind, 5, stale).ok());
   projection_runner runner(*f.store);
   REQUIRE(runner.start().ok());
   CHECK(runner.position() == 0);
+  auto left = f.store->snapshots().list(read_model_snapshot_kind);
+  REQUIRE(left.ok());
+  CHECK(left->empty());  // discarded
   REQUIRE(runner.catch_up().ok());
   runner.read([&](const read_model& m) {
     CHECK(m.save() == fresh_fold(*f.store, f.store->head_position()).save());
@@ -620,16 +623,19 @@ TEST_CASE("a following runner spaces its snapshots so they store no more bytes t
   runner.stop();
   follower.join();
 
-  auto keys = f.store->projections().keys(read_model_snapshot_prefix, 100000);
-  REQUIRE(keys.ok());
+  auto listed = f.store->snapshots().list(read_model_snapshot_kind);
+  REQUIRE(listed.ok());
   std::vector<std::pair<position_t, std::size_t>> snapshots;  // position, image bytes
-  for (const auto& key : *keys) {
-    auto image = f.store->projections().get(key);
+  for (const auto& entry : *listed) {
+    auto image = f.store->snapshots().load(read_model_snapshot_kind, entry.position);
     REQUIRE(image.ok());
     REQUIRE(image->has_value());
-    auto loaded = read_model::load(**image);
+    REQUIRE((*image)->position == entry.position);
+    auto loaded = read_model::load((*image)->bytes);
     REQUIRE(loaded.ok());
-    snapshots.emplace_back(loaded->position, (*image)->size());
+    CHECK(loaded->position == entry.position);
+    CHECK(entry.bytes == (*image)->bytes.size());
+    snapshots.emplace_back(loaded->position, (*image)->bytes.size());
   }
   REQUIRE(snapshots.size() >= 3);  // still taken as the log grows
   for (std::size_t i = 1; i < snapshots.size(); ++i) {
@@ -661,4 +667,60 @@ TEST_CASE("reading your writes: wait_for returns once the model reached a positi
   CHECK_FALSE(runner.wait_for(head + 1000, std::chrono::milliseconds(100)));
   runner.stop();
   follower.join();
+}
+
+TEST_CASE("snapshots an earlier version kept in the projection store are deleted at start") {
+  domain_fixture f;
+  small_history(f);
+  const auto head = f.store->head_position();
+  // A snapshot where earlier versions stored them, through the append WAL.
+  const auto legacy = fresh_fold(*f.store, head - 1).save();
+  REQUIRE(f.store->projections().write({{read_model_snapshot_key(head - 1), legacy}}).ok());
+  f.service.reset();
+  f.store.reset();
+  f.store = open_store(f.dir);
+  {
+    projection_runner runner(*f.store);
+    REQUIRE(runner.start().ok());
+    CHECK(runner.position() == 0);  // from an image file or from position 1, never the legacy one
+    auto left = f.store->projections().keys(read_model_snapshot_prefix, 10);
+    REQUIRE(left.ok());
+    CHECK(left->empty());
+    REQUIRE(runner.catch_up().ok());
+    runner.read([&](const read_model& m) { CHECK(m.save() == fresh_fold(*f.store, head).save()); });
+  }
+  // As of any position, from the image files only.
+  auto as_of = model_at_position(*f.store, head - 1);
+  REQUIRE(as_of.ok());
+  CHECK(as_of->save() == legacy);
+}
+
+TEST_CASE("a read-only store's runner and as-of queries read images and write nothing") {
+  domain_fixture f;
+  small_history(f);
+  const auto head = f.store->head_position();
+  {
+    projection_runner runner(*f.store);
+    REQUIRE(runner.start().ok());
+    REQUIRE(runner.catch_up().ok());
+  }
+  REQUIRE(f.store->projections().write({{read_model_snapshot_key(1), "legacy"}}).ok());
+  f.service.reset();
+  f.store.reset();
+  store_options options;
+  options.path = f.dir.db_path();
+  options.read_only = true;
+  f.store = open_store(options);
+  projection_runner runner(*f.store);
+  REQUIRE(runner.start().ok());
+  CHECK(runner.position() == head);  // from the image
+  auto left = f.store->projections().keys(read_model_snapshot_prefix, 10);
+  REQUIRE(left.ok());
+  CHECK(left->size() == 1);  // not deleted by a read-only store
+  auto rebuilt = runner.rebuild();
+  REQUIRE_FALSE(rebuilt.ok());
+  CHECK(f.store->snapshots().list(read_model_snapshot_kind)->size() == 1);
+  auto as_of = model_at_position(*f.store, head);
+  REQUIRE(as_of.ok());
+  CHECK(as_of->save() == fresh_fold(*f.store, head).save());
 }
