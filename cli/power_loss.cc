@@ -734,13 +734,15 @@ summary run(const config& options) {
     const std::uint64_t acked_before = book.acked_appends();
     const std::uint64_t changes_before = faults->stats().changes;
     // Half the crashes fall on any change (mostly WAL appends and syncs, the bulk of them); the
-    // rest are aimed inside flushes and compactions: table files, MANIFEST updates, directory
-    // syncs. Aimed crashes wait longer for their change to come.
+    // rest are aimed inside flushes and compactions (table files, MANIFEST updates, directory
+    // syncs) and inside the projector's snapshot image writes. Aimed crashes wait longer for
+    // their change to come.
     const unsigned aim = static_cast<unsigned>(rng() % 100);
     const fault_file target = aim < 50   ? fault_file::any
-                              : aim < 75 ? fault_file::table
-                              : aim < 90 ? fault_file::manifest
-                                         : fault_file::directory;
+                              : aim < 72 ? fault_file::table
+                              : aim < 85 ? fault_file::manifest
+                              : aim < 93 ? fault_file::directory
+                                         : fault_file::snapshot;
     const std::uint64_t crash_at = target == fault_file::any     ? 1 + rng() % max_changes
                                    : target == fault_file::table ? 1 + rng() % 40
                                                                  : 1 + rng() % 8;

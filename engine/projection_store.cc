@@ -54,16 +54,6 @@ result<std::optional<std::string>> projection_store_impl::get(std::string_view k
   return std::optional<std::string>(std::move(value));
 }
 
-result<std::optional<projection_store::entry>> projection_store_impl::floor(
-    std::string_view prefix, std::string_view key) const {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family_));
-  it->SeekForPrev(rocksdb::Slice(key.data(), key.size()));
-  if (!it->status().ok()) return io_failure(it->status(), "cannot read projection state");
-  if (!it->Valid() || !it->key().starts_with(rocksdb::Slice(prefix.data(), prefix.size())))
-    return std::optional<entry>{};
-  return std::optional<entry>(entry{it->key().ToString(), it->value().ToString()});
-}
-
 result<std::vector<std::string>> projection_store_impl::keys(std::string_view prefix,
                                                              std::size_t limit) const {
   std::vector<std::string> out;

@@ -8,6 +8,7 @@
 
 #include "cli/demo_history.h"
 #include "domain_support.h"
+#include "engine/fault_injection.h"
 #include "events/domain.capnp.h"
 #include "events/payload_io.h"
 #include "projections/runner.h"
@@ -723,4 +724,40 @@ TEST_CASE("a read-only store's runner and as-of queries read images and write no
   auto as_of = model_at_position(*f.store, head);
   REQUIRE(as_of.ok());
   CHECK(as_of->save() == fresh_fold(*f.store, head).save());
+}
+
+TEST_CASE("a runner whose snapshot images cannot be written goes on following the log") {
+  domain_fixture f;
+  small_history(f);
+  // The same data directory, now on a disk where every snapshot file write fails.
+  auto faults = fault_injector::create(17);
+  faults->add_rule({fault_op::write, fault_file::snapshot});
+  store_options options;
+  options.path = f.dir.db_path();
+  options.faults = faults;
+  f.service.reset();
+  f.store.reset();
+  f.store = open_store(options);
+  f.service = command_service::create(*f.store);
+  runner_options spaced;
+  spaced.snapshot_every = 1;
+  projection_runner runner(*f.store, spaced);
+  REQUIRE(runner.start().ok());
+  auto caught_up = runner.catch_up();  // its closing snapshot fails: said so, the model is there
+  REQUIRE_FALSE(caught_up.ok());
+  CHECK(caught_up.err().kind == errc::io_error);
+  CHECK(runner.position() == f.store->head_position());
+  std::thread follower([&] { runner.run(); });
+  for (int i = 0; i < 5; ++i) {
+    auto talent = f.talent(std::to_string(i) + "@example.jp");
+    REQUIRE(runner.wait_for(f.store->head_position(), std::chrono::seconds(30)));
+    runner.read([&](const read_model& m) { CHECK(m.talents.count(talent) == 1); });
+  }
+  runner.stop();
+  follower.join();
+  CHECK_FALSE(f.store->writes_failed());  // the log is not fenced by an image
+  CHECK(f.store->snapshots().list(read_model_snapshot_kind)->empty());
+  runner.read([&](const read_model& m) {
+    CHECK(m.save() == fresh_fold(*f.store, f.store->head_position()).save());
+  });
 }
