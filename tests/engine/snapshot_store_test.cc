@@ -156,7 +156,7 @@ TEST_CASE("snapshot images over the size limit are neither written nor read") {
 }
 
 TEST_CASE(
-    "a writable open removes stray temporary snapshot files; a read-only one writes nothing") {
+    "a writable open removes stray temporary snapshot files, a read-only open writes nothing") {
   temp_dir dir;
   {
     auto store = open_store(dir);
