@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "engine/snapshot_store_impl.h"
 
@@ -122,8 +123,8 @@ result<std::unique_ptr<snapshot_store_impl>> snapshot_store_impl::open(
     if (auto s = store->fs_->CreateDirIfMissing(store->dir_, io, nullptr); !s.ok())
       return io_failure(s, "cannot create the snapshots directory");
     // Its entry in the data directory must survive a power cut before an image is trusted to it.
-    auto parent = store->dir_.substr(0, store->dir_.find_last_of('/'));
-    if (auto synced = store->sync_dir(parent.empty() ? "/" : parent); !synced)
+    auto parent = std::filesystem::path(store->dir_).parent_path().string();
+    if (auto synced = store->sync_dir(parent.empty() ? "." : parent); !synced)
       return synced.take_err();
   }
   if (auto removed = store->remove_temporaries(); !removed) return removed.take_err();
