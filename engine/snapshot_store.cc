@@ -47,17 +47,6 @@ void digest(std::string_view header, std::string_view payload, unsigned char* ou
   crypto_generichash_final(&state, out, digest_bytes);
 }
 
-std::string make_header(std::uint64_t position, std::string_view payload) {
-  std::string header(snapshot_store_impl::header_bytes, '\0');
-  std::memcpy(header.data(), magic, sizeof magic);
-  put_le(header.data() + 8, format_version, 4);
-  put_le(header.data() + 16, position, 8);
-  put_le(header.data() + 24, payload.size(), 8);
-  digest(std::string_view(header).substr(0, checked_header_bytes), payload,
-         reinterpret_cast<unsigned char*>(header.data() + checked_header_bytes));
-  return header;
-}
-
 bool valid_kind(std::string_view kind) {
   return !kind.empty() && kind.size() <= max_kind_bytes &&
          std::all_of(kind.begin(), kind.end(), [](char c) {
@@ -111,6 +100,17 @@ void log_skipped(const std::string& name, const std::string& why) {
 
 }  // namespace
 
+std::string snapshot_image_header(std::uint64_t position, std::string_view payload) {
+  std::string header(snapshot_store_impl::header_bytes, '\0');
+  std::memcpy(header.data(), magic, sizeof magic);
+  put_le(header.data() + 8, format_version, 4);
+  put_le(header.data() + 16, position, 8);
+  put_le(header.data() + 24, payload.size(), 8);
+  digest(std::string_view(header).substr(0, checked_header_bytes), payload,
+         reinterpret_cast<unsigned char*>(header.data() + checked_header_bytes));
+  return header;
+}
+
 result<std::unique_ptr<snapshot_store_impl>> snapshot_store_impl::open(
     std::shared_ptr<rocksdb::FileSystem> fs, std::string dir, bool read_only,
     std::size_t max_image_bytes) {
@@ -163,7 +163,7 @@ status snapshot_store_impl::save(std::string_view kind, std::uint64_t position,
     return make_error(errc::invalid_argument, "snapshot_too_large",
                       "a snapshot image of " + std::to_string(bytes.size()) +
                           " bytes is over the limit of " + std::to_string(max_bytes_));
-  const std::string header = make_header(position, bytes);  // hashing outside the lock
+  const std::string header = snapshot_image_header(position, bytes);  // hashing outside the lock
   const std::string final_path = dir_ + "/" + image_name(kind, position);
   const std::string temp_path = final_path + std::string(temp_suffix);
   const rdb::IOOptions io;

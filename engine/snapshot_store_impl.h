@@ -11,6 +11,11 @@
 
 namespace kakehashi::detail {
 
+// The 64-byte header an image file of `payload` at `position` begins with (format in
+// engine/snapshot_store.h). Also for tests and the fuzz target that write image files
+// themselves.
+std::string snapshot_image_header(std::uint64_t position, std::string_view payload);
+
 class snapshot_store_impl final : public snapshot_store {
  public:
   // `fs` is the file system the database is opened with; `dir` the snapshots directory. A

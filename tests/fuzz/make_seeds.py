@@ -269,6 +269,16 @@ def recovery_seeds():
     def neighbour(cf, n, extra):
         return bytes([5, cf, n, extra])
 
+    # Snapshot image files, the n-th by name (255: the newest of the template's few).
+    def image_patch(n, offset, data):
+        return bytes([6, n]) + struct.pack(">H", offset) + bytes([len(data)]) + data
+
+    def image_truncate(n, length):
+        return bytes([7, n]) + struct.pack(">H", length)
+
+    def image_reseal(n, offset, data):
+        return bytes([8, n]) + struct.pack(">H", offset) + bytes([len(data)]) + data
+
     seeds = {
         "plain": bytes([verify]),
         "read-only": bytes([read_only]),
@@ -289,6 +299,11 @@ def recovery_seeds():
         "format-version": bytes([verify]) + put(meta, b"format_version", b"2"),
         "no-format-version": bytes([read_only]) + delete(meta, 0),
         "default-family": bytes([verify]) + put(0, b"stray", b"value"),
+        "image-flipped-byte": bytes([verify]) + image_patch(255, 100, b"\x01"),
+        "image-header-position": bytes([verify]) + image_patch(0, 16, b"\x07"),
+        "image-truncated": bytes([verify]) + image_truncate(255, 40) + image_truncate(0, 70),
+        "image-resealed-garbage": bytes([verify]) + image_reseal(255, 0, b"\xff" * 16),
+        "image-resealed-read-only": bytes([read_only]) + image_reseal(0, 30, b"\x00" * 4),
     }
     for name, data in seeds.items():
         write("store_recovery", name, data)

@@ -2,7 +2,8 @@
 //
 // A template store (tmpfs) holds the 62 municipalities, one placement under the fixed ids
 // (personal data sealed in the key vault) and read-model snapshots. For each input the template
-// is copied, the input's edits are applied underneath the store with RocksDB directly, and the
+// is copied, the input's edits are applied underneath the store with RocksDB directly and to its
+// snapshot image files, and the
 // store is opened as `kakehashi serve` and `verify` would and then used: verify, global and
 // stream reads, reads by id, payload JSON with personal data opened, a subscription from the
 // start, the read model's recovery from its snapshot and catch-up, and commands that seal
@@ -17,15 +18,24 @@
 //   4 copy     cf, n, m: the n-th value also under the m-th key
 //   5 neighbour cf, n, byte: the n-th value under its key with `byte` appended
 // cf is a byte modulo the families (default, log, streams, dedupe, keys, proj, meta).
+// Snapshot image files (<data>/snapshots, engine/snapshot_store.h), the n-th by name:
+//   6 image patch    n, offset (2 bytes), length (1 byte), bytes: overwrite in the file, so the
+//                    checks on load see it
+//   7 image truncate n, length (2 bytes): cut the file
+//   8 image reseal   n, offset (2 bytes), length (1 byte), bytes: overwrite in the payload and
+//                    write a valid header and checksum again, so the read model's loader sees it
 //
 // Findings: what ASan/UBSan report, uncaught exceptions, hangs, an error without a code, and a
 // store that opens with its tail verified but then reports a broken chain in its tail.
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,7 +43,9 @@
 #include "engine/command_service.h"
 #include "engine/event_json.h"
 #include "engine/event_store.h"
+#include "engine/snapshot_store_impl.h"
 #include "fuzz_support.h"
+#include "projections/read_model.h"
 #include "projections/runner.h"
 
 namespace kakehashi::fuzz {
@@ -167,18 +179,88 @@ class raw_db {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };
 
+// The snapshot image files under a data directory, by name.
+class image_files {
+ public:
+  explicit image_files(const std::string& path) : dir_(path + "/snapshots") {}
+
+  std::optional<std::string> nth(std::uint8_t n) const {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir_, ec))
+      if (entry.path().extension() == ".img") names.push_back(entry.path().string());
+    if (names.empty()) return std::nullopt;
+    std::sort(names.begin(), names.end());
+    return names[n % names.size()];
+  }
+  static std::string read(const std::string& file) {
+    std::ifstream in(file, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  static void write(const std::string& file, const std::string& bytes) {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) fail("cannot write an image file");
+  }
+
+ private:
+  std::string dir_;
+};
+
+void patch_bytes(std::string& into, std::size_t from, std::uint16_t offset,
+                 const std::string& patch) {
+  if (into.size() <= from) return;
+  for (std::size_t i = 0; i < patch.size(); ++i)
+    into[from + (offset + i) % (into.size() - from)] = patch[i];
+}
+
+void apply_image_edit(std::uint8_t op, const image_files& images, reader& in) {
+  constexpr std::size_t header = detail::snapshot_store_impl::header_bytes;
+  auto file = images.nth(in.byte());
+  if (op == 7) {
+    std::uint16_t length = in.u16();
+    if (!file) return;
+    std::string bytes = image_files::read(*file);
+    if (length < bytes.size()) bytes.resize(length);
+    image_files::write(*file, bytes);
+    return;
+  }
+  std::uint16_t offset = in.u16();
+  std::string patch = in.bytes(in.byte());
+  if (!file) return;
+  std::string bytes = image_files::read(*file);
+  if (op == 6) {
+    patch_bytes(bytes, 0, offset, patch);
+  } else {
+    if (bytes.size() < header) return;
+    patch_bytes(bytes, header, offset, patch);
+    // The position the header names, as its name does; then a header that checks out.
+    std::uint64_t position = 0;
+    for (int i = 0; i < 8; ++i)
+      position |= std::uint64_t{static_cast<unsigned char>(bytes[16 + i])} << (8 * i);
+    auto payload = std::string_view(bytes).substr(header);
+    bytes = detail::snapshot_image_header(position, payload) + std::string(payload);
+  }
+  image_files::write(*file, bytes);
+}
+
 void apply_edits(const std::string& path, reader& in) {
   raw_db db(path);
+  const image_files images(path);
   for (int edits = 0; edits < 64; ++edits) {
     std::uint8_t op = in.byte();
     if (!in.ok) return;
+    if (op % 9 >= 6) {
+      apply_image_edit(op % 9, images, in);
+      continue;
+    }
     auto* cf = db.family(in.byte());
     auto nth = [&](std::uint8_t n) -> std::optional<std::string> {
       auto keys = db.keys(cf);
       if (keys.empty()) return std::nullopt;
       return keys[n % keys.size()];
     };
-    switch (op % 6) {
+    switch (op % 9) {
       case 0: {
         std::string key = in.bytes(in.byte());
         std::string value = in.bytes(in.u16());
@@ -276,6 +358,8 @@ void use_store(event_store& store, bool read_only, bool tail_verified) {
     check(started);
     if (started) check(runner.catch_up());
   }
+  // As of a past position: the newest image at or before it, then a fold.
+  check(model_at_position(store, store.head_position() / 2));
 
   if (read_only) return;
   auto service = command_service::create(store);
