@@ -46,14 +46,6 @@ status projection_store_impl::write(const std::vector<entry>& puts,
   return {};
 }
 
-result<std::optional<std::string>> projection_store_impl::get(std::string_view key) const {
-  std::string value;
-  auto s = db_->Get(rocksdb::ReadOptions(), family_, key, &value);
-  if (s.IsNotFound()) return std::optional<std::string>{};
-  if (!s.ok()) return io_failure(s, "cannot read projection state");
-  return std::optional<std::string>(std::move(value));
-}
-
 result<std::vector<std::string>> projection_store_impl::keys(std::string_view prefix,
                                                              std::size_t limit) const {
   std::vector<std::string> out;

@@ -8,7 +8,6 @@
 // Thread safety: every member may be called from any thread. Lifetime: owned by the store.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,7 +26,6 @@ class projection_store {
   // error read_only.
   virtual status write(const std::vector<entry>& puts,
                        const std::vector<std::string>& delete_prefixes = {}) = 0;
-  virtual result<std::optional<std::string>> get(std::string_view key) const = 0;
   // Keys starting with `prefix`, in order, at most `limit`.
   virtual result<std::vector<std::string>> keys(std::string_view prefix,
                                                 std::size_t limit) const = 0;

@@ -20,7 +20,6 @@ class projection_store_impl final : public projection_store {
 
   status write(const std::vector<entry>& puts,
                const std::vector<std::string>& delete_prefixes) override;
-  result<std::optional<std::string>> get(std::string_view key) const override;
   result<std::vector<std::string>> keys(std::string_view prefix, std::size_t limit) const override;
 
  private:
