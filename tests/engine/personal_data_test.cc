@@ -5,6 +5,7 @@
 #include "domain_support.h"
 #include "engine/event_json.h"
 #include "tests/engine/disk_support.h"
+#include "tests/version_1_payloads.h"
 
 using namespace kakehashi;
 using namespace kakehashi::test;
@@ -88,28 +89,11 @@ TEST_CASE("after erasure a check-in without notes is still recorded on the talen
 
 namespace {
 
-// A TalentPaused {"reason":"育児のため一時休止"} as schema_version 1 stored it, the reason in the
-// public struct (tests/events/schema_evolution_test.cc checks these bytes).
-std::string from_hex(std::string_view hex) {
-  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-    out += static_cast<char>(nibble(hex[i]) << 4 | nibble(hex[i + 1]));
-  return out;
-}
-
 std::string paused_version_1() {
-  return from_hex(
-      "0000000006000000000000000000010001000000e2000000e882b2e58590e381aee3819fe38281e4b880e6"
-      "9982e4bc91e6ada20000000000");
+  return from_hex(paused_v1_hex);
 }
-
-// An AppointmentSuspended {"reason":"体調不良のため休職"} as schema_version 1 stored it, the
-// reason in the public struct (tests/events/schema_evolution_test.cc checks these bytes).
 std::string suspended_version_1() {
-  return from_hex(
-      "0000000006000000000000000000010001000000e2000000e4bd93e8aabfe4b88de889afe381aee3819fe38281e4"
-      "bc91e881b70000000000");
+  return from_hex(suspended_v1_hex);
 }
 
 std::string shown(domain_fixture& f, const recorded_event& e) {

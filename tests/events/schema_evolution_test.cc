@@ -20,9 +20,15 @@
 #include "events/payload_io.h"
 #include "tests/events/domain_test_support.h"
 #include "tests/events/evolution_test.capnp.h"
+#include "tests/version_1_payloads.h"
 
 namespace kakehashi {
 namespace {
+
+using test::from_hex;
+using test::issue_v1_hex;
+using test::paused_v1_hex;
+using test::suspended_v1_hex;
 
 struct fixture {
   std::string_view type;
@@ -117,14 +123,6 @@ constexpr fixture fixtures[] = {
         R"({"voided_event_id":"00000000-0000-7000-8000-0000000000b1","reason":"入力ミス"})", ""}
 };
 // clang-format on
-
-std::string from_hex(std::string_view hex) {
-  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-    out += static_cast<char>(nibble(hex[i]) << 4 | nibble(hex[i + 1]));
-  return out;
-}
 
 const fixture& fixture_of(std::string_view type) {
   for (const auto& f : fixtures)
@@ -346,12 +344,6 @@ std::string version_1(std::optional<std::string_view> reason) {
   return message_bytes(message);
 }
 
-// A TalentPaused {"reason":"育児のため一時休止"} as version 1 stored it (also in
-// tests/engine/personal_data_test.cc).
-constexpr std::string_view paused_v1_hex =
-    "0000000006000000000000000000010001000000e2000000e882b2e58590e381aee3819fe38281e4b880e6"
-    "9982e4bc91e6ada20000000000";
-
 TEST_CASE("the version 1 helper writes what version 1 stored") {
   CHECK(version_1("育児のため一時休止") == from_hex(paused_v1_hex));
 }
@@ -450,19 +442,6 @@ std::string ended_version_1(std::uint16_t kind, std::optional<std::string_view> 
   if (reason) old.setReason(std::string(*reason));
   return message_bytes(message);
 }
-
-// An AppointmentSuspended {"reason":"体調不良のため休職"} as version 1 stored it (also in
-// tests/engine/personal_data_test.cc and the record_decode fuzz corpus).
-constexpr std::string_view suspended_v1_hex =
-    "0000000006000000000000000000010001000000e2000000e4bd93e8aabfe4b88de889afe381aee3819fe38281e4"
-    "bc91e881b70000000000";
-
-// An IssueRaised {"issue_id":"00000000-0000-7000-8000-0000000000e1","summary":"通院で欠勤が続く"}
-// as version 1 stored it.
-constexpr std::string_view issue_v1_hex =
-    "000000000c0000000000000000000200050000002a01000015000000ca00000030303030303030302d3030303"
-    "02d373030302d383030302d30303030303030303030653100000000e9809ae999a2e381a7e6aca0e58ba4e3818c"
-    "e7b69ae3818f0000000000000000";
 
 const std::string issue_e1 = "00000000-0000-7000-8000-0000000000e1";
 
