@@ -157,12 +157,9 @@ decision decide_appointment(const command& cmd, const appointment_state& state,
     auto accept = [&](std::string subject = {}) {
       return std::vector<decided_event>{primary(cmd, stream, std::move(subject))};
     };
-    // Free text about the placement is the talent's personal data, sealed with their key like
-    // check-in notes. A personal part without text holds nothing personal: sealed with the
-    // municipality's key, so the step can still be recorded once the talent is erased.
-    auto text_subject = [&](bool has_text) {
-      return has_text ? stream_name("talent", state.talent_id)
-                      : stream_name("municipality", state.lg_code);
+    // Free text about the placement is the talent's personal data, like check-in notes.
+    auto sealed_under = [&](bool has_text) {
+      return text_subject(has_text, state.talent_id, state.lg_code);
     };
     if (type == "AppointmentStarted") {
       if (state.status != appointment_status::arranged)
@@ -172,13 +169,13 @@ decision decide_appointment(const command& cmd, const appointment_state& state,
     if (type == "AppointmentSuspended") {
       if (state.status != appointment_status::active)
         return rejected("appointment_not_active", "only an active appointment is suspended");
-      return accept(text_subject(
+      return accept(sealed_under(
           payload_reader(cmd.personal).root<s::AppointmentSuspendedPersonal>().hasReason()));
     }
     if (type == "AppointmentResumed") {
       if (state.status != appointment_status::suspended)
         return rejected("appointment_not_suspended", "the appointment is not suspended");
-      return accept(text_subject(
+      return accept(sealed_under(
           payload_reader(cmd.personal).root<s::AppointmentResumedPersonal>().hasReason()));
     }
     payload_reader reader(cmd.payload);
@@ -196,26 +193,25 @@ decision decide_appointment(const command& cmd, const appointment_state& state,
                               : check_in_closes(state, reader.root<s::CheckInMissed>());
       if (closed) return *closed;
       if (!completed) return accept();
-      // Notes, as the texts above: the talent's key, or the municipality's without any.
-      return accept(text_subject(
+      return accept(sealed_under(
           payload_reader(cmd.personal).root<s::CheckInCompletedPersonal>().hasNotes()));
     }
     if (type == "CheckInScheduled" || type == "AppointmentFlagged") return accept();
     if (type == "AppointmentEnded")
-      return accept(text_subject(
+      return accept(sealed_under(
           payload_reader(cmd.personal).root<s::AppointmentEndedPersonal>().hasReason()));
     if (type == "IssueRaised") {
       auto issue = text_view(reader.root<s::IssueRaised>().getIssueId());
       if (state.open_issues.count(issue))
         return rejected("duplicate_issue", "issue " + std::string(issue) + " is already open");
       return accept(
-          text_subject(payload_reader(cmd.personal).root<s::IssueRaisedPersonal>().hasSummary()));
+          sealed_under(payload_reader(cmd.personal).root<s::IssueRaisedPersonal>().hasSummary()));
     }
     if (type == "IssueResolved") {
       auto issue = text_view(reader.root<s::IssueResolved>().getIssueId());
       if (!state.open_issues.count(issue))
         return missing("unknown_issue", "no open issue " + std::string(issue));
-      return accept(text_subject(
+      return accept(sealed_under(
           payload_reader(cmd.personal).root<s::IssueResolvedPersonal>().hasResolution()));
     }
     return not_allowed(type);

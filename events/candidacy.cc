@@ -175,13 +175,10 @@ decision decide_candidacy(const command& cmd, const candidacy_state& state,
       if (state.stage != candidacy_stage::identified && state.stage != candidacy_stage::contacted &&
           state.stage != candidacy_stage::interested)
         return wrong_stage(state, type, "identified, contacted or interested");
-      // The reason is the talent's personal data, sealed with their key. Without one the personal
-      // part holds nothing personal: sealed with the municipality's key, as a check-in's without
-      // notes, so a decline can still be recorded for a talent who has been erased.
+      // The reason is the talent's personal data.
       bool reason = payload_reader(cmd.personal).root<s::InterestDeclinedPersonal>().hasReason();
-      auto subject = reason ? stream_name("talent", state.talent_id)
-                            : stream_name("municipality", state.lg_code);
-      return std::vector<decided_event>{primary(cmd, stream, subject)};
+      return std::vector<decided_event>{
+          primary(cmd, stream, text_subject(reason, state.talent_id, state.lg_code))};
     }
     if (type == "ProposalSubmitted") {
       if (state.stage != candidacy_stage::interested) return wrong_stage(state, type, "interested");

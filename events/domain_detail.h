@@ -55,6 +55,15 @@ inline decided_event primary(const command& cmd, std::string stream, std::string
           cmd.personal.empty() ? std::string() : std::move(subject)};
 }
 
+// Whose key seals a step's personal part: free text about the talent (a reason, a summary,
+// check-in notes) is the talent's; a personal part without its text holds nothing personal and
+// is sealed with the municipality's key, so the step can still be recorded once the talent is
+// erased.
+inline std::string text_subject(bool has_text, std::string_view talent_id,
+                                std::string_view lg_code) {
+  return has_text ? stream_name("talent", talent_id) : stream_name("municipality", lg_code);
+}
+
 // Invariant 1: only an active talent with current consent is identified, contacted, proposed or
 // appointed. talent_not_found, talent_not_active or consent_missing; nothing when available.
 std::optional<error> talent_unavailable(const talent_state* talent);
