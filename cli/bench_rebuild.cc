@@ -9,7 +9,8 @@
 // as a server's does, and the report is what that cost instead: the snapshots it stored (count,
 // bytes, against the log's bytes) and the slowest append meanwhile (snapshot images are files
 // written outside the append path, engine/snapshot_store.h; before that, a snapshot's synced
-// write held the appends behind it).
+// write held the appends behind it), then how long an as-of read halfway through the log takes,
+// by position and by business time.
 #include <stdlib.h>
 #include <time.h>
 
@@ -77,6 +78,11 @@ std::vector<generated> placement(std::size_t n) {
   return out;
 }
 
+double ms_since(std::chrono::steady_clock::time_point started) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+      .count();
+}
+
 // Appends about `events` events; the slowest append's time goes to `slowest_ms`.
 status generate(event_store& store, std::size_t events, double& slowest_ms) {
   std::size_t written = 0;
@@ -99,14 +105,36 @@ status generate(event_store& store, std::size_t events, double& slowest_ms) {
     }
     auto started = std::chrono::steady_clock::now();
     if (auto done = store.append(std::move(request)); !done) return done.take_err();
-    slowest_ms = std::max(slowest_ms, std::chrono::duration<double, std::milli>(
-                                          std::chrono::steady_clock::now() - started)
-                                          .count());
+    slowest_ms = std::max(slowest_ms, ms_since(started));
   }
   return {};
 }
 
-// Generates the log while a runner follows it, then reports the snapshots it stored.
+struct as_of_timing {
+  double position_ms = 0, time_ms = 0;
+};
+
+// An auditor's two as-of reads halfway through the log: by position, and by the business time
+// of the event there (the generated events occurred when they were written).
+result<as_of_timing> time_as_of(const event_store& store) {
+  const position_t middle = std::max<position_t>(1, store.head_position() / 2);
+  auto page = store.read_all(middle, 1, event_filter{});
+  if (!page) return page.take_err();
+  if (page->events.empty())
+    return make_error(errc::internal, "empty_log", "no event halfway through the log");
+  as_of_timing timing;
+  auto started = std::chrono::steady_clock::now();
+  if (auto model = model_at_position(store, middle); !model) return model.take_err();
+  timing.position_ms = ms_since(started);
+  started = std::chrono::steady_clock::now();
+  if (auto model = model_at_time(store, page->events.front()->occurred_at); !model)
+    return model.take_err();
+  timing.time_ms = ms_since(started);
+  return timing;
+}
+
+// Generates the log while a runner follows it, then reports the snapshots it stored and how
+// long as-of reads take with them.
 int follow(event_store& store, std::size_t events) {
   projection_runner runner(store);
   if (auto started = runner.start(); !started) {
@@ -136,12 +164,18 @@ int follow(event_store& store, std::size_t events) {
     return true;
   });
   if (!scanned) return 1;
+  auto as_of = time_as_of(store);
+  if (!as_of) {
+    std::fprintf(stderr, "kakehashi bench rebuild: as of: %s\n", as_of.err().message.c_str());
+    return 1;
+  }
   std::printf(
       "{\"bench\":\"follow\",\"events\":%llu,\"snapshots\":%llu,\"snapshot_bytes\":%llu,"
-      "\"log_bytes\":%llu,\"slowest_append_ms\":%.1f}\n",
+      "\"log_bytes\":%llu,\"slowest_append_ms\":%.1f,\"as_of_position_ms\":%.1f,"
+      "\"as_of_time_ms\":%.1f}\n",
       static_cast<unsigned long long>(store.head_position()),
       static_cast<unsigned long long>(snapshots), static_cast<unsigned long long>(snapshot_bytes),
-      static_cast<unsigned long long>(log_bytes), slowest_ms);
+      static_cast<unsigned long long>(log_bytes), slowest_ms, as_of->position_ms, as_of->time_ms);
   return 0;
 }
 
