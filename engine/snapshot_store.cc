@@ -16,11 +16,12 @@ namespace {
 namespace rdb = rocksdb;
 
 // Header: magic (8), format version (4, LE), zero (4), position (8, LE), payload length (8, LE),
-// then BLAKE2b-256 over those 32 bytes and the payload (32).
+// last_occurred_at (8, LE two's complement), then BLAKE2b-256 over those 40 bytes and the
+// payload (32). Format 1 had no last_occurred_at: its digest covered the first 32 bytes.
 constexpr char magic[8] = {'K', 'K', 'H', 'S', 'N', 'A', 'P', '\n'};
-constexpr std::uint32_t format_version = 1;
-constexpr std::size_t checked_header_bytes = 32;
+constexpr std::uint32_t format_version = 2;
 constexpr std::size_t digest_bytes = 32;
+constexpr std::size_t version_end = 12;  // magic and format version: enough to tell the rest
 constexpr std::size_t max_kind_bytes = 64;
 constexpr std::string_view image_suffix = ".img";
 constexpr std::string_view temp_suffix = ".tmp";
@@ -98,16 +99,48 @@ void log_skipped(const std::string& name, const std::string& why) {
   std::fprintf(stderr, "kakehashi: snapshot image %s skipped: %s\n", name.c_str(), why.c_str());
 }
 
+error invalid_file(std::string why) {
+  return make_error(errc::corruption, "invalid_snapshot_file", std::move(why));
+}
+
+// A header's fields, from a file's first bytes; its digest is checked by the caller.
+struct parsed_header {
+  std::size_t bytes = 0;  // the header's size, digest included
+  std::uint64_t position = 0, payload_bytes = 0;
+  std::optional<std::int64_t> last_occurred_at;
+};
+
+result<parsed_header> parse_header(std::string_view data) {
+  if (data.size() < version_end) return invalid_file("truncated header");
+  if (std::memcmp(data.data(), magic, sizeof magic) != 0)
+    return invalid_file("not a snapshot image");
+  const auto version = get_le(data.data() + 8, 4);
+  if (version != 1 && version != format_version)
+    return invalid_file("format version " + std::to_string(version) + ", this build reads 1 and " +
+                        std::to_string(format_version));
+  parsed_header header;
+  header.bytes = version == 1 ? 64 : snapshot_store_impl::header_bytes;
+  if (data.size() < header.bytes) return invalid_file("truncated header");
+  header.position = get_le(data.data() + 16, 8);
+  header.payload_bytes = get_le(data.data() + 24, 8);
+  if (version != 1)
+    header.last_occurred_at = static_cast<std::int64_t>(get_le(data.data() + 32, 8));
+  return header;
+}
+
 }  // namespace
 
-std::string snapshot_image_header(std::uint64_t position, std::string_view payload) {
+std::string snapshot_image_header(std::uint64_t position, std::int64_t last_occurred_at,
+                                  std::string_view payload) {
+  constexpr std::size_t checked = snapshot_store_impl::header_bytes - digest_bytes;
   std::string header(snapshot_store_impl::header_bytes, '\0');
   std::memcpy(header.data(), magic, sizeof magic);
   put_le(header.data() + 8, format_version, 4);
   put_le(header.data() + 16, position, 8);
   put_le(header.data() + 24, payload.size(), 8);
-  digest(std::string_view(header).substr(0, checked_header_bytes), payload,
-         reinterpret_cast<unsigned char*>(header.data() + checked_header_bytes));
+  put_le(header.data() + 32, static_cast<std::uint64_t>(last_occurred_at), 8);
+  digest(std::string_view(header).substr(0, checked), payload,
+         reinterpret_cast<unsigned char*>(header.data() + checked));
   return header;
 }
 
@@ -153,7 +186,7 @@ status snapshot_store_impl::remove_temporaries() {
 }
 
 status snapshot_store_impl::save(std::string_view kind, std::uint64_t position,
-                                 std::string_view bytes) {
+                                 std::int64_t last_occurred_at, std::string_view bytes) {
   if (read_only_) return read_only_error();
   if (auto valid = check_kind(kind); !valid) return valid;
   if (position == 0)
@@ -163,7 +196,8 @@ status snapshot_store_impl::save(std::string_view kind, std::uint64_t position,
     return make_error(errc::invalid_argument, "snapshot_too_large",
                       "a snapshot image of " + std::to_string(bytes.size()) +
                           " bytes is over the limit of " + std::to_string(max_bytes_));
-  const std::string header = snapshot_image_header(position, bytes);  // hashing outside the lock
+  // Hashing outside the lock.
+  const std::string header = snapshot_image_header(position, last_occurred_at, bytes);
   const std::string final_path = dir_ + "/" + image_name(kind, position);
   const std::string temp_path = final_path + std::string(temp_suffix);
   const rdb::IOOptions io;
@@ -186,51 +220,60 @@ status snapshot_store_impl::save(std::string_view kind, std::uint64_t position,
   return sync_dir(dir_);
 }
 
-result<std::string> snapshot_store_impl::read_image(const std::string& name,
-                                                    std::uint64_t position) const {
-  const std::string path = dir_ + "/" + name;
+result<std::string> snapshot_store_impl::read_prefix(const std::string& path,
+                                                     std::uint64_t limit) const {
   const rdb::IOOptions io;
-  auto invalid = [](std::string why) {
-    return make_error(errc::corruption, "invalid_snapshot_file", std::move(why));
-  };
-  std::uint64_t size = 0;
-  auto s = fs_->GetFileSize(path, io, &size, nullptr);
-  if (!s.ok()) return io_failure(s, "cannot read its size");
-  if (size < header_bytes) return invalid("truncated header");
-  if (size - header_bytes > max_bytes_)
-    return invalid("payload of " + std::to_string(size - header_bytes) +
-                   " bytes is over the limit of " + std::to_string(max_bytes_));
   std::unique_ptr<rdb::FSSequentialFile> file;
-  s = fs_->NewSequentialFile(path, rdb::FileOptions(), &file, nullptr);
+  auto s = fs_->NewSequentialFile(path, rdb::FileOptions(), &file, nullptr);
   if (!s.ok()) return io_failure(s, "cannot open it");
-  std::string data(size, '\0');
+  std::string data(limit, '\0');
   std::size_t got = 0;
-  while (got < size) {
+  while (got < limit) {
     rdb::Slice chunk;
-    s = file->Read(size - got, io, &chunk, data.data() + got, nullptr);
+    s = file->Read(limit - got, io, &chunk, data.data() + got, nullptr);
     if (!s.ok()) return io_failure(s, "cannot read it");
     if (chunk.empty()) break;
     if (chunk.data() != data.data() + got)
       std::memmove(data.data() + got, chunk.data(), chunk.size());
     got += chunk.size();
   }
-  if (got != size) return invalid("shorter than its size");
-  if (std::memcmp(data.data(), magic, sizeof magic) != 0) return invalid("not a snapshot image");
-  if (get_le(data.data() + 8, 4) != format_version)
-    return invalid("format version " + std::to_string(get_le(data.data() + 8, 4)) +
-                   ", this build reads " + std::to_string(format_version));
-  if (get_le(data.data() + 16, 8) != position)
-    return invalid("its header names position " + std::to_string(get_le(data.data() + 16, 8)));
-  if (get_le(data.data() + 24, 8) != size - header_bytes)
-    return invalid("its header names a payload of " + std::to_string(get_le(data.data() + 24, 8)) +
-                   " bytes, the file holds " + std::to_string(size - header_bytes));
-  std::string_view payload = std::string_view(data).substr(header_bytes);
-  unsigned char sum[digest_bytes];
-  digest(std::string_view(data).substr(0, checked_header_bytes), payload, sum);
-  if (std::memcmp(sum, data.data() + checked_header_bytes, digest_bytes) != 0)
-    return invalid("checksum mismatch");
-  data.erase(0, header_bytes);
+  data.resize(got);
   return data;
+}
+
+result<snapshot_store::image> snapshot_store_impl::read_image(const std::string& name,
+                                                              std::uint64_t position) const {
+  const std::string path = dir_ + "/" + name;
+  std::uint64_t size = 0;
+  auto s = fs_->GetFileSize(path, rdb::IOOptions(), &size, nullptr);
+  if (!s.ok()) return io_failure(s, "cannot read its size");
+  // Checked before reading, with the larger header, so a huge file is never read into memory;
+  // checked again below with the header the file has.
+  if (size > header_bytes && size - header_bytes > max_bytes_)
+    return invalid_file("payload of " + std::to_string(size - header_bytes) +
+                        " bytes is over the limit of " + std::to_string(max_bytes_));
+  auto data = read_prefix(path, size);
+  if (!data) return data.take_err();
+  if (data->size() != size) return invalid_file("shorter than its size");
+  auto header = parse_header(*data);
+  if (!header) return header.take_err();
+  const std::uint64_t payload_bytes = size - header->bytes;
+  if (payload_bytes > max_bytes_)
+    return invalid_file("payload of " + std::to_string(payload_bytes) +
+                        " bytes is over the limit of " + std::to_string(max_bytes_));
+  if (header->position != position)
+    return invalid_file("its header names position " + std::to_string(header->position));
+  if (header->payload_bytes != payload_bytes)
+    return invalid_file("its header names a payload of " + std::to_string(header->payload_bytes) +
+                        " bytes, the file holds " + std::to_string(payload_bytes));
+  const std::size_t checked = header->bytes - digest_bytes;
+  const std::string_view payload = std::string_view(*data).substr(header->bytes);
+  unsigned char sum[digest_bytes];
+  digest(std::string_view(*data).substr(0, checked), payload, sum);
+  if (std::memcmp(sum, data->data() + checked, digest_bytes) != 0)
+    return invalid_file("checksum mismatch");
+  data->erase(0, header->bytes);
+  return image{position, header->last_occurred_at, std::move(*data)};
 }
 
 result<std::optional<snapshot_store::image>> snapshot_store_impl::load(
@@ -242,7 +285,7 @@ result<std::optional<snapshot_store::image>> snapshot_store_impl::load(
     if (it->position > at_most) continue;
     const auto name = image_name(kind, it->position);
     auto read = read_image(name, it->position);
-    if (read) return std::optional<image>(image{it->position, std::move(*read)});
+    if (read) return std::optional<image>(std::move(*read));
     // Gone meanwhile (remove_all): not worth a line.
     if (fs_->FileExists(dir_ + "/" + name, rdb::IOOptions(), nullptr).IsNotFound()) continue;
     log_skipped(name, read.err().message);
@@ -260,9 +303,16 @@ result<std::vector<snapshot_store::listed>> snapshot_store_impl::list(std::strin
   for (const auto& name : names) {
     auto position = parse_name(name, kind);
     if (!position) continue;
+    const std::string path = dir_ + "/" + name;
     std::uint64_t size = 0;
-    if (!fs_->GetFileSize(dir_ + "/" + name, rdb::IOOptions(), &size, nullptr).ok()) continue;
-    out.push_back({*position, size > header_bytes ? size - header_bytes : 0});
+    if (!fs_->GetFileSize(path, rdb::IOOptions(), &size, nullptr).ok()) continue;  // gone
+    listed image{*position, size > header_bytes ? size - header_bytes : 0, std::nullopt};
+    if (auto first = read_prefix(path, header_bytes))
+      if (auto header = parse_header(*first)) {
+        image.bytes = size > header->bytes ? size - header->bytes : 0;
+        image.last_occurred_at = header->last_occurred_at;
+      }
+    out.push_back(image);
   }
   std::sort(out.begin(), out.end(),
             [](const listed& a, const listed& b) { return a.position < b.position; });

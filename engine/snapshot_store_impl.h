@@ -11,10 +11,11 @@
 
 namespace kakehashi::detail {
 
-// The 64-byte header an image file of `payload` at `position` begins with (format in
-// engine/snapshot_store.h). Also for tests and the fuzz target that write image files
+// The header an image file of `payload` at `position` begins with, in the format this build
+// writes (engine/snapshot_store.h). Also for tests and the fuzz target that write image files
 // themselves.
-std::string snapshot_image_header(std::uint64_t position, std::string_view payload);
+std::string snapshot_image_header(std::uint64_t position, std::int64_t last_occurred_at,
+                                  std::string_view payload);
 
 class snapshot_store_impl final : public snapshot_store {
  public:
@@ -26,12 +27,13 @@ class snapshot_store_impl final : public snapshot_store {
                                                            std::size_t max_image_bytes);
 
   std::size_t max_image_bytes() const override { return max_bytes_; }
-  status save(std::string_view kind, std::uint64_t position, std::string_view bytes) override;
+  status save(std::string_view kind, std::uint64_t position, std::int64_t last_occurred_at,
+              std::string_view bytes) override;
   result<std::optional<image>> load(std::string_view kind, std::uint64_t at_most) const override;
   result<std::vector<listed>> list(std::string_view kind) const override;
   status remove_all(std::string_view kind) override;
 
-  static constexpr std::size_t header_bytes = 64;
+  static constexpr std::size_t header_bytes = 72;  // format 2's; format 1 had 64
 
  private:
   snapshot_store_impl(std::shared_ptr<rocksdb::FileSystem> fs, std::string dir, bool read_only,
@@ -42,9 +44,11 @@ class snapshot_store_impl final : public snapshot_store {
         max_bytes_(max_image_bytes) {}
   status remove_temporaries();
   status sync_dir(const std::string& dir) const;
-  // The payload of the file `name` if it holds a valid image at `position`; otherwise the
-  // reason it does not (for the log line), or nullopt when it is gone.
-  result<std::string> read_image(const std::string& name, std::uint64_t position) const;
+  // The image in the file `name` if it holds a valid one at `position`; otherwise the reason it
+  // does not (for the log line).
+  result<image> read_image(const std::string& name, std::uint64_t position) const;
+  // Up to `limit` bytes from the start of the file at `path`.
+  result<std::string> read_prefix(const std::string& path, std::uint64_t limit) const;
 
   std::shared_ptr<rocksdb::FileSystem> fs_;
   const std::string dir_;

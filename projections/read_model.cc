@@ -637,26 +637,43 @@ scan_options fold_scan() {
   return options;
 }
 
+// The model of the newest image at or before `at_most`, or an empty one when there is none, or
+// none this build can use: an image of another model version, or (only a bug could write one,
+// as it passed its checksum) whose content disagrees with its position.
+result<read_model> model_from_image(const event_store& store, position_t at_most) {
+  auto snap = store.snapshots().load(read_model_snapshot_kind, at_most);
+  if (!snap) return snap.take_err();
+  if (*snap)
+    if (auto loaded = read_model::load((*snap)->bytes);
+        loaded && loaded->position == (*snap)->position)
+      return loaded;
+  return read_model{};
+}
+
+// The newest image's position that no event occurring after `micros` went into (0: none), by
+// the images' headers.
+result<position_t> image_before_time(const event_store& store, std::int64_t micros) {
+  auto images = store.snapshots().list(read_model_snapshot_kind);
+  if (!images) return images.take_err();
+  position_t newest = 0;
+  for (const auto& image : *images)
+    if (image.last_occurred_at && *image.last_occurred_at <= micros) newest = image.position;
+  return newest;
+}
+
 }  // namespace
 
 result<read_model> model_at_position(const event_store& store, position_t position) {
-  read_model model;
-  if (position == 0) return model;
-  auto snap = store.snapshots().load(read_model_snapshot_kind, position);
-  if (!snap) return snap.take_err();
-  if (*snap) {
-    auto loaded = read_model::load((*snap)->bytes);
-    // A stale version is just ignored: fold it all. So is an image whose content disagrees with
-    // its position (it passed its checksum, so only a bug could write one).
-    if (loaded && loaded->position == (*snap)->position) model = std::move(*loaded);
-  }
+  if (position == 0) return read_model{};
+  auto model = model_from_image(store, position);
+  if (!model) return model;
   auto read = store_reader(store);
   status failed;
   auto scanned = store.scan(
-      model.position + 1,
+      model->position + 1,
       [&](const recorded_event& e) {
         if (e.position > position) return false;
-        failed = model.apply(e, read);
+        failed = model->apply(e, read);
         return failed.ok();
       },
       fold_scan());
@@ -666,7 +683,17 @@ result<read_model> model_at_position(const event_store& store, position_t positi
 }
 
 result<read_model> model_at_time(const event_store& store, std::int64_t micros) {
-  read_model model;
+  // An image none of whose events occurred after `micros` cuts no stream: the fold below would
+  // have applied every one of its events, so it may start there. Chosen by the headers, and
+  // confirmed by the model loaded (an older image may be loaded when that one is damaged).
+  auto start = image_before_time(store, micros);
+  if (!start) return start.take_err();
+  result<read_model> model = read_model{};
+  if (*start > 0) {
+    model = model_from_image(store, *start);
+    if (!model) return model;
+    if (model->last_occurred_at > micros) model = read_model{};
+  }
   // Streams cut at an event later than `micros`: a backdated event recorded after it (occurred_at
   // may be in the past) belongs after it in its stream, so it is left out too, never folded
   // before the events its stream has before it.
@@ -675,14 +702,14 @@ result<read_model> model_at_time(const event_store& store, std::int64_t micros) 
   auto read = store_reader(store);
   status failed;
   auto scanned = store.scan(
-      1,
+      model->position + 1,
       [&](const recorded_event& e) {
         if (!cut.empty() && cut.count(e.stream)) return true;
         if (e.occurred_at > micros) {
           cut.insert(e.stream);
           return true;
         }
-        failed = model.apply(e, read);
+        failed = model->apply(e, read);
         return failed.ok();
       },
       fold_scan());

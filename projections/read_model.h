@@ -159,6 +159,8 @@ result<read_model> model_at_position(const event_store& store, position_t positi
 // The model as of business time `micros`: what an auditor means by "as of a date". Each stream
 // contributes the events, in stream order, up to its first one with occurred_at after `micros`:
 // a backdated event appended after a later one is never folded before its stream's earlier ones.
+// Folded from the newest snapshot that no event after `micros` went into (its header records the
+// latest business time it folds), or from scratch.
 result<read_model> model_at_time(const event_store& store, std::int64_t micros);
 
 }  // namespace kakehashi

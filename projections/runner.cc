@@ -113,14 +113,17 @@ status projection_runner::save_snapshot() {
   if (options_.huge_pages) pages.emplace();
   std::string image;
   position_t at = 0;
+  std::int64_t last_occurred_at = 0;
   {
     std::shared_lock lock(model_mutex_);
     image = model_.save();
     at = model_.position;
+    last_occurred_at = model_.last_occurred_at;
   }
   if (at == 0 || at == last_snapshot_) return {};
   const auto image_bytes = image.size();
-  if (auto written = store_.snapshots().save(read_model_snapshot_kind, at, image); !written) {
+  if (auto written = store_.snapshots().save(read_model_snapshot_kind, at, last_occurred_at, image);
+      !written) {
     log_snapshot_failure(at, written.err());
     // Spaced as if taken: a failing disk is not retried after every batch.
     last_snapshot_ = at;

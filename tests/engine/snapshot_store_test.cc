@@ -2,7 +2,10 @@
 // before a position, damaged files skipped for older ones, the size limit, temporary files
 // cleaned, a power cut during a save, appends going on while an image is written, and read-only
 // stores that never write.
+#include <sodium.h>
+
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <future>
 #include <iterator>
@@ -61,7 +64,7 @@ TEST_CASE("snapshot images: saved and loaded back, the newest at or before a pos
   auto store = open_store(dir);
   CHECK(loaded_at(*store, ~0ull) == 0);
   for (std::uint64_t p : {10, 5, 20})
-    REQUIRE(store->snapshots().save(kind, p, payload_for(p)).ok());
+    REQUIRE(store->snapshots().save(kind, p, 0, payload_for(p)).ok());
   CHECK(loaded_at(*store, 4) == 0);
   CHECK(loaded_at(*store, 5) == 5);
   CHECK(loaded_at(*store, 9) == 5);
@@ -75,16 +78,16 @@ TEST_CASE("snapshot images: saved and loaded back, the newest at or before a pos
   CHECK((*listed)[2].position == 20);
   CHECK((*listed)[2].bytes == 1000);
   // Other kinds are apart; an empty image is an image.
-  REQUIRE(store->snapshots().save("other", 7, "").ok());
+  REQUIRE(store->snapshots().save("other", 7, 0, "").ok());
   auto other = store->snapshots().load("other", 100);
   REQUIRE(other.ok());
   REQUIRE(other->has_value());
   CHECK((*other)->bytes.empty());
   CHECK(loaded_at(*store, 7) == 5);
   // Bad arguments write nothing.
-  CHECK(store->snapshots().save("Bad-Kind", 1, "x").err().code == "invalid_snapshot_kind");
-  CHECK(store->snapshots().save("../x", 1, "x").err().code == "invalid_snapshot_kind");
-  CHECK(store->snapshots().save(kind, 0, "x").err().code == "invalid_snapshot_position");
+  CHECK(store->snapshots().save("Bad-Kind", 1, 0, "x").err().code == "invalid_snapshot_kind");
+  CHECK(store->snapshots().save("../x", 1, 0, "x").err().code == "invalid_snapshot_kind");
+  CHECK(store->snapshots().save(kind, 0, 0, "x").err().code == "invalid_snapshot_position");
   // Across a reopen, and gone after remove_all (other kinds kept).
   store.reset();
   store = open_store(dir);
@@ -99,7 +102,7 @@ TEST_CASE("a damaged snapshot file is skipped and the next older one used") {
   temp_dir dir;
   auto store = open_store(dir);
   for (std::uint64_t p : {10, 20})
-    REQUIRE(store->snapshots().save(kind, p, payload_for(p)).ok());
+    REQUIRE(store->snapshots().save(kind, p, 0, payload_for(p)).ok());
   const auto good = read_file(image_path(dir, 20));
   SUBCASE("a flipped payload byte") {
     auto bad = good;
@@ -109,6 +112,11 @@ TEST_CASE("a damaged snapshot file is skipped and the next older one used") {
   SUBCASE("a flipped header byte") {
     auto bad = good;
     bad[20] ^= 0x01;  // in the position
+    write_file(image_path(dir, 20), bad);
+  }
+  SUBCASE("a flipped byte in the latest business time") {
+    auto bad = good;
+    bad[35] ^= 0x01;
     write_file(image_path(dir, 20), bad);
   }
   SUBCASE("a truncated file") {
@@ -135,24 +143,100 @@ TEST_CASE("a damaged snapshot file is skipped and the next older one used") {
   CHECK(loaded_at(*store, ~0ull) == 0);
 }
 
+TEST_CASE("an image keeps the latest business time it folds and list() reads it from its header") {
+  temp_dir dir;
+  auto store = open_store(dir);
+  const std::int64_t before_1970 = -1'000'000;
+  REQUIRE(store->snapshots().save(kind, 10, before_1970, payload_for(10)).ok());
+  REQUIRE(store->snapshots().save(kind, 20, 1'750'000'000'000'000, payload_for(20)).ok());
+  store.reset();
+  store = open_store(dir);
+  auto listed = store->snapshots().list(kind);
+  REQUIRE(listed.ok());
+  REQUIRE(listed->size() == 2);
+  CHECK((*listed)[0].last_occurred_at == before_1970);
+  CHECK((*listed)[1].last_occurred_at == 1'750'000'000'000'000);
+  CHECK((*listed)[1].bytes == 1000);
+  auto loaded = store->snapshots().load(kind, 15);
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded->has_value());
+  CHECK((*loaded)->last_occurred_at == before_1970);
+  // A header that cannot be read lists the file without a time; load() skips it.
+  write_file(image_path(dir, 20), read_file(image_path(dir, 20)).substr(0, 50));
+  listed = store->snapshots().list(kind);
+  REQUIRE(listed.ok());
+  REQUIRE(listed->size() == 2);
+  CHECK_FALSE((*listed)[1].last_occurred_at.has_value());
+  CHECK(loaded_at(*store, ~0ull) == 10);
+}
+
+// A file as a build before format 2 wrote it: a 64-byte header without the business time.
+std::string format_1_image(std::uint64_t position, const std::string& payload,
+                           std::uint32_t version = 1) {
+  std::string header(64, '\0');
+  std::memcpy(header.data(), "KKHSNAP\n", 8);
+  auto put = [&](std::size_t at, std::uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i)
+      header[at + i] = static_cast<char>(v >> (8 * i));
+  };
+  put(8, version, 4);
+  put(16, position, 8);
+  put(24, payload.size(), 8);
+  crypto_generichash_state state;
+  crypto_generichash_init(&state, nullptr, 0, 32);
+  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(header.data()), 32);
+  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(payload.data()),
+                            payload.size());
+  crypto_generichash_final(&state, reinterpret_cast<unsigned char*>(header.data() + 32), 32);
+  return header + payload;
+}
+
+TEST_CASE("a format 1 image is still read without a business time and an unknown format is not") {
+  temp_dir dir;
+  auto store = open_store(dir);
+  REQUIRE(store->snapshots().save(kind, 10, 7, payload_for(10)).ok());
+  write_file(image_path(dir, 20), format_1_image(20, payload_for(20)));
+  CHECK(loaded_at(*store, ~0ull) == 20);
+  auto loaded = store->snapshots().load(kind, 20);
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded->has_value());
+  CHECK_FALSE((*loaded)->last_occurred_at.has_value());
+  auto listed = store->snapshots().list(kind);
+  REQUIRE(listed.ok());
+  REQUIRE(listed->size() == 2);
+  CHECK((*listed)[0].last_occurred_at == 7);
+  CHECK_FALSE((*listed)[1].last_occurred_at.has_value());
+  CHECK((*listed)[1].bytes == 1000);
+  SUBCASE("damaged, it is skipped like any other") {
+    auto bad = format_1_image(20, payload_for(20));
+    bad[bad.size() - 1] ^= 0x01;
+    write_file(image_path(dir, 20), bad);
+    CHECK(loaded_at(*store, ~0ull) == 10);
+  }
+  SUBCASE("a format this build does not know is skipped") {
+    write_file(image_path(dir, 20), format_1_image(20, payload_for(20), 3));
+    CHECK(loaded_at(*store, ~0ull) == 10);
+  }
+}
+
 TEST_CASE("snapshot images over the size limit are neither written nor read") {
   temp_dir dir;
   auto options = options_for(dir);
   {
     auto store = open_store(options);
-    REQUIRE(store->snapshots().save(kind, 10, payload_for(10, 100)).ok());
-    REQUIRE(store->snapshots().save(kind, 20, payload_for(20, 101)).ok());
+    REQUIRE(store->snapshots().save(kind, 10, 0, payload_for(10, 100)).ok());
+    REQUIRE(store->snapshots().save(kind, 20, 0, payload_for(20, 101)).ok());
   }
   options.max_snapshot_bytes = 100;
   auto store = open_store(options);
   CHECK(store->snapshots().max_image_bytes() == 100);
   CHECK(loaded_at(*store, ~0ull) == 10);  // the one at 20 is too large now
-  auto refused = store->snapshots().save(kind, 30, payload_for(30, 101));
+  auto refused = store->snapshots().save(kind, 30, 0, payload_for(30, 101));
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.err().code == "snapshot_too_large");
   CHECK_FALSE(fs::exists(image_path(dir, 30)));
   CHECK_FALSE(fs::exists(image_path(dir, 30) + ".tmp"));
-  CHECK(store->snapshots().save(kind, 30, payload_for(30, 100)).ok());
+  CHECK(store->snapshots().save(kind, 30, 0, payload_for(30, 100)).ok());
 }
 
 TEST_CASE(
@@ -160,7 +244,7 @@ TEST_CASE(
   temp_dir dir;
   {
     auto store = open_store(dir);
-    REQUIRE(store->snapshots().save(kind, 10, payload_for(10)).ok());
+    REQUIRE(store->snapshots().save(kind, 10, 0, payload_for(10)).ok());
     must_append(*store, single("s-1", expected_version::any(), make_event("Noted")));
   }
   const auto stray = image_path(dir, 20) + ".tmp";
@@ -172,7 +256,7 @@ TEST_CASE(
     options.read_only = true;
     auto store = open_store(options);
     CHECK(loaded_at(*store, ~0ull) == 10);
-    auto saved = store->snapshots().save(kind, 30, payload_for(30));
+    auto saved = store->snapshots().save(kind, 30, 0, payload_for(30));
     REQUIRE_FALSE(saved.ok());
     CHECK(saved.err().code == "read_only");
     auto removed = store->snapshots().remove_all(kind);
@@ -209,7 +293,7 @@ TEST_CASE("a failed snapshot write leaves no file under its name and the log wri
   auto options = options_for(dir);
   options.faults = faults;
   auto store = open_store(options);
-  REQUIRE(store->snapshots().save(kind, 10, payload_for(10)).ok());
+  REQUIRE(store->snapshots().save(kind, 10, 0, payload_for(10)).ok());
   SUBCASE("write") {
     faults->add_rule({fault_op::write, fault_file::snapshot});
   }
@@ -219,7 +303,7 @@ TEST_CASE("a failed snapshot write leaves no file under its name and the log wri
   SUBCASE("full disk") {
     faults->set_free_space(500);
   }
-  auto saved = store->snapshots().save(kind, 20, payload_for(20));
+  auto saved = store->snapshots().save(kind, 20, 0, payload_for(20));
   REQUIRE_FALSE(saved.ok());
   CHECK_FALSE(fs::exists(image_path(dir, 20)));
   CHECK_FALSE(fs::exists(image_path(dir, 20) + ".tmp"));
@@ -240,9 +324,9 @@ TEST_CASE("a power cut during a snapshot write leaves the old images or the new 
       auto options = options_for(dir);
       options.faults = faults;
       auto store = open_store(options);
-      REQUIRE(store->snapshots().save(kind, 10, payload_for(10, 5000)).ok());
+      REQUIRE(store->snapshots().save(kind, 10, 0, payload_for(10, 5000)).ok());
       faults->crash_after(crash_at, fault_file::any);
-      const bool saved = store->snapshots().save(kind, 20, payload_for(20, 5000)).ok();
+      const bool saved = store->snapshots().save(kind, 20, 0, payload_for(20, 5000)).ok();
       faults->crash();  // if the save got through before the armed crash
       store.reset();
       REQUIRE(faults->lose_power().ok());
@@ -272,8 +356,9 @@ TEST_CASE("an append completes while a snapshot image is being written") {
   // The image's sync is held: the save is stopped in the middle of its write.
   faults->hold_next_sync(fault_file::snapshot);
   std::promise<status> save_outcome;
-  std::thread saver(
-      [&] { save_outcome.set_value(store->snapshots().save(kind, 1, payload_for(1, 1 << 20))); });
+  std::thread saver([&] {
+    save_outcome.set_value(store->snapshots().save(kind, 1, 0, payload_for(1, 1 << 20)));
+  });
   REQUIRE(faults->wait_for_held_sync(std::chrono::seconds(60)));
   // A bound for a hang, not a timing threshold: an append waiting on the image never completes.
   std::promise<result<append_result>> appended;

@@ -234,12 +234,18 @@ void apply_image_edit(std::uint8_t op, const image_files& images, reader& in) {
   } else {
     if (bytes.size() < header) return;
     patch_bytes(bytes, header, offset, patch);
-    // The position the header names, as its name does; then a header that checks out.
-    std::uint64_t position = 0;
-    for (int i = 0; i < 8; ++i)
-      position |= std::uint64_t{static_cast<unsigned char>(bytes[16 + i])} << (8 * i);
+    // The position and time the header names, as its name does; then a header that checks out.
+    auto field = [&](std::size_t at) {
+      std::uint64_t v = 0;
+      for (std::size_t i = 0; i < 8; ++i)
+        v |= std::uint64_t{static_cast<unsigned char>(bytes[at + i])} << (8 * i);
+      return v;
+    };
+    const std::uint64_t position = field(16);
+    const auto last_occurred_at = static_cast<std::int64_t>(field(32));
     auto payload = std::string_view(bytes).substr(header);
-    bytes = detail::snapshot_image_header(position, payload) + std::string(payload);
+    bytes =
+        detail::snapshot_image_header(position, last_occurred_at, payload) + std::string(payload);
   }
   image_files::write(*file, bytes);
 }

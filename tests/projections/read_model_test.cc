@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <optional>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "cli/demo_history.h"
@@ -26,6 +28,27 @@ read_model fresh_fold(const event_store& store, position_t position) {
   status failed;
   auto scanned = store.scan(1, [&](const recorded_event& e) {
     if (e.position > position) return false;
+    failed = model.apply(e, read);
+    return failed.ok();
+  });
+  REQUIRE(scanned.ok());
+  if (!failed) FAIL(describe(failed.err()));
+  return model;
+}
+
+// The model as of business time `micros` by its definition, folded from position 1: each stream
+// up to its first event that occurred after `micros`.
+read_model fresh_time_fold(const event_store& store, std::int64_t micros) {
+  read_model model;
+  std::set<std::string> cut;
+  auto read = store_reader(store);
+  status failed;
+  auto scanned = store.scan(1, [&](const recorded_event& e) {
+    if (cut.count(e.stream)) return true;
+    if (e.occurred_at > micros) {
+      cut.insert(e.stream);
+      return true;
+    }
     failed = model.apply(e, read);
     return failed.ok();
   });
@@ -257,6 +280,34 @@ TEST_CASE("as of any position the model equals a fresh fold, with or without sna
   }
   runner.read([&](const read_model& m) { CHECK(m.save() == oracle(*f.store, head).save()); });
 
+  // The runner's snapshot header holds the latest business time it folds. With images along
+  // the log, as of any time the fold that may start from one of them equals the one from
+  // position 1.
+  auto images = f.store->snapshots().list(read_model_snapshot_kind);
+  REQUIRE(images.ok());
+  REQUIRE_FALSE(images->empty());
+  for (const auto& image : *images)
+    CHECK(image.last_occurred_at == fresh_fold(*f.store, image.position).last_occurred_at);
+  for (position_t p = head / 13; p < head; p += head / 13) {
+    auto model = fresh_fold(*f.store, p);
+    REQUIRE(f.store->snapshots()
+                .save(read_model_snapshot_kind, p, model.last_occurred_at, model.save())
+                .ok());
+  }
+  std::vector<std::int64_t> times{demo::headline_cutoff_micros, 0};
+  for (int i = 0; i < 30; ++i) {
+    auto event = f.store->read_all(1 + rng() % head, 1, event_filter{});
+    REQUIRE(event.ok());
+    REQUIRE_FALSE(event->events.empty());
+    times.push_back(event->events.front()->occurred_at - static_cast<std::int64_t>(i % 3));
+  }
+  for (auto t : times) {
+    INFO("time " << t);
+    auto as_of = model_at_time(*f.store, t);
+    REQUIRE(as_of.ok());
+    CHECK(as_of->save() == fresh_time_fold(*f.store, t).save());
+  }
+
   // The seeds' headline, as of the date.
   auto then = model_at_time(*f.store, demo::headline_cutoff_micros);
   REQUIRE(then.ok());
@@ -311,20 +362,27 @@ TEST_CASE("as of any position the model equals a fresh fold, with or without sna
   });
 }
 
+constexpr std::int64_t day = 86'400'000'000LL;
+
+// Runs a command that happened at business time `when`; returns the id it answers first.
+std::string execute_at(command_service& service, std::string type, std::string target,
+                       std::string body, std::int64_t when) {
+  command_request request;
+  request.type = std::move(type);
+  request.target_id = std::move(target);
+  request.body_json = std::move(body);
+  request.who = domain_fixture::coordinator();
+  request.occurred_at = when;
+  auto done = service.execute(std::move(request));
+  if (!done) FAIL(describe(done.err()));
+  return done->ids.front().second;
+}
+
 TEST_CASE("as of a time, a backdated event never comes before its stream's earlier events") {
   domain_fixture f;
-  constexpr std::int64_t day = 86'400'000'000LL;
   const std::int64_t base = demo::headline_cutoff_micros;
   auto at = [&](std::string type, std::string target, std::string body, std::int64_t when) {
-    command_request request;
-    request.type = std::move(type);
-    request.target_id = std::move(target);
-    request.body_json = std::move(body);
-    request.who = domain_fixture::coordinator();
-    request.occurred_at = when;
-    auto done = f.service->execute(std::move(request));
-    if (!done) FAIL(describe(done.err()));
-    return done->ids.front().second;
+    return execute_at(*f.service, std::move(type), std::move(target), std::move(body), when);
   };
   auto need = at("NeedOpened", "", need_opening_body(shibuya), base + 10 * day);
   // Entered late with the date it really happened: before the opening in business time, after
@@ -342,6 +400,70 @@ TEST_CASE("as of a time, a backdated event never comes before its stream's earli
   REQUIRE(after_opening->needs.count(need) == 1);
   CHECK(after_opening->needs.at(need).stage == need_stage::consulted);
   CHECK(after_opening->needs.at(need).on_hold);
+}
+
+// Saves, as the snapshot at the head, the model folded up to it with a marker need added: a model
+// no fold gives, so an as-of read that has it started from this image. The header's time is the
+// model's unless `header_time` says otherwise.
+std::string save_marked_image(event_store& store, std::optional<std::int64_t> header_time = {}) {
+  const auto head = store.head_position();
+  auto model = fresh_fold(store, head);
+  const auto marker = new_uuid_v7().to_string();
+  model.needs[marker] = need_state{};
+  REQUIRE(store.snapshots()
+              .save(read_model_snapshot_kind, head, header_time.value_or(model.last_occurred_at),
+                    model.save())
+              .ok());
+  return marker;
+}
+
+TEST_CASE("as of a time, the fold starts from the newest snapshot no later event went into") {
+  const std::int64_t base = demo::headline_cutoff_micros;
+  temp_dir dir;
+  auto store = open_store(dir);
+  auto service = command_service::create(*store);
+  REQUIRE(list_reference_municipalities(*service, base - day).ok());
+  auto open_on = [&](int d) {
+    return execute_at(*service, "NeedOpened", "", need_opening_body(shibuya), base + d * day);
+  };
+  const auto first = open_on(1);
+  open_on(2);
+  const auto marked_2 = save_marked_image(*store);  // folds days 1 and 2
+  const auto third = open_on(3);
+  const auto fourth = open_on(4);
+  // Entered late: day 0 in business time, after day 4 in the log.
+  execute_at(*service, "NeedPutOnHold", first, R"({"reason":"budget"})", base);
+  const auto marked_4 = save_marked_image(*store);  // folds days 0 to 4
+  auto as_of = [&](std::int64_t micros) {
+    auto model = model_at_time(*store, micros);
+    REQUIRE(model.ok());
+    return std::move(*model);
+  };
+
+  auto day_1 = as_of(base + day + 1);  // before the first image's latest event: from scratch
+  CHECK(day_1.needs.count(marked_2) == 0);
+  CHECK(day_1.needs.size() == 1);
+  CHECK(day_1.needs.at(first).on_hold);  // the backdated hold, folded from position 1
+
+  auto day_3 = as_of(base + 3 * day);  // the second image folds day 4: the first image
+  CHECK(day_3.needs.count(marked_2) == 1);
+  CHECK(day_3.needs.count(marked_4) == 0);
+  CHECK(day_3.needs.count(third) == 1);
+  CHECK(day_3.needs.count(fourth) == 0);
+  CHECK(day_3.needs.at(first).on_hold);  // folded after the image
+
+  auto day_4 = as_of(base + 4 * day);
+  CHECK(day_4.needs.count(marked_4) == 1);
+  CHECK(day_4.needs.count(marked_2) == 0);
+
+  // A header that says less than its model: the model loaded is checked, so the image is not
+  // used for an earlier time and the fold starts from position 1.
+  open_on(5);
+  const auto lying = save_marked_image(*store, base + day);
+  auto day_1_again = as_of(base + day + 1);
+  CHECK(day_1_again.needs.count(lying) == 0);
+  CHECK(day_1_again.save() == day_1.save());
+  CHECK(as_of(base + 5 * day).needs.count(lying) == 1);
 }
 
 TEST_CASE("the pipeline leaves out a need it has no column for rather than failing") {
@@ -580,7 +702,7 @@ TEST_CASE("a snapshot of another version is discarded and the model rebuilt") {
   // A snapshot as an older build would have left it.
   std::string stale(8, '\0');
   stale[0] = 99;
-  REQUIRE(f.store->snapshots().save(read_model_snapshot_kind, 5, stale).ok());
+  REQUIRE(f.store->snapshots().save(read_model_snapshot_kind, 5, 0, stale).ok());
   projection_runner runner(*f.store);
   REQUIRE(runner.start().ok());
   CHECK(runner.position() == 0);
