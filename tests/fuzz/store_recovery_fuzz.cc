@@ -364,8 +364,12 @@ void use_store(event_store& store, bool read_only, bool tail_verified) {
     check(started);
     if (started) check(runner.catch_up());
   }
-  // As of a past position: the newest image at or before it, then a fold.
+  // As of a past position: the newest image at or before it, then a fold. As of a time: the
+  // newest image whose header says no later event went into it (headers may be hostile too).
   check(model_at_position(store, store.head_position() / 2));
+  if (auto middle = store.read_all(std::max<position_t>(1, store.head_position() / 2), 1, {});
+      middle && !middle->events.empty())
+    check(model_at_time(store, middle->events.front()->occurred_at));
 
   if (read_only) return;
   auto service = command_service::create(store);
