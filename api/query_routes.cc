@@ -93,22 +93,22 @@ http_response with_model(const route_context& ctx, const read_point& point, cons
       return fn(r);
     });
   }
-  result<read_model> model = make_error(errc::internal, "internal", "unreachable");
+  result<as_of_models::model_ptr> model = make_error(errc::internal, "internal", "unreachable");
   if (point.at == read_point::kind::position) {
     if (point.position > ctx.parts.store->head_position())
       return error_response(bad_input("invalid_parameter",
                                       "as_of names a position after the head of the log", "as_of"));
-    model = model_at_position(*ctx.parts.store, point.position);
+    model = ctx.as_of->at_position(point.position);
   } else {
-    model = model_at_time(*ctx.parts.store, point.micros);
+    model = ctx.as_of->at_time(point.micros);
   }
   if (!model) return error_response(model.err());
-  r.model = &*model;
+  r.model = model->get();
   if (point.at == read_point::kind::time)
     r.today = views::tokyo_date(point.micros);
   else
-    r.today =
-        views::tokyo_date(model->last_occurred_at != 0 ? model->last_occurred_at : now_micros());
+    r.today = views::tokyo_date((*model)->last_occurred_at != 0 ? (*model)->last_occurred_at
+                                                                : now_micros());
   return fn(r);
 }
 

@@ -1,7 +1,7 @@
 // What the command, query and operational routes share: the backend they serve from, the
 // authenticator, the worker pool their blocking work runs on, and the metrics. Built once by
 // build_routes and held by the routes through a shared_ptr, so it lives as long as the router.
-// Immutable after construction apart from what is itself thread-safe (pool, metrics).
+// Immutable after construction apart from what is itself thread-safe (pool, metrics, as_of).
 #pragma once
 
 #include <chrono>
@@ -13,6 +13,7 @@
 #include "api/backend.h"
 #include "api/router.h"
 #include "api/worker_pool.h"
+#include "projections/as_of_models.h"
 
 namespace kakehashi::api {
 
@@ -21,6 +22,8 @@ struct route_context {
   std::shared_ptr<authenticator> auth;
   std::shared_ptr<api_metrics> metrics;
   std::shared_ptr<worker_pool> pool;
+  // As-of reads of one point share one fold; null without a store.
+  std::shared_ptr<as_of_models> as_of;
   // Longest a `min_position` read waits for the read model before answering 504.
   std::chrono::milliseconds min_position_wait{5000};
 };

@@ -16,6 +16,7 @@ router build_routes(const backend& parts, std::shared_ptr<authenticator> auth) {
   ctx->auth = auth;
   ctx->min_position_wait = parts.min_position_wait;
   ctx->metrics = std::make_shared<api_metrics>();
+  if (parts.store) ctx->as_of = std::make_shared<as_of_models>(*parts.store);
   // Commands wait for their group commit: enough threads that many share one fsync, few enough
   // for a small machine. The queue bounds what waits beyond them.
   ctx->pool = std::make_shared<worker_pool>(8, 1024);
