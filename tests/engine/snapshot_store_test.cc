@@ -1,7 +1,7 @@
 // Snapshot images as files (engine/snapshot_store.h): saved and loaded back, the newest at or
 // before a position, damaged files skipped for older ones, the size limit, temporary files
 // cleaned, a power cut during a save, appends going on while an image is written, and read-only
-// stores that never write.
+// stores that never write; the latest business time each header keeps, and format 1 files.
 #include <sodium.h>
 
 #include <chrono>
