@@ -6,8 +6,9 @@
 // Keeps the model last computed, and has a caller asking for a point that another is computing
 // wait for that computation instead of repeating it. As of a position the model never changes
 // (the log up to it is immutable). As of a time it may: an event appended later can be backdated
-// before that time, so a time read is keyed by the head of the log as well, and a read after an
-// append computes afresh.
+// to before that time. So a time model is kept with the head of the log it was folded at, and
+// serves a later head only while every event appended since occurred after that time (those the
+// fold would cut); one that did not, or more than max_time_extension of them, means a new fold.
 //
 // Memory: one finished model, plus one per distinct point being computed at that moment (at most
 // one per calling thread). Errors are not kept.
@@ -42,23 +43,35 @@ class as_of_models {
   };
   stats statistics() const;
 
+  // The most events appended since a kept time model that a read checks before folding anew.
+  static constexpr position_t max_time_extension = 100000;
+
  private:
   struct point {
     bool by_time = false;
     std::int64_t value = 0;  // a position or a time
-    position_t head = 0;     // for a time: the head of the log when asked
     bool operator==(const point&) const = default;
   };
-  using shared_result = std::shared_future<result<model_ptr>>;
+  struct computation {
+    point at;
+    position_t head = 0;  // before the fold read the log
+    std::uint64_t id = 0;
+    std::shared_future<result<model_ptr>> outcome;
+  };
 
   template <class Fold>
   result<model_ptr> get(const point& at, Fold fold);
+  // Whether the kept model, folded as of time `micros` at head `folded_at`, is also the model at
+  // head `head`: no event after `folded_at` occurred at or before `micros`.
+  bool still_holds(std::int64_t micros, position_t folded_at, position_t head) const;
 
   const event_store& store_;
   mutable std::mutex mutex_;
   std::optional<point> kept_at_;
+  position_t kept_head_ = 0;  // for a time model: the head before its fold read the log
   model_ptr kept_;
-  std::vector<std::pair<point, shared_result>> computing_;
+  std::vector<computation> computing_;
+  std::uint64_t next_id_ = 0;
   stats stats_;
 };
 
