@@ -159,26 +159,39 @@ TEST_CASE("a talent's reasons are sealed with their key, shown to the right role
   CHECK(f.store->verify().ok);
 }
 
-TEST_CASE("a command retried with the key of a version 1 event compares the reason it stored") {
-  domain_fixture f;
-  auto talent = f.talent();
-  // The first attempt was recorded before the upgrade: its event id is the idempotency key.
+namespace {
+
+// A command whose first attempt was recorded before the upgrade, as a version 1 `type` event
+// whose id is the idempotency key: retried with the same text it is that duplicate; with
+// another it is refused, the stored text compared through the upcaster.
+void check_version_1_retry(domain_fixture& f, const std::string& type, const std::string& stream,
+                           const std::string& target, std::string version_1_payload,
+                           const std::string& same_body, const std::string& other_body) {
   const uuid key = new_uuid_v7();
-  new_event old = make_event("TalentPaused", paused_version_1(), key);
+  new_event old = make_event(type, std::move(version_1_payload), key);
   old.schema_version = 1;
   old.who = domain_fixture::coordinator();
-  must_append(*f.store, single("talent-" + talent, expected_version::any(), std::move(old)));
-  auto retry = [&](std::string body) {
-    auto request = domain_fixture::request("TalentPaused", talent, std::move(body));
+  must_append(*f.store, single(stream, expected_version::any(), std::move(old)));
+  auto retry = [&](const std::string& body) {
+    auto request = domain_fixture::request(type, target, body);
     request.idempotency_key = key;
     return f.service->execute(std::move(request));
   };
-  auto same = retry(R"({"reason":"育児のため一時休止"})");
+  auto same = retry(same_body);
   REQUIRE_MESSAGE(same.ok(), describe(same.err()));
   CHECK(same->duplicate);
-  auto other = retry(R"({"reason":"介護のため"})");
+  auto other = retry(other_body);
   REQUIRE_FALSE(other.ok());
   CHECK(other.err().code == "idempotency_key_reused");
+}
+
+}  // namespace
+
+TEST_CASE("a command retried with the key of a version 1 event compares the reason it stored") {
+  domain_fixture f;
+  auto talent = f.talent();
+  check_version_1_retry(f, "TalentPaused", "talent-" + talent, talent, paused_version_1(),
+                        R"({"reason":"育児のため一時休止"})", R"({"reason":"介護のため"})");
 }
 
 namespace {
@@ -279,24 +292,9 @@ TEST_CASE("an appointment's free texts are sealed with the talent's key, shown, 
 TEST_CASE("a command retried with the key of a version 1 appointment event compares its text") {
   domain_fixture f;
   auto appointment = started_appointment(f, f.talent());
-  // The first attempt was recorded before the upgrade: its event id is the idempotency key.
-  const uuid key = new_uuid_v7();
-  new_event old = make_event("AppointmentSuspended", suspended_version_1(), key);
-  old.schema_version = 1;
-  old.who = domain_fixture::coordinator();
-  must_append(*f.store,
-              single("appointment-" + appointment, expected_version::any(), std::move(old)));
-  auto retry = [&](std::string body) {
-    auto request = domain_fixture::request("AppointmentSuspended", appointment, std::move(body));
-    request.idempotency_key = key;
-    return f.service->execute(std::move(request));
-  };
-  auto same = retry(R"({"reason":"体調不良のため休職"})");
-  REQUIRE_MESSAGE(same.ok(), describe(same.err()));
-  CHECK(same->duplicate);
-  auto other = retry(R"({"reason":"家族の介護のため"})");
-  REQUIRE_FALSE(other.ok());
-  CHECK(other.err().code == "idempotency_key_reused");
+  check_version_1_retry(f, "AppointmentSuspended", "appointment-" + appointment, appointment,
+                        suspended_version_1(), R"({"reason":"体調不良のため休職"})",
+                        R"({"reason":"家族の介護のため"})");
 }
 
 TEST_CASE("read through the store, a version 1 decline reads [erased] once its talent is erased") {
