@@ -279,12 +279,13 @@ result<snapshot_store::image> snapshot_store_impl::read_image(const std::string&
 result<std::optional<snapshot_store::image>> snapshot_store_impl::load(
     std::string_view kind, std::uint64_t at_most) const {
   if (auto valid = check_kind(kind); !valid) return valid.take_err();
-  auto listed_images = list(kind);
-  if (!listed_images) return listed_images.take_err();
-  for (auto it = listed_images->rbegin(); it != listed_images->rend(); ++it) {
-    if (it->position > at_most) continue;
-    const auto name = image_name(kind, it->position);
-    auto read = read_image(name, it->position);
+  // By name only: read_image checks the header of the one it reads.
+  auto found = positions(kind);
+  if (!found) return found.take_err();
+  for (auto it = found->rbegin(); it != found->rend(); ++it) {
+    if (*it > at_most) continue;
+    const auto name = image_name(kind, *it);
+    auto read = read_image(name, *it);
     if (read) return std::optional<image>(std::move(*read));
     // Gone meanwhile (remove_all): not worth a line.
     if (fs_->FileExists(dir_ + "/" + name, rdb::IOOptions(), nullptr).IsNotFound()) continue;
@@ -293,20 +294,28 @@ result<std::optional<snapshot_store::image>> snapshot_store_impl::load(
   return std::optional<image>{};
 }
 
-result<std::vector<snapshot_store::listed>> snapshot_store_impl::list(std::string_view kind) const {
-  if (auto valid = check_kind(kind); !valid) return valid.take_err();
+result<std::vector<std::uint64_t>> snapshot_store_impl::positions(std::string_view kind) const {
   std::vector<std::string> names;
-  std::vector<listed> out;
+  std::vector<std::uint64_t> out;
   auto s = fs_->GetChildren(dir_, rdb::IOOptions(), &names, nullptr);
   if (s.IsNotFound() || s.IsPathNotFound()) return out;  // a read-only store never made it
   if (!s.ok()) return io_failure(s, "cannot list the snapshots directory");
-  for (const auto& name : names) {
-    auto position = parse_name(name, kind);
-    if (!position) continue;
-    const std::string path = dir_ + "/" + name;
+  for (const auto& name : names)
+    if (auto position = parse_name(name, kind)) out.push_back(*position);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+result<std::vector<snapshot_store::listed>> snapshot_store_impl::list(std::string_view kind) const {
+  if (auto valid = check_kind(kind); !valid) return valid.take_err();
+  auto found = positions(kind);
+  if (!found) return found.take_err();
+  std::vector<listed> out;
+  for (auto position : *found) {
+    const std::string path = dir_ + "/" + image_name(kind, position);
     std::uint64_t size = 0;
     if (!fs_->GetFileSize(path, rdb::IOOptions(), &size, nullptr).ok()) continue;  // gone
-    listed image{*position, size > header_bytes ? size - header_bytes : 0, std::nullopt};
+    listed image{position, size > header_bytes ? size - header_bytes : 0, std::nullopt};
     if (auto first = read_prefix(path, header_bytes))
       if (auto header = parse_header(*first)) {
         image.bytes = size > header->bytes ? size - header->bytes : 0;
@@ -314,8 +323,6 @@ result<std::vector<snapshot_store::listed>> snapshot_store_impl::list(std::strin
       }
     out.push_back(image);
   }
-  std::sort(out.begin(), out.end(),
-            [](const listed& a, const listed& b) { return a.position < b.position; });
   return out;
 }
 

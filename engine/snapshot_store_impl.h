@@ -47,6 +47,8 @@ class snapshot_store_impl final : public snapshot_store {
   // The image in the file `name` if it holds a valid one at `position`; otherwise the reason it
   // does not (for the log line).
   result<image> read_image(const std::string& name, std::uint64_t position) const;
+  // The positions of the images of `kind` by their file names, in order; nothing read.
+  result<std::vector<std::uint64_t>> positions(std::string_view kind) const;
   // Up to `limit` bytes from the start of the file at `path`.
   result<std::string> read_prefix(const std::string& path, std::uint64_t limit) const;
 
